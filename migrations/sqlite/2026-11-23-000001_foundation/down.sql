@@ -1,0 +1,9 @@
+DROP TABLE worker_heartbeats;
+DROP TRIGGER audit_log_no_delete;
+DROP TRIGGER audit_log_no_update;
+DROP TABLE audit_log;
+DROP TABLE web_sessions;
+DROP TABLE user_shops;
+DROP TABLE users;
+DROP TABLE shops;
+DROP TABLE companies;

@@ -1,0 +1,22 @@
+//! Pure types and rules. No database, no HTTP, no I/O: everything here is unit-tested.
+
+pub mod api_key;
+pub mod clock;
+pub mod ids;
+pub mod password;
+pub mod shop;
+pub mod user;
+
+/// A value refused at the boundary: which field, and a message key for the page or the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    /// An i18n key (see web/i18n.rs); also the stable API `code`.
+    pub code: &'static str,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, code: &'static str) -> Self {
+        FieldError { field, code }
+    }
+}

@@ -1,0 +1,11 @@
+//! paylink: self-hosted payment links. The binary (`main.rs`) is a thin CLI over this
+//! library, so integration tests start the very same application on a random port.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod services;
+pub mod store;
+pub mod web;

@@ -1,0 +1,89 @@
+//! The append-only audit log (the database refuses UPDATE and DELETE on it).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::QueryResult;
+use crate::db::DbConn;
+use crate::db::schema::audit_log;
+use crate::domain::ids::{AuditId, CompanyId, ShopId, UserId};
+
+/// Who did something, from where.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub company_id: Option<CompanyId>,
+    pub user_id: Option<UserId>,
+    /// A login, `cli`, or `api:<shop>`.
+    pub name: String,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn cli() -> Self {
+        Actor { company_id: None, user_id: None, name: "cli".into(), ip: None }
+    }
+}
+
+pub struct Entry<'a> {
+    pub shop_id: Option<ShopId>,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub detail: &'a str,
+}
+
+pub fn append(conn: &mut DbConn, actor: &Actor, entry: Entry<'_>, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::company_id.eq(actor.company_id.map(|c| c.0)),
+            audit_log::shop_id.eq(entry.shop_id.map(|s| s.0)),
+            audit_log::user_id.eq(actor.user_id.map(|u| u.0)),
+            audit_log::actor.eq(&actor.name),
+            audit_log::ip.eq(actor.ip.as_deref()),
+            audit_log::action.eq(entry.action),
+            audit_log::target.eq(entry.target),
+            audit_log::detail.eq(entry.detail),
+            audit_log::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: i64,
+    pub shop_id: Option<i64>,
+    pub actor: String,
+    pub ip: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action_prefix: Option<String>,
+    pub actor: Option<String>,
+    /// Keyset: entries older than this id.
+    pub before: Option<AuditId>,
+}
+
+/// One page of a company's audit log, newest first, by keyset on the id.
+pub fn page(conn: &mut DbConn, company: CompanyId, filter: &AuditFilter, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    let mut q = audit_log::table.filter(audit_log::company_id.eq(company.0)).into_boxed();
+    if let Some(prefix) = &filter.action_prefix {
+        q = q.filter(audit_log::action.like(format!("{}%", escape_like(prefix))).escape('\\'));
+    }
+    if let Some(actor) = &filter.actor {
+        q = q.filter(audit_log::actor.eq(actor));
+    }
+    if let Some(before) = filter.before {
+        q = q.filter(audit_log::id.lt(before.0));
+    }
+    q.order(audit_log::id.desc()).limit(limit).select(AuditRow::as_select()).load(conn)
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

@@ -1,0 +1,108 @@
+//! The merchant back office (HTML, session). Every handler takes `Staff`, so anonymous
+//! visitors are sent to /login, and reads only the shops `Staff` carries.
+
+pub mod account;
+pub mod audit;
+pub mod settings;
+pub mod users;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::error::AppError;
+use super::forms::CsrfForm;
+use super::i18n::Tr;
+use super::session::{KEY_MODE, KEY_SHOP, Staff};
+use super::shell::{Shell, tr};
+use crate::domain::api_key::Mode;
+use crate::domain::shop::OrderDefaults;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/orders", web::get().to(orders))
+        .route("/transactions", web::get().to(transactions))
+        .route("/context", web::post().to(switch_context));
+    settings::routes(cfg);
+    users::routes(cfg);
+    audit::routes(cfg);
+    account::routes(cfg);
+}
+
+pub fn render<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
+    render_status(page, StatusCode::OK)
+}
+
+pub fn render_status<T: Template>(page: &T, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let html = page.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
+
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
+}
+
+async fn home(_staff: Staff) -> HttpResponse {
+    see_other("/orders")
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/orders.html")]
+struct OrdersPage {
+    t: Tr,
+    shell: Shell,
+    defaults: OrderDefaults,
+}
+
+async fn orders(req: HttpRequest, staff: Staff) -> Result<HttpResponse, AppError> {
+    let page = OrdersPage {
+        t: tr(&req),
+        shell: Shell::new(&req, &staff, "orders"),
+        defaults: staff.shop.settings.defaults.clone(),
+    };
+    render(&page)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/transactions.html")]
+struct TransactionsPage {
+    t: Tr,
+    shell: Shell,
+}
+
+async fn transactions(req: HttpRequest, staff: Staff) -> Result<HttpResponse, AppError> {
+    render(&TransactionsPage { t: tr(&req), shell: Shell::new(&req, &staff, "transactions") })
+}
+
+#[derive(Deserialize)]
+struct ContextForm {
+    shop_id: Option<i64>,
+    mode: Option<String>,
+    #[serde(default)]
+    back: String,
+}
+
+/// The shop switcher and the TEST/PRODUCTION switch. Only shops the user may see, and TEST
+/// only for users allowed it.
+async fn switch_context(staff: Staff, CsrfForm(form): CsrfForm<ContextForm>) -> Result<HttpResponse, AppError> {
+    if let Some(id) = form.shop_id {
+        if !staff.shops.iter().any(|s| s.id.0 == id) {
+            return Err(AppError::NotFound);
+        }
+        staff.session.insert(KEY_SHOP, id).map_err(AppError::internal)?;
+    }
+    if let Some(mode) = form.mode.as_deref() {
+        let mode = Mode::parse(mode).ok_or(AppError::BadRequest("mode"))?;
+        if mode == Mode::Test && !staff.user.can_test {
+            return Err(AppError::Forbidden);
+        }
+        staff.session.insert(KEY_MODE, mode.as_str()).map_err(AppError::internal)?;
+    }
+    let back = if form.back.starts_with('/') && !form.back.starts_with("//") { form.back.as_str() } else { "/orders" };
+    Ok(see_other(back))
+}

@@ -1,0 +1,117 @@
+//! HTTP: handlers grouped by audience, the middleware stack, and the extractors that parse
+//! requests at the edge (CSRF-checked forms, signed-in staff, language).
+
+pub mod auth;
+pub mod backoffice;
+pub mod error;
+pub mod forms;
+pub mod i18n;
+pub mod ops;
+pub mod security;
+pub mod session;
+pub mod shell;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_web::cookie::{Cookie, Key, SameSite};
+use actix_web::dev::{Server, ServiceRequest};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::domain::clock::SharedClock;
+use security::{CSRF_COOKIE, CsrfKey, CsrfSeed, LoginLimiter};
+
+pub const SESSION_COOKIE: &str = "paylink_session";
+
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub csrf: CsrfKey,
+    pub login_limiter: LoginLimiter,
+    pub metrics: ops::Metrics,
+}
+
+impl AppState {
+    pub fn new(settings: Arc<Settings>, db: Db, clock: SharedClock) -> web::Data<AppState> {
+        web::Data::new(AppState {
+            csrf: CsrfKey::new(settings.secret_key.expose()),
+            login_limiter: LoginLimiter::new(settings.login_rate_per_ip, settings.login_rate_per_login),
+            metrics: ops::Metrics::new(),
+            settings,
+            db,
+            clock,
+        })
+    }
+}
+
+/// Gives every request a CSRF seed (from its cookie, or a new one set on the response).
+async fn csrf_seed(
+    req: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let existing = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() >= 32);
+    let seed = match existing {
+        Some(value) => CsrfSeed { value, from_cookie: true },
+        None => CsrfSeed { value: security::random_token(32), from_cookie: false },
+    };
+    let secure = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.cookies_secure());
+    req.extensions_mut().insert(seed.clone());
+    let mut res = next.call(req).await?;
+    if !seed.from_cookie {
+        let cookie = Cookie::build(CSRF_COOKIE, seed.value)
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .finish();
+        res.response_mut().add_cookie(&cookie).ok();
+    }
+    Ok(res)
+}
+
+pub fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let session_key = Key::derive_from(settings.secret_key.expose());
+    let idle = actix_web::cookie::time::Duration::minutes(i64::from(settings.session_idle_minutes));
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(
+            session::DbSessionStore::new(state.db.clone(), state.clock.clone()),
+            session_key.clone(),
+        )
+        .cookie_name(SESSION_COOKIE.to_string())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(settings.cookies_secure())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(
+            BrowserSession::default().state_ttl(idle).state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+        )
+        .build();
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(64 * 1024))
+            .configure(routes)
+            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(error::AppError::NotFound) }))
+            .wrap(from_fn(error::render_errors))
+            .wrap(sessions)
+            .wrap(from_fn(csrf_seed))
+            .wrap(from_fn(ops::count_requests))
+            .wrap(security::headers())
+    })
+    .listen(listener)?
+    .shutdown_timeout(5)
+    .run();
+    Ok(server)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    ops::routes(cfg);
+    auth::routes(cfg);
+    backoffice::routes(cfg);
+}

@@ -1,0 +1,146 @@
+//! Operations: `/healthz`, `/metrics` (Prometheus text), the bare `/ping` baseline used by
+//! the benchmark, and the embedded static assets (one binary, nothing to deploy beside it).
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use super::AppState;
+use crate::services::worker;
+use crate::store::sessions;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    worker_age: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("paylink");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5].into_iter())
+        });
+        let worker_age = Gauge::default();
+        registry.register("http_requests", "HTTP requests by route pattern, method and status", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request duration by route pattern", latency.clone());
+        registry.register(
+            "worker_heartbeat_age_seconds",
+            "Seconds since the background worker last ran",
+            worker_age.clone(),
+        );
+        Metrics { registry: Mutex::new(registry), requests, latency, worker_age }
+    }
+
+    fn encode(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().expect("metrics registry poisoned");
+        prometheus_client::encoding::text::encode(&mut out, &registry).ok();
+        out
+    }
+}
+
+/// Middleware: counts every response by its route *pattern* (never the raw path, which
+/// would carry ids and tokens) and status.
+pub async fn count_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().to_string();
+    let res = next.call(req).await?;
+    if let Some(state) = state {
+        let status = res.status().as_u16();
+        state.metrics.requests.get_or_create(&RequestLabels { route: route.clone(), method, status }).inc();
+        state.metrics.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ping", web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))
+        .route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/static/{file}", web::get().to(asset));
+}
+
+/// A worker silent for longer than this is reported as not alive.
+const WORKER_STALE_SECONDS: i64 = 120;
+
+async fn worker_age(state: &AppState) -> Option<i64> {
+    let clock = state.clock.clone();
+    let beat = state
+        .db
+        .read(|conn| sessions::last_beat(conn, worker::HEARTBEAT).map_err(crate::db::DbError::from))
+        .await
+        .ok()??;
+    Some((clock.now_naive() - beat).num_seconds().max(0))
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let database = state.db.ping().await;
+    let age = if database { worker_age(&state).await } else { None };
+    let worker_alive = age.is_some_and(|a| a <= WORKER_STALE_SECONDS);
+    let body = serde_json::json!({
+        "status": if database && worker_alive { "ok" } else { "degraded" },
+        "database": if database { "ok" } else { "unreachable" },
+        "backend": state.db.backend().name(),
+        "worker": { "alive": worker_alive, "last_beat_seconds_ago": age },
+    });
+    let mut res = if database && worker_alive { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
+    res.insert_header((header::CACHE_CONTROL, "no-store")).json(body)
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if let Some(age) = worker_age(&state).await {
+        state.metrics.worker_age.set(age);
+    }
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.encode())
+}
+
+const CSS: &str = include_str!("../../static/app.css");
+const METER_JS: &str = include_str!("../../static/password-meter.js");
+
+async fn asset(file: web::Path<String>) -> HttpResponse {
+    let (body, kind) = match file.as_str() {
+        "app.css" => (CSS, "text/css; charset=utf-8"),
+        "password-meter.js" => (METER_JS, "text/javascript; charset=utf-8"),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    HttpResponse::Ok().content_type(kind).insert_header((header::CACHE_CONTROL, "public, max-age=3600")).body(body)
+}
