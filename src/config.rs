@@ -244,6 +244,22 @@ fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, body)
 }
 
+/// Parses settings from flags as the binary would (environment included), for tests and tools.
+pub fn parse_args<I, T>(args: I) -> Result<RawSettings, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Only {
+        #[command(flatten)]
+        settings: RawSettings,
+    }
+    Only::try_parse_from(std::iter::once(std::ffi::OsString::from("paylink")).chain(args.into_iter().map(Into::into)))
+        .map(|o| o.settings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,20 +325,4 @@ mod tests {
         assert_eq!(key_file_path("data/paylink.db"), PathBuf::from("data/paylink.keys"));
         assert_eq!(key_file_path("paylink.db"), PathBuf::from("paylink.keys"));
     }
-}
-
-/// Parses settings from flags as the binary would (environment included), for tests and tools.
-pub fn parse_args<I, T>(args: I) -> Result<RawSettings, clap::Error>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    use clap::Parser;
-    #[derive(Parser)]
-    struct Only {
-        #[command(flatten)]
-        settings: RawSettings,
-    }
-    Only::try_parse_from(std::iter::once(std::ffi::OsString::from("paylink")).chain(args.into_iter().map(Into::into)))
-        .map(|o| o.settings)
 }

@@ -184,12 +184,12 @@ impl Db {
                 .map(ToString::to_string)
                 .collect(),
             DbConn::Postgres(c) => {
-                c.batch_execute("SELECT pg_advisory_lock(727_465_1)")?;
+                c.batch_execute("SELECT pg_advisory_lock(7274651)")?;
                 let result = c
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>())
                     .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
-                c.batch_execute("SELECT pg_advisory_unlock(727_465_1)")?;
+                c.batch_execute("SELECT pg_advisory_unlock(7274651)")?;
                 result?
             }
         };

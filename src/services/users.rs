@@ -92,14 +92,14 @@ pub fn update(
 ) -> ServiceResult<()> {
     let company = actor.company_id.ok_or(ServiceError::Forbidden)?;
     let user = users::find_in_company(conn, company, id)?.ok_or(ServiceError::NotFound)?;
+    if actor.user_id == Some(id) && change.role != Role::Admin {
+        // An admin cannot demote themself: a company must keep someone able to manage it.
+        return Err(ServiceError::field("role", "user.role.self_demotion"));
+    }
     let shop_ids = own_shops(conn, actor, &change.shops)?;
     let shops_before = users::shop_ids(conn, id)?;
     if shop_ids.is_empty() && change.role != Role::Admin {
         return Err(ServiceError::field("shops", "user.shops.required"));
-    }
-    if actor.user_id == Some(id) && change.role != Role::Admin {
-        // An admin cannot demote themself: a company must keep someone able to manage it.
-        return Err(ServiceError::field("role", "user.role.self_demotion"));
     }
     let now = clock.now_naive();
     users::apply(

@@ -63,7 +63,12 @@ async fn csrf_seed(
     let secure = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.cookies_secure());
     req.extensions_mut().insert(seed.clone());
     let mut res = next.call(req).await?;
-    if !seed.from_cookie {
+    // Only pages carry forms: health checks, metrics and assets get no cookie.
+    let is_page = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !seed.from_cookie && is_page {
         let cookie = Cookie::build(CSRF_COOKIE, seed.value)
             .path("/")
             .http_only(true)

@@ -50,7 +50,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("paylink");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5].into_iter())
+            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
         });
         let worker_age = Gauge::default();
         registry.register("http_requests", "HTTP requests by route pattern, method and status", requests.clone());

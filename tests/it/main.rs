@@ -1,0 +1,14 @@
+//! The single integration-test binary: every module shares one build and one link.
+//! Run on SQLite by default; `PAYLINK_TEST_BACKEND=postgres` runs the same tests on a fresh
+//! PostgreSQL database per test (`scripts/test` does both passes).
+
+mod helpers;
+
+mod auth;
+mod browser;
+mod cli;
+mod ops;
+mod schema;
+mod security;
+mod settings;
+mod users;

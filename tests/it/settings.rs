@@ -1,0 +1,140 @@
+//! Shop settings and API keys.
+
+use crate::auth::signed_in_admin;
+use crate::helpers::{Client, Page};
+
+/// Posts the settings form with valid values, overridden by `changes`.
+pub async fn save_settings(client: &Client, changes: &[(&str, &str)]) -> Page {
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("label", "Acme Shop"),
+        ("url", "https://acme.example"),
+        ("contact_email", "shop@acme.example"),
+        ("time_zone", "Europe/Paris"),
+        ("validity_days", "30"),
+        ("validation_mode", "AUTO"),
+        ("capture_delay_days", "0"),
+        ("three_ds", "NO_PREFERENCE"),
+    ];
+    for (name, value) in changes {
+        fields.retain(|(n, _)| n != name);
+        fields.push((name, value));
+    }
+    client.post_form("/settings/shop", &fields).await
+}
+
+#[actix_web::test]
+async fn an_admin_edits_the_shop_defaults_and_the_change_is_audited() {
+    let (_app, _, admin) = signed_in_admin().await;
+    let page = admin.get("/settings/shop").await;
+    assert_eq!(page.attr("#time_zone", "value").as_deref(), Some("Europe/Paris"), "default time zone");
+    assert_eq!(page.attr("#validity_days", "value").as_deref(), Some("30"));
+    let page = save_settings(
+        &admin,
+        &[
+            ("time_zone", "America/Montreal"),
+            ("validity_days", "90"),
+            ("reference_mandatory", "on"),
+            ("validation_mode", "MANUAL"),
+            ("capture_delay_days", "3"),
+            ("three_ds", "CHALLENGE"),
+        ],
+    )
+    .await;
+    page.assert_redirect("/settings/shop");
+    let page = admin.follow(&page).await;
+    assert!(page.contains("Settings saved."));
+    assert_eq!(page.attr("#time_zone", "value").as_deref(), Some("America/Montreal"));
+    assert_eq!(page.attr("#validity_days", "value").as_deref(), Some("90"));
+    assert!(page.attr("#reference_mandatory", "checked").is_some());
+    assert_eq!(page.attr("#validation_mode option[selected]", "value").as_deref(), Some("MANUAL"));
+    assert_eq!(page.attr("#three_ds option[selected]", "value").as_deref(), Some("CHALLENGE"));
+    let orders = admin.get("/orders").await;
+    assert!(orders.contains("Manual"), "the orders screen shows the new defaults");
+    let audit = admin.get("/audit?action=shop.").await;
+    let details = audit.texts("tbody td").join("\n");
+    assert!(details.contains("validity_days: 30 -> 90"), "{details}");
+    assert!(details.contains("three_ds: NO_PREFERENCE -> CHALLENGE"), "{details}");
+}
+
+#[actix_web::test]
+async fn bad_settings_are_refused_next_to_each_field_and_nothing_changes() {
+    let (_app, _, admin) = signed_in_admin().await;
+    let page = save_settings(
+        &admin,
+        &[
+            ("label", ""),
+            ("url", "javascript:alert(1)"),
+            ("contact_email", "nope"),
+            ("time_zone", "Mars/Olympus"),
+            ("validity_days", "91"),
+            ("capture_delay_days", "-1"),
+            ("validation_mode", "SOMETIMES"),
+            ("three_ds", "ALWAYS"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, 422);
+    assert!(page.contains("Please correct the marked fields."));
+    for field in [
+        "label",
+        "url",
+        "contact_email",
+        "time_zone",
+        "validity_days",
+        "capture_delay_days",
+        "validation_mode",
+        "three_ds",
+    ] {
+        assert_eq!(page.count(&format!("#{field}-error")), 1, "{field}: {}", page.excerpt());
+    }
+    assert!(page.texts("#validity_days-error")[0].contains("between 1 and 90"));
+    assert_eq!(page.attr("#time_zone", "value").as_deref(), Some("Mars/Olympus"), "typed values are kept");
+    // One bad field alone also leaves everything as it was.
+    assert_eq!(save_settings(&admin, &[("label", "New name"), ("validity_days", "0")]).await.status, 422);
+    let page = admin.get("/settings/shop").await;
+    assert_eq!(page.attr("#label", "value").as_deref(), Some("Acme Shop"));
+    assert_eq!(page.attr("#validity_days", "value").as_deref(), Some("30"));
+}
+
+#[actix_web::test]
+async fn api_keys_are_shown_once_stored_hashed_and_regenerable() {
+    let (app, _, admin) = signed_in_admin().await;
+    let page = admin.post_form("/settings/keys/production", &[]).await;
+    assert_eq!(page.status, 200);
+    let key = page.attr("#new-key", "value").expect("the new key, once");
+    assert!(key.starts_with("pl_prod_") && key.len() > 40, "{key}");
+    assert!(page.contains(&format!("…{}", &key[key.len() - 4..])), "the hint shows the last four");
+    let again = admin.get("/settings/shop").await;
+    assert!(!again.contains(&key), "never shown again");
+    // The database keeps a hash, not the key.
+    let (hash, hint) = app
+        .db
+        .read_blocking(|conn| {
+            use diesel::prelude::*;
+            use paylink::db::schema::shops;
+            shops::table
+                .select((shops::production_key_hash, shops::production_key_hint))
+                .first::<(String, String)>(conn)
+                .map_err(paylink::db::DbError::from)
+        })
+        .unwrap();
+    assert_ne!(hash, key);
+    assert!(!hash.contains(&key[8..20]));
+    assert_eq!(hash, paylink::domain::api_key::hash_key(&key));
+    assert_eq!(hint, &key[key.len() - 4..]);
+    let audit = admin.get("/audit?action=shop.key_regenerated").await;
+    assert_eq!(audit.count("tbody tr"), 1);
+    assert!(!audit.contains(&key), "the audit log does not keep the key");
+    assert_eq!(admin.post_form("/settings/keys/other", &[]).await.status, 404);
+}
+
+#[actix_web::test]
+async fn the_settings_page_reads_in_french() {
+    let (app, _, _) = signed_in_admin().await;
+    let fr = app.client_lang("fr");
+    app.log_in(&fr, "alice", crate::helpers::STRONG).await;
+    let page = fr.get("/settings/shop").await;
+    assert!(page.contains("Durée de validité par défaut (jours, 90 au plus)"));
+    let page = save_settings(&fr, &[("validity_days", "120")]).await;
+    assert!(page.texts("#validity_days-error")[0].contains("entre 1 et 90"));
+}
