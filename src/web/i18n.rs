@@ -243,7 +243,8 @@ messages! {
     "users.first_login_pending" => "Première connexion à faire", "First login pending";
     "users.last_login" => "Dernière connexion", "Last login";
     "users.never" => "Jamais", "Never";
-    "users.first_login_code" => "Code de première connexion (choisi avec l'utilisateur, 4 à 32 lettres ou chiffres ; il ne lui sera jamais envoyé par e-mail)", "First-login code (agreed with the user, 4 to 32 letters or digits; it is never e-mailed)";
+    "users.first_login_code" => "Code de première connexion", "First-login code";
+    "users.first_login_code_help" => "Convenu avec l'utilisateur : 4 à 32 lettres ou chiffres. Il ne lui est jamais envoyé par e-mail.", "Agreed with the user: 4 to 32 letters or digits. It is never sent by e-mail.";
     "users.create" => "Créer l'utilisateur", "Create the user";
     "users.save" => "Enregistrer", "Save";
     "users.created" => "Utilisateur créé. Mot de passe temporaire à lui transmettre (affiché une seule fois) :", "User created. Temporary password to hand over (shown only once):";

@@ -276,6 +276,23 @@ async fn first_login(browser: &Client, app: &TestApp, login: &str, temporary: &s
         .await
         .map_err(|e| format!("no back-office menu (a <nav> linking to /orders) on /orders: {e}"))?;
     screenshot(browser, "orders.png").await?;
+
+    // The other back-office screens, on a desktop and on a phone.
+    for (path, name, ready) in [
+        ("/settings/shop", "settings", "input[name=\"validity_days\"]"),
+        ("/users/new", "user-new", "input[name=\"first_login_code\"]"),
+        ("/audit", "audit", "table"),
+    ] {
+        browser.goto(&app.url(path)).await?;
+        wait_for(browser, Locator::Css(ready)).await?;
+        screenshot(browser, &format!("{name}.png")).await?;
+    }
+    set_viewport(browser, 360, 740).await?;
+    for (path, name) in [("/orders", "orders-360"), ("/settings/shop", "settings-360")] {
+        browser.goto(&app.url(path)).await?;
+        wait_for(browser, Locator::Css("nav a[href=\"/orders\"]")).await?;
+        screenshot(browser, &format!("{name}.png")).await?;
+    }
     Ok(())
 }
 
