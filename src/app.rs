@@ -8,8 +8,9 @@ use anyhow::Context;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::delivery::Worker;
 use crate::domain::clock::SharedClock;
-use crate::services::{merchants, worker};
+use crate::services::merchants;
 use crate::web;
 
 /// A running server.
@@ -18,6 +19,8 @@ pub struct Running {
     pub db: Db,
     pub handle: ServerHandle,
     pub server: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+    /// The worker of this server (running in the background only with `run_worker`).
+    pub worker: Arc<Worker>,
 }
 
 /// Opens the database and applies pending migrations.
@@ -51,14 +54,17 @@ pub fn start_with_db(
     run_worker: bool,
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
-    let state = web::AppState::new(Arc::new(settings), db.clone(), clock.clone());
+    let settings = Arc::new(settings);
+    let worker = Arc::new(Worker::new(db.clone(), clock.clone(), settings.clone())?);
+    let state = web::AppState::new(settings, db.clone(), clock.clone());
     let server = web::server(state, listener)?;
     let handle = server.handle();
     let server = actix_web::rt::spawn(server);
     if run_worker {
-        actix_web::rt::spawn(worker::run(db.clone(), clock));
+        let background = Worker::new(db.clone(), clock, state_settings(&worker))?;
+        actix_web::rt::spawn(background.run());
     }
-    Ok(Running { addr, db, handle, server })
+    Ok(Running { addr, db, handle, server, worker })
 }
 
 /// `paylink serve`: what `cargo run --release` does.
@@ -93,4 +99,8 @@ fn print_demo(settings: &Settings, demo: &merchants::CreatedMerchant) {
         demo.test_api_key,
         demo.production_api_key,
     );
+}
+
+fn state_settings(worker: &Worker) -> Arc<Settings> {
+    worker.settings()
 }

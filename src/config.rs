@@ -36,6 +36,13 @@ pub struct RawSettings {
     /// URL of the HTTP SMS gateway (unset: SMS stay in the outbox).
     #[arg(long, env = "PAYLINK_SMS_GATEWAY_URL")]
     pub sms_gateway_url: Option<String>,
+    /// Sender of every e-mail (the shop's name is shown, its contact address is Reply-To).
+    #[arg(long, env = "PAYLINK_MAIL_FROM", default_value = "no-reply@paylink.localhost")]
+    pub mail_from: String,
+    /// Where `outbox/` (e-mails written as .eml files without SMTP) lives; default: beside
+    /// the SQLite file, or the working directory with PostgreSQL.
+    #[arg(long, env = "PAYLINK_DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
     /// `text` or `json`.
     #[arg(long, env = "PAYLINK_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -70,6 +77,7 @@ pub struct Settings {
     pub vault_key: Secret,
     pub smtp_url: Option<String>,
     pub sms_gateway_url: Option<String>,
+    pub mail_from: String,
     pub log_format: LogFormat,
     pub session_idle_minutes: u32,
     pub login_rate_per_ip: u32,
@@ -120,14 +128,17 @@ impl RawSettings {
     /// file beside the database, generated on first start.
     pub fn resolve(self) -> anyhow::Result<Settings> {
         let backend = Backend::from_url(&self.database_url);
-        let data_dir = match backend {
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| match backend {
             Backend::Sqlite => Path::new(&self.database_url)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(".")),
             Backend::Postgres => PathBuf::from("."),
-        };
+        });
+        if !crate::domain::user::is_email(self.mail_from.trim()) {
+            bail!("PAYLINK_MAIL_FROM must be an e-mail address");
+        }
         let given_secret =
             self.secret_key.as_deref().map(|v| Secret::parse("PAYLINK_SECRET_KEY", v, 32)).transpose()?;
         let given_vault = self.vault_key.as_deref().map(|v| Secret::parse("PAYLINK_VAULT_KEY", v, 32)).transpose()?;
@@ -170,6 +181,7 @@ impl RawSettings {
             vault_key,
             smtp_url: self.smtp_url.filter(|s| !s.is_empty()),
             sms_gateway_url: self.sms_gateway_url.filter(|s| !s.is_empty()),
+            mail_from: self.mail_from.trim().to_string(),
             log_format: self.log_format,
             session_idle_minutes: self.session_idle_minutes,
             login_rate_per_ip: self.login_rate_per_ip,

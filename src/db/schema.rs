@@ -48,6 +48,7 @@ diesel::table! {
         last_login_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        orders_columns -> Nullable<Text>,
     }
 }
 
@@ -102,4 +103,104 @@ diesel::allow_tables_to_appear_in_same_query!(
     web_sessions,
     audit_log,
     worker_heartbeats,
+);
+
+diesel::table! {
+    payment_orders (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        mode -> Text,
+        channel -> Text,
+        token -> Text,
+        reference -> Nullable<Text>,
+        amount -> BigInt,
+        currency -> Text,
+        language -> Text,
+        validation_mode -> Text,
+        capture_delay_days -> Integer,
+        expires_on -> Date,
+        expires_at -> Timestamp,
+        alias_mode -> Text,
+        three_ds -> Text,
+        buyer_email -> Nullable<Text>,
+        use_collection_form -> Bool,
+        description -> Nullable<Text>,
+        recipient -> Nullable<Text>,
+        bcc -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        message -> Nullable<Text>,
+        status -> Text,
+        delivery_status -> Text,
+        send_count -> Integer,
+        transaction_id -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        order_id -> Nullable<BigInt>,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    email_templates (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        name -> Text,
+        language -> Text,
+        subject -> Text,
+        body -> Text,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sms_accounts (shop_id) {
+        shop_id -> BigInt,
+        login -> Text,
+        password_enc -> Text,
+        default_phone -> Text,
+        credits -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (shop_id, idem_key) {
+        shop_id -> BigInt,
+        idem_key -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(payment_orders -> shops (shop_id));
+diesel::joinable!(outbox -> payment_orders (order_id));
+diesel::joinable!(email_templates -> shops (shop_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    payment_orders,
+    outbox,
+    email_templates,
+    sms_accounts,
+    idempotency_keys,
+    shops
 );

@@ -3,8 +3,14 @@
 pub mod api_key;
 pub mod clock;
 pub mod ids;
+pub mod money;
+pub mod order;
+pub mod order_form;
 pub mod password;
+pub mod secret_box;
 pub mod shop;
+pub mod sms;
+pub mod template;
 pub mod user;
 
 /// A value refused at the boundary: which field, and a message key for the page or the API.

@@ -102,6 +102,7 @@ pub fn create(conn: &mut DbConn, clock: &dyn Clock, m: &NewMerchant) -> ServiceR
         now,
     )?;
     users::set_shops(conn, user_id, &[shop_id])?;
+    super::templates::preload(conn, clock, shop_id)?;
     let actor = audit::Actor { company_id: Some(company_id), ..audit::Actor::cli() };
     audit::append(
         conn,

@@ -3,9 +3,11 @@
 
 pub mod auth;
 pub mod merchants;
+pub mod orders;
 pub mod shops;
+pub mod sms;
+pub mod templates;
 pub mod users;
-pub mod worker;
 
 use crate::db::DbError;
 use crate::domain::FieldError;
@@ -18,6 +20,9 @@ pub enum ServiceError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    /// The action does not apply to the object's current state (an i18n key says why).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     #[error(transparent)]
     Db(#[from] DbError),
 }

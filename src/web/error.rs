@@ -29,6 +29,8 @@ pub enum AppError {
     LoginRequired { next: String },
     #[error("redirect")]
     Redirect(String),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     #[error("user has no shop")]
     NoShop,
     #[error("internal error: {0}")]
@@ -48,6 +50,7 @@ impl AppError {
             AppError::RateLimited => ("error.rate.title", "error.rate.text"),
             AppError::BadRequest(_) => ("error.bad_request.title", "error.bad_request.text"),
             AppError::NoShop => ("error.no_shop.title", "error.no_shop.text"),
+            AppError::Conflict(key) => ("error.conflict.title", key),
             _ => ("error.internal.title", "error.internal.text"),
         }
     }
@@ -65,6 +68,7 @@ impl From<ServiceError> for AppError {
             ServiceError::NotFound => AppError::NotFound,
             ServiceError::Forbidden => AppError::Forbidden,
             ServiceError::Invalid(_) => AppError::BadRequest("invalid"),
+            ServiceError::Conflict(key) => AppError::Conflict(key),
             ServiceError::Db(e) => e.into(),
         }
     }
@@ -77,6 +81,7 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::Csrf | AppError::NoShop => StatusCode::FORBIDDEN,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::LoginRequired { .. } | AppError::Redirect(_) => StatusCode::SEE_OTHER,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

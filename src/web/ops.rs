@@ -17,7 +17,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::AppState;
-use crate::services::worker;
+use crate::delivery as worker;
 use crate::store::sessions;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -18,9 +18,9 @@ use scraper::{Html, Selector};
 
 use paylink::config::Settings;
 use paylink::db::{Backend, Db};
+use paylink::delivery::{Report, Worker};
 use paylink::domain::clock::{ManualClock, SharedClock};
 use paylink::services::merchants::{self, CreatedMerchant, NewMerchant};
-use paylink::services::worker::{self, Report};
 
 /// A password every policy accepts.
 pub const STRONG: &str = "Kj7#vQ2m!Lp9xRw";
@@ -129,6 +129,7 @@ pub struct TestApp {
     /// Directory of this test's files: the SQLite database (`paylink.db`) lives here.
     pub dir: tempfile::TempDir,
     handle: actix_web::dev::ServerHandle,
+    pub worker: Arc<Worker>,
     /// Declared last: dropped after `db`, so the database outlives our own pool.
     pub pg: Option<PgDatabase>,
 }
@@ -165,6 +166,7 @@ impl TestApp {
             ("--public-url", base.clone()),
             ("--secret-key", random_key()),
             ("--vault-key", random_key()),
+            ("--data-dir", dir.path().to_str().expect("utf-8 temp path").to_string()),
         ];
         let mut args: Vec<String> = Vec::new();
         for (flag, value) in defaults {
@@ -194,6 +196,7 @@ impl TestApp {
             settings,
             dir,
             handle: running.handle,
+            worker: running.worker,
             pg,
         }
     }
@@ -215,7 +218,7 @@ impl TestApp {
 
     /// One round of the background worker, at the test clock's time.
     pub async fn run_worker(&self) -> Report {
-        worker::run_once(&self.db, &self.shared_clock).await.expect("worker round")
+        self.worker.run_once().await.expect("worker round")
     }
 
     /// A fresh client (own cookie jar), speaking English.

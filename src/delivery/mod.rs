@@ -1,0 +1,176 @@
+//! The background worker: delivers the outbox (e-mail through lettre, SMS through the HTTP
+//! gateway) with retries and backoff, persists expired orders, ends idle sessions, forgets
+//! old idempotency keys, and beats a heartbeat that `/healthz` reads. Tests call `run_once`
+//! on demand and move the clock instead of waiting.
+
+pub mod email;
+pub mod sms;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Duration as Span;
+
+use crate::config::Settings;
+use crate::db::{Db, DbError};
+use crate::domain::clock::SharedClock;
+use crate::domain::ids::OrderId;
+use crate::domain::order::DeliveryStatus;
+use crate::services::{ServiceError, orders};
+use crate::store::orders::{self as order_store, OrderUpdate};
+use crate::store::outbox::{self, Job, JobStatus, Kind};
+use crate::store::{idempotency, sessions};
+
+pub const HEARTBEAT: &str = "worker";
+pub const TICK: Duration = Duration::from_secs(5);
+/// A claimed job is someone else's for this long; a crashed worker's claim then runs out.
+const LEASE: Span = Span::minutes(5);
+const BATCH: i64 = 50;
+/// Waits between tries after each failure; past the last, the job is given up.
+const BACKOFF_MINUTES: [i64; 8] = [1, 5, 15, 60, 180, 360, 720, 1440];
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub sessions_purged: usize,
+    pub orders_expired: usize,
+    pub sent: usize,
+    pub failed: usize,
+    pub held: usize,
+}
+
+/// What happened to one job.
+pub enum Outcome {
+    Sent,
+    Failed(String),
+    /// Cannot be sent until something is configured (no SMS gateway).
+    Held(String),
+}
+
+pub struct Worker {
+    db: Db,
+    clock: SharedClock,
+    settings: Arc<Settings>,
+    mailer: email::Mailer,
+    http: reqwest::Client,
+}
+
+impl Worker {
+    pub fn new(db: Db, clock: SharedClock, settings: Arc<Settings>) -> anyhow::Result<Self> {
+        let mailer = email::Mailer::from_settings(&settings)?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
+        Ok(Worker { db, clock, settings, mailer, http })
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.clone()
+    }
+
+    pub async fn run_once(&self) -> Result<Report, DbError> {
+        let clock = self.clock.clone();
+        let gateway = self.settings.sms_gateway_url.is_some();
+        let mut report = self
+            .db
+            .write(move |conn| {
+                let now = clock.now_naive();
+                let sessions_purged = sessions::purge_expired(conn, now)?;
+                let orders_expired = orders::expire_due(conn, clock.as_ref()).map_err(service_to_db)?;
+                idempotency::purge_older_than(conn, now - Span::hours(24))?;
+                if gateway {
+                    outbox::release_held(conn, Kind::Sms, now)?;
+                }
+                sessions::beat(conn, HEARTBEAT, now)?;
+                Ok::<_, DbError>(Report { sessions_purged, orders_expired, ..Default::default() })
+            })
+            .await?;
+        loop {
+            let clock = self.clock.clone();
+            let jobs = self
+                .db
+                .write(move |conn| {
+                    let now = clock.now_naive();
+                    outbox::claim(conn, now, now + LEASE, BATCH, &[Kind::Email, Kind::Sms]).map_err(DbError::from)
+                })
+                .await?;
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs {
+                let outcome = self.deliver(&job).await;
+                match &outcome {
+                    Outcome::Sent => report.sent += 1,
+                    Outcome::Failed(error) => {
+                        tracing::warn!(job.id = job.id, job.kind = %job.kind, %error, "delivery failed");
+                        report.failed += 1
+                    }
+                    Outcome::Held(_) => report.held += 1,
+                }
+                self.record(&job, outcome).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn deliver(&self, job: &Job) -> Outcome {
+        match job.kind() {
+            Some(Kind::Email) => self.mailer.send(job, &self.settings).await,
+            Some(Kind::Sms) => sms::send(&self.http, &self.db, &self.settings, job).await,
+            None => Outcome::Failed(format!("unknown job kind {}", job.kind)),
+        }
+    }
+
+    async fn record(&self, job: &Job, outcome: Outcome) -> Result<(), DbError> {
+        let clock = self.clock.clone();
+        let job = job.clone();
+        self.db
+            .write(move |conn| {
+                let now = clock.now_naive();
+                let delivery = match &outcome {
+                    Outcome::Sent => {
+                        outbox::mark_sent(conn, job.id, now)?;
+                        Some(DeliveryStatus::Sent)
+                    }
+                    Outcome::Failed(error) => {
+                        let tries = job.attempts as usize + 1;
+                        let retry = BACKOFF_MINUTES.get(tries - 1).map(|m| now + Span::minutes(*m));
+                        outbox::mark_failed(conn, job.id, error, retry)?;
+                        Some(DeliveryStatus::Failed)
+                    }
+                    Outcome::Held(reason) => {
+                        outbox::hold(conn, job.id, reason)?;
+                        None
+                    }
+                };
+                if let (Some(status), Some(order)) = (delivery, job.order_id) {
+                    // Only the newest job of an order speaks for its delivery status.
+                    let newest = outbox::for_order(conn, OrderId(order))?.first().map(|j| j.id);
+                    if newest == Some(job.id) {
+                        order_store::apply(conn, OrderId(order), OrderUpdate::Delivery { status }, now)?;
+                    }
+                }
+                Ok::<_, DbError>(())
+            })
+            .await
+    }
+
+    /// Runs forever; a failed round is logged and the next one tries again.
+    pub async fn run(self) {
+        let mut interval = tokio::time::interval(TICK);
+        loop {
+            interval.tick().await;
+            if let Err(error) = self.run_once().await {
+                tracing::warn!(%error, "worker round failed");
+            }
+        }
+    }
+}
+
+fn service_to_db(e: ServiceError) -> DbError {
+    match e {
+        ServiceError::Db(e) => e,
+        other => DbError::Query(diesel::result::Error::QueryBuilderError(other.to_string().into())),
+    }
+}
+
+pub fn job_status(job: &Job) -> JobStatus {
+    job.status()
+}

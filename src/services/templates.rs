@@ -1,0 +1,171 @@
+//! E-mail templates: preloaded defaults, create, duplicate, delete, one default per language.
+
+use super::{ServiceError, ServiceResult};
+use crate::db::DbConn;
+use crate::domain::FieldError;
+use crate::domain::clock::Clock;
+use crate::domain::ids::{ShopId, TemplateId};
+use crate::domain::template::{DEFAULT_EMAIL_TEMPLATES, check_subject, sanitize_body};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::templates::{self as store, NewTemplate};
+
+/// Gives a new shop the French and English default templates.
+pub fn preload(conn: &mut DbConn, clock: &dyn Clock, shop: ShopId) -> ServiceResult<()> {
+    for t in DEFAULT_EMAIL_TEMPLATES {
+        store::insert(
+            conn,
+            shop,
+            &NewTemplate { name: t.name, language: t.language, subject: t.subject, body: t.body, is_default: true },
+            clock.now_naive(),
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RawTemplate {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub language: String,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub is_default: Option<String>,
+}
+
+pub struct CleanTemplate {
+    pub name: String,
+    pub language: &'static str,
+    pub subject: String,
+    pub body: String,
+    pub is_default: bool,
+}
+
+pub fn parse(raw: &RawTemplate) -> Result<CleanTemplate, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = raw.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 80 {
+        errors.push(FieldError::new("name", "template.name.invalid"));
+    }
+    let language = match raw.language.trim() {
+        "fr" => "fr",
+        "en" => "en",
+        _ => {
+            errors.push(FieldError::new("language", "field.choice.invalid"));
+            "fr"
+        }
+    };
+    let subject = check_subject(&raw.subject).map_err(|e| errors.push(e)).unwrap_or_default();
+    if raw.body.trim().is_empty() {
+        errors.push(FieldError::new("body", "field.required"));
+    } else if raw.body.len() > 100_000 {
+        errors.push(FieldError::new("body", "field.too_long"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(CleanTemplate {
+        name,
+        language,
+        subject,
+        body: sanitize_body(&raw.body),
+        is_default: raw.is_default.as_deref().is_some_and(|v| v == "on" || v == "true"),
+    })
+}
+
+fn audit_entry(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    actor: &Actor,
+    shop: ShopId,
+    action: &str,
+    name: &str,
+) -> ServiceResult<()> {
+    audit::append(
+        conn,
+        actor,
+        Entry { shop_id: Some(shop), action, target: &format!("template:{name}"), detail: "" },
+        clock.now_naive(),
+    )?;
+    Ok(())
+}
+
+pub fn save(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    actor: &Actor,
+    shop: ShopId,
+    id: Option<TemplateId>,
+    t: &CleanTemplate,
+) -> ServiceResult<TemplateId> {
+    let new = NewTemplate {
+        name: &t.name,
+        language: t.language,
+        subject: &t.subject,
+        body: &t.body,
+        is_default: t.is_default,
+    };
+    let id = match id {
+        Some(id) => {
+            if store::update(conn, shop, id, &new, clock.now_naive())? == 0 {
+                return Err(ServiceError::NotFound);
+            }
+            audit_entry(conn, clock, actor, shop, "template.updated", &t.name)?;
+            id
+        }
+        None => {
+            let id = store::insert(conn, shop, &new, clock.now_naive())?;
+            audit_entry(conn, clock, actor, shop, "template.created", &t.name)?;
+            id
+        }
+    };
+    Ok(id)
+}
+
+pub fn duplicate(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    actor: &Actor,
+    shop: ShopId,
+    id: TemplateId,
+    copy_suffix: &str,
+) -> ServiceResult<TemplateId> {
+    let t = store::find(conn, shop, id)?.ok_or(ServiceError::NotFound)?;
+    let name = format!("{} ({copy_suffix})", t.name);
+    let new_id = store::insert(
+        conn,
+        shop,
+        &NewTemplate { name: &name, language: &t.language, subject: &t.subject, body: &t.body, is_default: false },
+        clock.now_naive(),
+    )?;
+    audit_entry(conn, clock, actor, shop, "template.duplicated", &name)?;
+    Ok(new_id)
+}
+
+pub fn delete(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, shop: ShopId, id: TemplateId) -> ServiceResult<()> {
+    let t = store::find(conn, shop, id)?.ok_or(ServiceError::NotFound)?;
+    store::delete(conn, shop, id)?;
+    // A language keeps a default while it has templates.
+    if t.is_default
+        && let Some(next) = store::default_for(conn, shop, &t.language)?
+    {
+        let body = next.body.clone();
+        store::update(
+            conn,
+            shop,
+            TemplateId(next.id),
+            &NewTemplate {
+                name: &next.name,
+                language: &next.language,
+                subject: &next.subject,
+                body: &body,
+                is_default: true,
+            },
+            clock.now_naive(),
+        )?;
+    }
+    audit_entry(conn, clock, actor, shop, "template.deleted", &t.name)
+}

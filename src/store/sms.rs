@@ -1,0 +1,65 @@
+//! A shop's SMS account: gateway credentials (the password encrypted under the vault key),
+//! default phone to notify, remaining credits.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::QueryResult;
+use crate::db::DbConn;
+use crate::db::schema::sms_accounts as sa;
+use crate::domain::ids::ShopId;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sa)]
+pub struct SmsAccount {
+    pub shop_id: i64,
+    pub login: String,
+    pub password_enc: String,
+    pub default_phone: String,
+    pub credits: i32,
+}
+
+pub fn get(conn: &mut DbConn, shop: ShopId) -> QueryResult<Option<SmsAccount>> {
+    sa::table.find(shop.0).select(SmsAccount::as_select()).first(conn).optional()
+}
+
+pub fn save(
+    conn: &mut DbConn,
+    shop: ShopId,
+    login: &str,
+    password_enc: &str,
+    default_phone: &str,
+    credits: i32,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let updated = diesel::update(sa::table.find(shop.0))
+        .set((
+            sa::login.eq(login),
+            sa::password_enc.eq(password_enc),
+            sa::default_phone.eq(default_phone),
+            sa::credits.eq(credits),
+            sa::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(sa::table)
+            .values((
+                sa::shop_id.eq(shop.0),
+                sa::login.eq(login),
+                sa::password_enc.eq(password_enc),
+                sa::default_phone.eq(default_phone),
+                sa::credits.eq(credits),
+                sa::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Takes `segments` credits if the account has them; false otherwise (nothing taken).
+pub fn take_credits(conn: &mut DbConn, shop: ShopId, segments: i32) -> QueryResult<bool> {
+    let n = diesel::update(sa::table.filter(sa::shop_id.eq(shop.0).and(sa::credits.ge(segments))))
+        .set(sa::credits.eq(sa::credits - segments))
+        .execute(conn)?;
+    Ok(n == 1)
+}
