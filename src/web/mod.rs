@@ -1,12 +1,14 @@
 //! HTTP: handlers grouped by audience, the middleware stack, and the extractors that parse
 //! requests at the edge (CSRF-checked forms, signed-in staff, language).
 
+pub mod api;
 pub mod auth;
 pub mod backoffice;
 pub mod error;
 pub mod forms;
 pub mod i18n;
 pub mod ops;
+pub mod pay;
 pub mod security;
 pub mod session;
 pub mod shell;
@@ -118,5 +120,7 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Resu
 pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     auth::routes(cfg);
+    pay::routes(cfg);
+    api::routes(cfg);
     backoffice::routes(cfg);
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod orders;
 pub mod settings;
 pub mod users;
 
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orders", web::get().to(orders))
         .route("/transactions", web::get().to(transactions))
         .route("/context", web::post().to(switch_context));
+    orders::routes(cfg);
     settings::routes(cfg);
     users::routes(cfg);
     audit::routes(cfg);

@@ -1,0 +1,5 @@
+//! REST API error messages.
+
+super::messages! {
+    "api.placeholder" => "-", "-";
+}

@@ -1,0 +1,171 @@
+//! French and English. The language comes from the `paylink_lang` cookie (set by the
+//! switcher and kept a year), else from Accept-Language, else French.
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use std::future::{Ready, ready};
+
+pub const LANG_COOKIE: &str = "paylink_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().get(..2).map(str::to_ascii_lowercase).as_deref() {
+            Some("fr") => Some(Lang::Fr),
+            Some("en") => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The first supported language in an Accept-Language header, by quality.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("").trim();
+            let q = pieces.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+            if let Some(lang) = Lang::parse(tag)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+
+    pub fn of(req: &HttpRequest) -> Lang {
+        req.cookie(LANG_COOKIE)
+            .and_then(|c| Lang::parse(c.value()))
+            .or_else(|| {
+                req.headers()
+                    .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Lang::from_accept_language)
+            })
+            .unwrap_or(Lang::Fr)
+    }
+}
+
+impl FromRequest for Lang {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Lang, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Lang::of(req)))
+    }
+}
+
+/// The translator handed to every template.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn new(lang: Lang) -> Self {
+        Tr { lang }
+    }
+
+    /// The text of `key`; the key itself if it is unknown (a test forbids that).
+    pub fn get(&self, key: &str) -> &'static str {
+        match lookup(key) {
+            Some((fr, en)) => match self.lang {
+                Lang::Fr => fr,
+                Lang::En => en,
+            },
+            None => {
+                tracing::warn!(key, "missing translation");
+                "??"
+            }
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+}
+
+/// A table of (key => French, English). Each file under i18n/ holds one, for one area.
+macro_rules! messages {
+    ($($key:literal => $fr:literal, $en:literal;)*) => {
+        pub const KEYS: &[&str] = &[$($key),*];
+        pub fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
+            match key {
+                $($key => Some(($fr, $en)),)*
+                _ => None,
+            }
+        }
+    };
+}
+pub(crate) use messages;
+
+mod core;
+mod orders;
+mod pay;
+mod api;
+
+/// Every area's table, searched in turn.
+fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
+    core::lookup(key).or_else(|| orders::lookup(key)).or_else(|| pay::lookup(key)).or_else(|| api::lookup(key))
+}
+
+fn all_keys() -> impl Iterator<Item = &'static str> {
+    core::KEYS.iter().chain(orders::KEYS).chain(pay::KEYS).chain(api::KEYS).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_supported() {
+        assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9,fr;q=0.8"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("de-DE,fr;q=0.5,en;q=0.3"), Some(Lang::Fr));
+        assert_eq!(Lang::from_accept_language("de,es"), None);
+        assert_eq!(Lang::from_accept_language("fr-CA"), Some(Lang::Fr));
+    }
+
+    #[test]
+    fn every_key_used_by_a_template_or_the_code_has_both_languages() {
+        let mut used = Vec::new();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut stack =
+            vec![std::path::PathBuf::from(root).join("templates"), std::path::PathBuf::from(root).join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, _) in text.match_indices("t.get(\"") {
+                    let rest = &text[i + 7..];
+                    let key = &rest[..rest.find('"').unwrap()];
+                    used.push((path.display().to_string(), key.to_string()));
+                }
+            }
+        }
+        assert!(used.len() > 50, "the scan found the templates");
+        for (file, key) in used {
+            assert!(lookup(&key).is_some(), "{file} uses the unknown key {key}");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for key in all_keys() {
+            assert!(seen.insert(key), "{key} is defined twice");
+            let (fr, en) = lookup(key).unwrap();
+            assert!(!fr.is_empty() && !en.is_empty(), "{key}");
+        }
+    }
+}

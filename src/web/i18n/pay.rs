@@ -1,0 +1,5 @@
+//! The buyer side: payment link pages.
+
+super::messages! {
+    "pay.placeholder" => "-", "-";
+}
