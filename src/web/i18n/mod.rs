@@ -99,6 +99,7 @@ impl Tr {
 /// A table of (key => French, English). Each file under i18n/ holds one, for one area.
 macro_rules! messages {
     ($($key:literal => $fr:literal, $en:literal;)*) => {
+        #[cfg(test)]
         pub const KEYS: &[&str] = &[$($key),*];
         pub fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
             match key {
@@ -120,6 +121,7 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
     core::lookup(key).or_else(|| orders::lookup(key)).or_else(|| pay::lookup(key)).or_else(|| api::lookup(key))
 }
 
+#[cfg(test)]
 fn all_keys() -> impl Iterator<Item = &'static str> {
     core::KEYS.iter().chain(orders::KEYS).chain(pay::KEYS).chain(api::KEYS).copied()
 }
