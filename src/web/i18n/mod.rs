@@ -111,19 +111,33 @@ macro_rules! messages {
 }
 pub(crate) use messages;
 
+mod api;
 mod core;
+mod fields;
+mod messaging;
 mod orders;
 mod pay;
-mod api;
 
 /// Every area's table, searched in turn.
 fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
-    core::lookup(key).or_else(|| orders::lookup(key)).or_else(|| pay::lookup(key)).or_else(|| api::lookup(key))
+    core::lookup(key)
+        .or_else(|| fields::lookup(key))
+        .or_else(|| orders::lookup(key))
+        .or_else(|| messaging::lookup(key))
+        .or_else(|| pay::lookup(key))
+        .or_else(|| api::lookup(key))
 }
 
 #[cfg(test)]
 fn all_keys() -> impl Iterator<Item = &'static str> {
-    core::KEYS.iter().chain(orders::KEYS).chain(pay::KEYS).chain(api::KEYS).copied()
+    core::KEYS
+        .iter()
+        .chain(fields::KEYS)
+        .chain(orders::KEYS)
+        .chain(messaging::KEYS)
+        .chain(pay::KEYS)
+        .chain(api::KEYS)
+        .copied()
 }
 
 #[cfg(test)]

@@ -1,0 +1,31 @@
+//! Refusals of the domain and the services (field errors and conflicts), shared by the
+//! forms and the API's `message`.
+
+super::messages! {
+    "currency.invalid" => "Choisissez une devise ISO 4217 (par exemple EUR).", "Choose an ISO 4217 currency (for example EUR).";
+    "amount.invalid" => "Indiquez un montant comme 15,00 ou 15.00.", "Enter an amount such as 15.00 or 15,00.";
+    "amount.out_of_range" => "Le montant doit être positif et au plus 999 999 999,99.", "The amount must be positive and at most 999,999,999.99.";
+    "amount.too_many_decimals" => "Trop de décimales pour cette devise.", "Too many decimals for this currency.";
+    "reference.too_long" => "64 caractères au plus.", "64 characters at most.";
+    "reference.invalid" => "Lettres, chiffres, « - » et « _ » seulement.", "Letters, digits, \"-\" and \"_\" only.";
+    "reference.invoice_taken" => "Une facture en cours porte déjà cette référence.", "An open invoice already has this reference.";
+    "expires_on.invalid" => "Indiquez une date (jj/mm/aaaa).", "Enter a date (yyyy-mm-dd).";
+    "expires_on.past" => "La date de fin de validité est passée.", "The end of validity is in the past.";
+    "expires_on.too_far" => "La validité d'un lien ne peut dépasser 3 mois après sa création.", "A link cannot stay valid more than 3 months after its creation.";
+    "recipients.invalid" => "Une adresse e-mail n'est pas valide (séparez-les par « ; »).", "An e-mail address is not valid (separate them with \";\").";
+    "subject.invalid" => "Un objet d'une ligne, 200 caractères au plus.", "A one-line subject, 200 characters at most.";
+    "sms.too_long" => "Un SMS ne peut dépasser 500 caractères.", "An SMS cannot exceed 500 characters.";
+    "phone.invalid" => "Numéro de téléphone non valide.", "This phone number is not valid.";
+    "sms.no_account" => "Configurez d'abord le compte SMS de la boutique (Paramétrage › SMS).", "Set up the shop's SMS account first (Settings › SMS).";
+    "sms.no_credits" => "Crédits SMS insuffisants pour ce message.", "Not enough SMS credits for this message.";
+    "sms.credits.invalid" => "Indiquez un nombre de crédits entre 0 et 10 000 000.", "Enter a number of credits between 0 and 10,000,000.";
+    "order.alias_with_collection_form" => "L'enregistrement de la carte est impossible avec le formulaire de collecte.", "Saving the card is not possible with the collection form.";
+    "order.alias_with_invoice" => "Un ordre de facture ne peut pas enregistrer la carte.", "An invoice order cannot save the card.";
+    "order.action_not_allowed" => "Cette action n'est pas possible dans l'état actuel de l'ordre.", "This action is not possible in the order's current status.";
+    "order.state_changed" => "L'ordre a changé entre-temps ; rechargez la page.", "The order changed meanwhile; reload the page.";
+    "order.reactivate_expired" => "La date de validité est atteinte : modifiez-la plutôt que de réactiver l'ordre.", "The end of validity has passed: change it rather than reactivating the order.";
+    "order.one_recipient" => "Un ordre existant a un seul destinataire.", "An existing order has a single recipient.";
+    "order.not_running" => "Seul un ordre en cours peut être modifié ainsi.", "Only a running order can be changed this way.";
+    "template.name.invalid" => "Indiquez un nom (80 caractères au plus).", "Enter a name (80 characters at most).";
+    "error.conflict.title" => "Action impossible", "Action not possible";
+}

@@ -1,0 +1,5 @@
+//! E-mail templates manager, SMS account settings, the outbox view.
+
+super::messages! {
+    "messaging.placeholder" => "-", "-";
+}
