@@ -87,9 +87,10 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Resu
     let settings = state.settings.clone();
     let session_key = Key::derive_from(settings.secret_key.expose());
     let idle = actix_web::cookie::time::Duration::minutes(i64::from(settings.session_idle_minutes));
+    let touches = session::TouchCache::default();
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(
-            session::DbSessionStore::new(state.db.clone(), state.clock.clone()),
+            session::DbSessionStore::new(state.db.clone(), state.clock.clone(), touches.clone()),
             session_key.clone(),
         )
         .cookie_name(SESSION_COOKIE.to_string())

@@ -25,11 +25,34 @@ use crate::store::{sessions, shops, users};
 pub struct DbSessionStore {
     db: Db,
     clock: SharedClock,
+    /// The expiry last written per session: an idle timeout counted in minutes does not need
+    /// a write on every request, only when it would move by more than `TOUCH_EVERY`.
+    touched: TouchCache,
 }
 
+/// Shared by every HTTP worker thread of one server.
+pub type TouchCache = std::sync::Arc<std::sync::Mutex<HashMap<String, NaiveDateTime>>>;
+
+const TOUCH_EVERY: Duration = Duration::seconds(30);
+
 impl DbSessionStore {
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        DbSessionStore { db, clock }
+    pub fn new(db: Db, clock: SharedClock, touched: TouchCache) -> Self {
+        DbSessionStore { db, clock, touched }
+    }
+
+    /// Whether the stored expiry is recent enough to skip writing `expires`.
+    fn fresh(&self, hash: &str, expires: NaiveDateTime) -> bool {
+        let mut touched = self.touched.lock().expect("session cache poisoned");
+        if touched.len() > 50_000 {
+            touched.clear();
+        }
+        match touched.get(hash) {
+            Some(last) if expires - *last < TOUCH_EVERY => true,
+            _ => {
+                touched.insert(hash.to_string(), expires);
+                false
+            }
+        }
     }
 
     fn expiry(&self, ttl: &CookieDuration) -> NaiveDateTime {
@@ -102,6 +125,9 @@ impl SessionStore for DbSessionStore {
     async fn update_ttl(&self, session_key: &SessionKey, ttl: &CookieDuration) -> Result<(), anyhow::Error> {
         let hash = key_hash(session_key);
         let expires = self.expiry(ttl);
+        if self.fresh(&hash, expires) {
+            return Ok(());
+        }
         self.db.write(move |conn| sessions::touch(conn, &hash, expires).map_err(DbError::from)).await?;
         Ok(())
     }
