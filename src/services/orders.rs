@@ -372,9 +372,11 @@ pub fn modify(
     load(conn, ctx, id)
 }
 
-/// The API's update of a running order: validity, amount, reference.
+/// The API's update of a running order: validity, amount, reference. The amount is in minor
+/// units of the order's currency (the API cannot change it) and the end date is checked here,
+/// against the order's creation day: only the service knows the order.
 pub struct RunningChanges {
-    pub amount: Option<Money>,
+    pub amount_minor: Option<i64>,
     pub reference: Option<Option<Reference>>,
     pub expires_on: Option<NaiveDate>,
 }
@@ -398,10 +400,27 @@ pub fn update_running(
     if o.channel == Channel::Invoice && reference.is_none() {
         return Err(ServiceError::field("reference", "field.required"));
     }
+    let mut errors = Vec::new();
+    let amount = match c.amount_minor {
+        Some(minor) => Money::from_minor(minor, o.amount.currency).map_err(|e| errors.push(e)).unwrap_or(o.amount),
+        None => o.amount,
+    };
+    if let Some(date) = c.expires_on {
+        let tz = ctx.shop.settings.time_zone;
+        let created = o.created_at.and_utc().with_timezone(&tz).date_naive();
+        if date < order::local_today(clock.now(), tz) {
+            errors.push(FieldError::new("expires_at", "expires_on.past"));
+        } else if date > order::max_end_date(created) {
+            errors.push(FieldError::new("expires_at", "expires_on.too_far"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
     let expires_on = c.expires_on.unwrap_or(o.expires_on);
     let m = Modification {
         reference,
-        amount: c.amount.unwrap_or(o.amount),
+        amount,
         expires_on,
         expires_at: order::validity_end(expires_on, ctx.shop.settings.time_zone).naive_utc(),
         validation_mode: o.validation_mode,

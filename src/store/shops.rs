@@ -123,6 +123,29 @@ pub fn find(conn: &mut DbConn, company: CompanyId, id: ShopId) -> QueryResult<Op
         .map(|r| r.map(Shop::from))
 }
 
+/// A shop with the SHA-256 of its TEST and PRODUCTION API keys: the API authenticates
+/// against them (any shop id; the key proves the caller's right to it).
+pub struct ShopKeys {
+    pub shop: Shop,
+    pub test_key_hash: String,
+    pub production_key_hash: String,
+}
+
+pub fn find_with_key_hashes(conn: &mut DbConn, id: ShopId) -> QueryResult<Option<ShopKeys>> {
+    shops::table
+        .find(id.0)
+        .select((ShopRow::as_select(), shops::test_key_hash, shops::production_key_hash))
+        .first::<(ShopRow, String, String)>(conn)
+        .optional()
+        .map(|r| {
+            r.map(|(row, test_key_hash, production_key_hash)| ShopKeys {
+                shop: Shop::from(row),
+                test_key_hash,
+                production_key_hash,
+            })
+        })
+}
+
 pub fn list_for_company(conn: &mut DbConn, company: CompanyId) -> QueryResult<Vec<Shop>> {
     shops::table
         .filter(shops::company_id.eq(company.0))

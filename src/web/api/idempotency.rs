@@ -1,0 +1,222 @@
+//! `Idempotency-Key` on every POST (DESIGN §4), kept 24 hours per shop.
+//!
+//! The key is claimed first, by a unique insert in its own short transaction, so a second
+//! request with the same key sees it at once: while the first still runs, it is `409
+//! idempotency_in_progress`; once the first is answered, the same request (method, path, mode
+//! and body, hashed) gets the first response again (same status, same body) and another
+//! request is `422 idempotency_key_reused`. The use case then runs and its response is stored
+//! in the use case's own transaction, so an order is never created without its stored answer.
+//! A request refused before the use case (unreadable body) or failing with a 5xx gives the
+//! key back.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Duration;
+use diesel::Connection;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::auth::ApiClient;
+use super::error::{ApiError, mime_json};
+use crate::db::{DbConn, DbError, is_unique_violation};
+use crate::domain::ids::ShopId;
+use crate::store::idempotency;
+use crate::web::AppState;
+
+pub const HEADER: &str = "Idempotency-Key";
+const MAX_LEN: usize = 255;
+/// How long an answered key is replayed.
+const KEPT: Duration = Duration::hours(24);
+/// A claim still unanswered after this long belongs to a request that died (process killed
+/// between the claim and the answer): the key may be used again.
+const ABANDONED: Duration = Duration::minutes(5);
+
+/// A key as the client sent it: 1 to 255 printable ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        if raw.is_empty() || raw.len() > MAX_LEN || !raw.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(ApiError::IdempotencyKeyInvalid);
+        }
+        Ok(IdempotencyKey(raw.to_string()))
+    }
+
+    /// The request's key, if it sent one.
+    pub fn of(req: &HttpRequest) -> Result<Option<Self>, ApiError> {
+        match req.headers().get(HEADER) {
+            None => Ok(None),
+            Some(v) => v.to_str().map_err(|_| ApiError::IdempotencyKeyInvalid).and_then(Self::parse).map(Some),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A JSON answer, as sent and as stored for a replay.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(status: StatusCode, value: &impl Serialize) -> Self {
+        Reply { status, body: serde_json::to_string(value).expect("serialisable") }
+    }
+
+    fn of_error(e: &ApiError) -> Self {
+        use actix_web::ResponseError;
+        Reply { status: e.status_code(), body: e.body_text() }
+    }
+
+    pub fn into_response(self, replayed: bool) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if replayed {
+            res.insert_header(("Idempotent-Replayed", "true"));
+        }
+        res.content_type(mime_json()).body(self.body)
+    }
+}
+
+/// What the claim found.
+enum Claim {
+    Ours,
+    Answered(Reply),
+}
+
+fn request_hash(req: &HttpRequest, client: &ApiClient, body: &[u8]) -> String {
+    let target = req.uri().path_and_query().map_or(req.path(), |p| p.as_str());
+    let mut h = Sha256::new();
+    for part in [req.method().as_str().as_bytes(), target.as_bytes(), client.mode.as_str().as_bytes()] {
+        h.update(part);
+        h.update(b"\n");
+    }
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+/// Runs a write use case under the request's idempotency key, if it has one. `input` is the
+/// request already parsed (or why it could not be); `op` runs in one transaction.
+pub async fn run<T, F>(
+    state: &AppState,
+    client: &ApiClient,
+    req: &HttpRequest,
+    body: &[u8],
+    input: Result<T, ApiError>,
+    op: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, T) -> Result<Reply, ApiError> + Send + 'static,
+{
+    let Some(key) = IdempotencyKey::of(req)? else {
+        let input = input?;
+        return state.db.write(move |conn| op(conn, input)).await.map(|r| r.into_response(false));
+    };
+    let shop = client.shop.id;
+    let hash = request_hash(req, client, body);
+    let now = state.clock.now_naive();
+    let claim_key = key.clone();
+    let claim = state.db.write(move |conn| claim(conn, shop, &claim_key, &hash, now)).await?;
+    if let Claim::Answered(reply) = claim {
+        return Ok(reply.into_response(true));
+    }
+    let input = match input {
+        Ok(input) => input,
+        Err(e) => {
+            give_back(state, shop, key).await;
+            return Err(e);
+        }
+    };
+    let stored_key = key.clone();
+    let outcome = state
+        .db
+        .write(move |conn| {
+            // The use case in a savepoint: a refusal rolls back its writes, not the stored answer.
+            let result = match conn.transaction(|conn| op(conn, input)) {
+                Err(ApiError::Internal(detail)) => return Err(ApiError::Internal(detail)),
+                other => other,
+            };
+            let reply = match &result {
+                Ok(reply) => reply.clone(),
+                Err(refused) => Reply::of_error(refused),
+            };
+            idempotency::complete(conn, shop, stored_key.as_str(), i32::from(reply.status.as_u16()), &reply.body)?;
+            Ok(result)
+        })
+        .await;
+    match outcome {
+        Ok(Ok(reply)) => Ok(reply.into_response(false)),
+        Ok(Err(refused)) => Err(refused),
+        Err(e) => {
+            give_back(state, shop, key).await;
+            Err(e)
+        }
+    }
+}
+
+fn claim(
+    conn: &mut DbConn,
+    shop: ShopId,
+    key: &IdempotencyKey,
+    hash: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Claim, ApiError> {
+    if let Some(saved) = idempotency::find(conn, shop, key.as_str())? {
+        let answered = saved.response_status.zip(saved.response_body);
+        let lapsed = match answered {
+            Some(_) => saved.created_at + KEPT < now,
+            None => saved.created_at + ABANDONED < now,
+        };
+        if !lapsed {
+            // A key still held is busy, whatever the request; an answered one replays only
+            // the request it answered.
+            let (status, body) = answered.ok_or(ApiError::IdempotencyInProgress)?;
+            if saved.request_hash != hash {
+                return Err(ApiError::IdempotencyKeyReused);
+            }
+            let status = u16::try_from(status)
+                .ok()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .ok_or_else(|| ApiError::internal(format!("stored status {status}")))?;
+            return Ok(Claim::Answered(Reply { status, body }));
+        }
+        idempotency::release(conn, shop, key.as_str())?;
+    }
+    // A savepoint: on PostgreSQL a unique violation would otherwise spoil the transaction.
+    match conn.transaction(|conn| idempotency::claim(conn, shop, key.as_str(), hash, now)) {
+        Ok(()) => Ok(Claim::Ours),
+        // Another request claimed it between our look and our insert.
+        Err(e) if is_unique_violation(&e) => Err(ApiError::IdempotencyInProgress),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Gives a key back after a request that did not run its use case to the end.
+async fn give_back(state: &AppState, shop: ShopId, key: IdempotencyKey) {
+    let released =
+        state.db.write(move |conn| idempotency::release(conn, shop, key.as_str()).map_err(DbError::from)).await;
+    if let Err(e) = released {
+        tracing::error!(shop.id = %shop, error = %e, "could not release an idempotency key");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_short_printable_ascii() {
+        assert!(IdempotencyKey::parse("6f1c2a90-3b7e-4c2d-9a51-0e8f7d6c5b4a").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("clé").is_err());
+        assert!(IdempotencyKey::parse("a\tb").is_err());
+    }
+}
