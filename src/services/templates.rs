@@ -110,8 +110,11 @@ pub fn save(
     };
     let id = match id {
         Some(id) => {
-            if store::update(conn, shop, id, &new, clock.now_naive())? == 0 {
-                return Err(ServiceError::NotFound);
+            let before = store::find(conn, shop, id)?.ok_or(ServiceError::NotFound)?;
+            store::update(conn, shop, id, &new, clock.now_naive())?;
+            // A default moved to another language leaves its old language one of its others.
+            if before.language != t.language {
+                keep_a_default(conn, clock, shop, &before.language, None)?;
             }
             audit_entry(conn, clock, actor, shop, "template.updated", &t.name)?;
             id
@@ -122,7 +125,42 @@ pub fn save(
             id
         }
     };
+    // An unticked default hands the role to another template of its language, if any.
+    let unticked = (!t.is_default).then_some(id);
+    keep_a_default(conn, clock, shop, t.language, unticked)?;
     Ok(id)
+}
+
+/// A language keeps a default while it has templates: when none is marked, the oldest one
+/// becomes it, other than `unticked` (the one just unticked) when there is another.
+fn keep_a_default(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    shop: ShopId,
+    language: &str,
+    unticked: Option<TemplateId>,
+) -> ServiceResult<()> {
+    let mut same: Vec<_> = store::list(conn, shop)?.into_iter().filter(|t| t.language == language).collect();
+    if same.iter().any(|t| t.is_default) {
+        return Ok(());
+    }
+    same.sort_by_key(|t| (Some(TemplateId(t.id)) == unticked, t.id));
+    if let Some(next) = same.first() {
+        store::update(
+            conn,
+            shop,
+            TemplateId(next.id),
+            &NewTemplate {
+                name: &next.name,
+                language: &next.language,
+                subject: &next.subject,
+                body: &next.body,
+                is_default: true,
+            },
+            clock.now_naive(),
+        )?;
+    }
+    Ok(())
 }
 
 pub fn duplicate(
@@ -148,24 +186,6 @@ pub fn duplicate(
 pub fn delete(conn: &mut DbConn, clock: &dyn Clock, actor: &Actor, shop: ShopId, id: TemplateId) -> ServiceResult<()> {
     let t = store::find(conn, shop, id)?.ok_or(ServiceError::NotFound)?;
     store::delete(conn, shop, id)?;
-    // A language keeps a default while it has templates.
-    if t.is_default
-        && let Some(next) = store::default_for(conn, shop, &t.language)?
-    {
-        let body = next.body.clone();
-        store::update(
-            conn,
-            shop,
-            TemplateId(next.id),
-            &NewTemplate {
-                name: &next.name,
-                language: &next.language,
-                subject: &next.subject,
-                body: &body,
-                is_default: true,
-            },
-            clock.now_naive(),
-        )?;
-    }
+    keep_a_default(conn, clock, shop, &t.language, None)?;
     audit_entry(conn, clock, actor, shop, "template.deleted", &t.name)
 }

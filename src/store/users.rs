@@ -219,3 +219,13 @@ pub fn shop_ids(conn: &mut DbConn, user: UserId) -> QueryResult<Vec<ShopId>> {
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
+
+/// The columns a user chose for the orders list (comma-separated keys), if any.
+pub fn orders_columns(conn: &mut DbConn, id: UserId) -> QueryResult<Option<String>> {
+    users::table.find(id.0).select(users::orders_columns).first::<Option<String>>(conn).optional().map(Option::flatten)
+}
+
+/// Remembers the columns a user chose for the orders list.
+pub fn set_orders_columns(conn: &mut DbConn, id: UserId, columns: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id.0)).set(users::orders_columns.eq(Some(columns))).execute(conn)
+}

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod messaging;
 pub mod orders;
 pub mod settings;
 pub mod users;
@@ -19,11 +20,9 @@ use super::i18n::Tr;
 use super::session::{KEY_MODE, KEY_SHOP, Staff};
 use super::shell::{Shell, tr};
 use crate::domain::api_key::Mode;
-use crate::domain::shop::OrderDefaults;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
-        .route("/orders", web::get().to(orders))
         .route("/transactions", web::get().to(transactions))
         .route("/context", web::post().to(switch_context));
     orders::routes(cfg);
@@ -31,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     users::routes(cfg);
     audit::routes(cfg);
     account::routes(cfg);
+    messaging::routes(cfg);
 }
 
 pub fn render<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
@@ -51,23 +51,6 @@ pub fn see_other(to: &str) -> HttpResponse {
 
 async fn home(_staff: Staff) -> HttpResponse {
     see_other("/orders")
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "backoffice/orders.html")]
-struct OrdersPage {
-    t: Tr,
-    shell: Shell,
-    defaults: OrderDefaults,
-}
-
-async fn orders(req: HttpRequest, staff: Staff) -> Result<HttpResponse, AppError> {
-    let page = OrdersPage {
-        t: tr(&req),
-        shell: Shell::new(&req, &staff, "orders"),
-        defaults: staff.shop.settings.defaults.clone(),
-    };
-    render(&page)
 }
 
 #[derive(Template, WebTemplate)]

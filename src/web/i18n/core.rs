@@ -191,4 +191,3 @@ super::messages! {
     "error.internal.text" => "Une erreur inattendue s'est produite ; elle a été enregistrée. Réessayez dans un instant.", "An unexpected error occurred and was logged. Try again in a moment.";
     "error.back" => "Retour", "Back";
 }
-

@@ -1,0 +1,650 @@
+//! Messaging settings of the current shop: the e-mail templates manager (seed 001 §10.4–10.5),
+//! the SMS account (§1.3.1) and the outbox view (what was queued, sent, failed or held, and
+//! the `.eml` files written when no SMTP server is configured). Everyone may look; viewers
+//! change nothing. Everything is scoped to `staff.shop`: another shop's template or job is a
+//! 404.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use chrono::{Days, NaiveDateTime};
+
+use super::{render, render_status, see_other};
+use crate::db::DbError;
+use crate::domain::FieldError;
+use crate::domain::ids::{ShopId, TemplateId};
+use crate::domain::money::{Currency, Money};
+use crate::domain::order::format_date;
+use crate::domain::template::{self, DEFAULT_EMAIL_TEMPLATES, Variables};
+use crate::services::orders::{EmailPayload, SmsPayload, pay_url};
+use crate::services::sms::{self, RawAccount};
+use crate::services::templates::{self as service, RawTemplate};
+use crate::store::outbox::{self, Job, JobStatus, Kind};
+use crate::store::shops::Shop;
+use crate::store::{sms as sms_store, templates as store};
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::forms::CsrfForm;
+use crate::web::i18n::{Lang, Tr};
+use crate::web::session::Staff;
+use crate::web::shell::{Shell, tr};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/settings/templates", web::get().to(list))
+        .route("/settings/templates", web::post().to(create))
+        .route("/settings/templates/new", web::get().to(new_form))
+        .route("/settings/templates/{id}", web::get().to(edit_form))
+        .route("/settings/templates/{id}", web::post().to(update))
+        .route("/settings/templates/{id}/duplicate", web::post().to(duplicate))
+        .route("/settings/templates/{id}/delete", web::get().to(confirm_delete))
+        .route("/settings/templates/{id}/delete", web::post().to(delete))
+        .route("/settings/templates/{id}/preview", web::get().to(preview))
+        .route("/settings/sms", web::get().to(sms_form))
+        .route("/settings/sms", web::post().to(sms_save))
+        .route("/settings/outbox", web::get().to(outbox_list))
+        .route("/settings/outbox/{id}.eml", web::get().to(eml_file));
+}
+
+/// The languages a template can be written in (those of the pay page).
+const LANGUAGES: [&str; 2] = ["fr", "en"];
+
+fn language_label(t: &Tr, code: &str) -> &'static str {
+    match code {
+        "fr" => t.get("tpl.lang.fr"),
+        "en" => t.get("tpl.lang.en"),
+        _ => "?",
+    }
+}
+
+fn checked(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| v == "on" || v == "true")
+}
+
+// ---------------------------------------------------------------------------------------------
+// E-mail templates
+
+pub struct TemplateLine {
+    pub id: i64,
+    pub name: String,
+    pub language: &'static str,
+    pub subject: String,
+    pub is_default: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/templates.html")]
+struct ListPage {
+    t: Tr,
+    shell: Shell,
+    templates: Vec<TemplateLine>,
+    can_edit: bool,
+    notice: Option<&'static str>,
+    languages: Vec<(&'static str, &'static str)>,
+    new_language: &'static str,
+}
+
+#[derive(serde::Deserialize)]
+struct NoticeQuery {
+    m: Option<String>,
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    q: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let shop = staff.shop.id;
+    let t = tr(&req);
+    let rows = state.db.read(move |conn| store::list(conn, shop).map_err(DbError::from)).await?;
+    let templates = rows
+        .into_iter()
+        .map(|r| TemplateLine {
+            id: r.id,
+            language: language_label(&t, &r.language),
+            name: r.name,
+            subject: r.subject,
+            is_default: r.is_default,
+        })
+        .collect();
+    let notice = match q.m.as_deref() {
+        Some("deleted") => Some(t.get("tpl.deleted")),
+        _ => None,
+    };
+    render(&ListPage {
+        t,
+        shell: Shell::new(&req, &staff, "settings"),
+        templates,
+        can_edit: staff.can_write(),
+        notice,
+        languages: LANGUAGES.iter().map(|l| (*l, language_label(&t, l))).collect(),
+        new_language: t.code(),
+    })
+}
+
+/// One line of the variables table shown beside the editor (seed 001 §10.5).
+pub struct VariableHelp {
+    pub name: &'static str,
+    pub meaning: &'static str,
+}
+
+fn variable_help(t: &Tr) -> Vec<VariableHelp> {
+    vec![
+        VariableHelp { name: "%reference%", meaning: t.get("tpl.var.reference") },
+        VariableHelp { name: "%amount%", meaning: t.get("tpl.var.amount") },
+        VariableHelp { name: "%start_date%", meaning: t.get("tpl.var.start_date") },
+        VariableHelp { name: "%end_date%", meaning: t.get("tpl.var.end_date") },
+        VariableHelp { name: "%shop_name%", meaning: t.get("tpl.var.shop_name") },
+        VariableHelp { name: "%shop_contact%", meaning: t.get("tpl.var.shop_contact") },
+        VariableHelp { name: "%shop_url%", meaning: t.get("tpl.var.shop_url") },
+        VariableHelp { name: "%url%", meaning: t.get("tpl.var.url") },
+    ]
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/templates_form.html")]
+struct EditorPage {
+    t: Tr,
+    shell: Shell,
+    /// None: a new template.
+    id: Option<i64>,
+    /// The name as stored (the title of an existing template).
+    title: String,
+    form: RawTemplate,
+    errors: Vec<FieldError>,
+    notice: Option<&'static str>,
+    can_edit: bool,
+    languages: Vec<(&'static str, &'static str)>,
+    variables: Vec<VariableHelp>,
+}
+
+impl EditorPage {
+    fn new(req: &HttpRequest, staff: &Staff, id: Option<i64>, title: String, form: RawTemplate) -> Self {
+        let t = tr(req);
+        EditorPage {
+            t,
+            shell: Shell::new(req, staff, "settings"),
+            id,
+            title,
+            form,
+            errors: Vec::new(),
+            notice: None,
+            can_edit: staff.can_write(),
+            languages: LANGUAGES.iter().map(|l| (*l, language_label(&t, l))).collect(),
+            variables: variable_help(&t),
+        }
+    }
+
+    fn error(&self, field: &str) -> Option<&'static str> {
+        self.errors.iter().find(|e| e.field == field).map(|e| self.t.get(e.code))
+    }
+
+    fn default_checked(&self) -> bool {
+        checked(&self.form.is_default)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct NewQuery {
+    language: Option<String>,
+}
+
+/// A new template, prefilled with the default of the chosen language (seed: "Un modèle par
+/// défaut est chargé").
+async fn new_form(req: HttpRequest, staff: Staff, q: web::Query<NewQuery>) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let t = tr(&req);
+    let wanted = q.language.as_deref().unwrap_or(t.code());
+    let default = DEFAULT_EMAIL_TEMPLATES.iter().find(|d| d.language == wanted).unwrap_or(&DEFAULT_EMAIL_TEMPLATES[0]);
+    let form = RawTemplate {
+        name: t.get("tpl.new_name").to_string(),
+        language: default.language.to_string(),
+        subject: default.subject.to_string(),
+        body: default.body.to_string(),
+        is_default: None,
+    };
+    render(&EditorPage::new(&req, &staff, None, String::new(), form))
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    CsrfForm(form): CsrfForm<RawTemplate>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let clean = match service::parse(&form) {
+        Ok(c) => c,
+        Err(errors) => {
+            let mut page = EditorPage::new(&req, &staff, None, String::new(), form);
+            page.errors = errors;
+            return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let (clock, actor, shop) = (state.clock.clone(), staff.actor(&req), staff.shop.id);
+    let id = state.db.write(move |conn| service::save(conn, clock.as_ref(), &actor, shop, None, &clean)).await?;
+    Ok(see_other(&format!("/settings/templates/{}?m=created", id.0)))
+}
+
+async fn load_template(state: &AppState, shop: ShopId, id: i64) -> Result<store::Template, AppError> {
+    state
+        .db
+        .read(move |conn| store::find(conn, shop, TemplateId(id)).map_err(DbError::from))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    q: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let row = load_template(&state, staff.shop.id, *id).await?;
+    let form = RawTemplate {
+        name: row.name.clone(),
+        language: row.language,
+        subject: row.subject,
+        body: row.body,
+        is_default: row.is_default.then(|| "on".to_string()),
+    };
+    let mut page = EditorPage::new(&req, &staff, Some(row.id), row.name, form);
+    page.notice = match q.m.as_deref() {
+        Some("created") => Some(page.t.get("tpl.created")),
+        Some("saved") => Some(page.t.get("tpl.saved")),
+        Some("duplicated") => Some(page.t.get("tpl.duplicated")),
+        _ => None,
+    };
+    render(&page)
+}
+
+async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<RawTemplate>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let row = load_template(&state, staff.shop.id, *id).await?;
+    let clean = match service::parse(&form) {
+        Ok(c) => c,
+        Err(errors) => {
+            let mut page = EditorPage::new(&req, &staff, Some(row.id), row.name, form);
+            page.errors = errors;
+            return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let (clock, actor, shop, id) = (state.clock.clone(), staff.actor(&req), staff.shop.id, TemplateId(row.id));
+    state.db.write(move |conn| service::save(conn, clock.as_ref(), &actor, shop, Some(id), &clean)).await?;
+    Ok(see_other(&format!("/settings/templates/{}?m=saved", id.0)))
+}
+
+#[derive(serde::Deserialize)]
+struct Empty {}
+
+async fn duplicate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let t = tr(&req);
+    let suffix = t.get("tpl.copy_suffix");
+    let (clock, actor, shop, id) = (state.clock.clone(), staff.actor(&req), staff.shop.id, TemplateId(*id));
+    let new_id = state.db.write(move |conn| service::duplicate(conn, clock.as_ref(), &actor, shop, id, suffix)).await?;
+    Ok(see_other(&format!("/settings/templates/{}?m=duplicated", new_id.0)))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/templates_delete.html")]
+struct DeletePage {
+    t: Tr,
+    shell: Shell,
+    id: i64,
+    name: String,
+    language: &'static str,
+    is_default: bool,
+}
+
+/// Asks before deleting: the page works without JavaScript, so no `confirm()` dialog.
+async fn confirm_delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let row = load_template(&state, staff.shop.id, *id).await?;
+    let t = tr(&req);
+    render(&DeletePage {
+        t,
+        shell: Shell::new(&req, &staff, "settings"),
+        id: row.id,
+        language: language_label(&t, &row.language),
+        is_default: row.is_default,
+        name: row.name,
+    })
+}
+
+async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let (clock, actor, shop, id) = (state.clock.clone(), staff.actor(&req), staff.shop.id, TemplateId(*id));
+    state.db.write(move |conn| service::delete(conn, clock.as_ref(), &actor, shop, id)).await?;
+    Ok(see_other("/settings/templates?m=deleted"))
+}
+
+/// One example value of the preview, beside the variable it stands for.
+pub struct Example {
+    pub name: &'static str,
+    pub value: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/templates_preview.html")]
+struct PreviewPage {
+    t: Tr,
+    shell: Shell,
+    id: i64,
+    name: String,
+    language: &'static str,
+    is_default: bool,
+    from_name: String,
+    subject: String,
+    /// The sanitised body with the example values (HTML-escaped) in place.
+    html: String,
+    text: String,
+    examples: Vec<Example>,
+}
+
+/// Example values of every variable for a preview: a sample order of 15.00 EUR created today
+/// with the shop's default validity, the shop's own name, contact and site, a sample link.
+fn sample_variables(shop: &Shop, today: chrono::NaiveDate, french: bool, public_url: &str) -> Variables {
+    let days = u64::try_from(shop.settings.defaults.validity_days).unwrap_or(30);
+    let end = today.checked_add_days(Days::new(days)).unwrap_or(today);
+    let amount = Money::from_minor(1500, Currency::EUR).map(|m| m.display(french)).unwrap_or_default();
+    Variables {
+        reference: "CMD-2026-0042".to_string(),
+        amount,
+        start_date: format_date(today, french),
+        end_date: format_date(end, french),
+        shop_name: shop.settings.label.clone(),
+        shop_contact: shop.settings.contact_email.clone(),
+        shop_url: shop.settings.url.clone(),
+        url: pay_url(public_url, "example"),
+    }
+}
+
+async fn preview(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let row = load_template(&state, staff.shop.id, *id).await?;
+    let t = tr(&req);
+    let today = state.clock.now().with_timezone(&staff.shop.settings.time_zone).date_naive();
+    let vars = sample_variables(&staff.shop, today, row.language == "fr", &state.settings.public_url);
+    // Sanitised again here: a body that reached the table another way is still made safe,
+    // and gets its link appended like a real message would.
+    let html = vars.render_html(&template::sanitize_body(&row.body));
+    let examples = template::VARIABLES.iter().map(|name| Example { name, value: vars.render_text(name) }).collect();
+    render(&PreviewPage {
+        t,
+        shell: Shell::new(&req, &staff, "settings"),
+        id: row.id,
+        language: language_label(&t, &row.language),
+        is_default: row.is_default,
+        from_name: staff.shop.settings.label.clone(),
+        subject: vars.render_text(&row.subject),
+        text: template::html_to_text(&html),
+        html,
+        examples,
+        name: row.name,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMS account
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/sms.html")]
+struct SmsPage {
+    t: Tr,
+    shell: Shell,
+    /// What was typed or stored; the password is never put back in the page.
+    form: RawAccount,
+    errors: Vec<FieldError>,
+    saved: bool,
+    can_edit: bool,
+    has_password: bool,
+    gateway: bool,
+}
+
+impl SmsPage {
+    fn error(&self, field: &str) -> Option<&'static str> {
+        self.errors.iter().find(|e| e.field == field).map(|e| self.t.get(e.code))
+    }
+}
+
+async fn stored_account(state: &AppState, shop: ShopId) -> Result<Option<sms_store::SmsAccount>, AppError> {
+    Ok(state.db.read(move |conn| sms_store::get(conn, shop).map_err(DbError::from)).await?)
+}
+
+#[derive(serde::Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn sms_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    q: web::Query<SavedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let account = stored_account(&state, staff.shop.id).await?;
+    let form = match &account {
+        Some(a) => RawAccount {
+            login: a.login.clone(),
+            password: String::new(),
+            default_phone: a.default_phone.clone(),
+            credits: a.credits.to_string(),
+        },
+        None => RawAccount { credits: "0".into(), ..Default::default() },
+    };
+    render(&SmsPage {
+        t: tr(&req),
+        shell: Shell::new(&req, &staff, "settings"),
+        form,
+        errors: Vec::new(),
+        saved: q.saved.is_some(),
+        can_edit: staff.can_write(),
+        has_password: account.is_some(),
+        gateway: state.settings.sms_gateway_url.is_some(),
+    })
+}
+
+async fn sms_save(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    CsrfForm(form): CsrfForm<RawAccount>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let (clock, actor, shop) = (state.clock.clone(), staff.actor(&req), staff.shop.id);
+    let settings = state.settings.clone();
+    let raw = form.clone();
+    let outcome = state
+        .db
+        .write(move |conn| sms::save(conn, clock.as_ref(), &actor, shop, &raw, settings.vault_key.expose()))
+        .await?;
+    match outcome {
+        Ok(()) => Ok(see_other("/settings/sms?saved=1")),
+        Err(errors) => {
+            let has_password = stored_account(&state, shop).await?.is_some();
+            render_status(
+                &SmsPage {
+                    t: tr(&req),
+                    shell: Shell::new(&req, &staff, "settings"),
+                    form: RawAccount { password: String::new(), ..form },
+                    errors,
+                    saved: false,
+                    can_edit: true,
+                    has_password,
+                    gateway: state.settings.sms_gateway_url.is_some(),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox
+
+pub struct OutboxLine {
+    pub id: i64,
+    pub created: String,
+    pub status: &'static str,
+    /// PENDING, SENT, FAILED or HELD.
+    pub code: &'static str,
+    /// CSS modifier of the status tag.
+    pub tone: &'static str,
+    pub attempts: i32,
+    pub next_attempt: Option<String>,
+    pub last_error: Option<String>,
+    pub order_id: Option<i64>,
+    /// E-mail: the recipients; SMS: the phone number.
+    pub to: String,
+    /// E-mail: the subject; SMS: the text.
+    pub summary: String,
+    /// E-mails written as files: where the `.eml` is on the server.
+    pub eml_path: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/outbox.html")]
+struct OutboxPage {
+    t: Tr,
+    shell: Shell,
+    emails: Vec<OutboxLine>,
+    sms: Vec<OutboxLine>,
+    /// No SMTP server: e-mails are written as `.eml` files.
+    files: bool,
+    eml_dir: String,
+    gateway: bool,
+}
+
+/// How many jobs of each kind the page lists.
+const RECENT: i64 = 100;
+
+fn status_label(t: &Tr, job: &Job) -> (&'static str, &'static str) {
+    match job.status() {
+        JobStatus::Pending => (t.get("outbox.status.PENDING"), "pending"),
+        JobStatus::Sent => (t.get("outbox.status.SENT"), "ok"),
+        JobStatus::Failed if job.next_attempt_at.is_none() => (t.get("outbox.status.GAVE_UP"), "danger"),
+        JobStatus::Failed => (t.get("outbox.status.FAILED"), "danger"),
+        JobStatus::Held => (t.get("outbox.status.HELD"), "warn"),
+    }
+}
+
+fn when(at: NaiveDateTime, shop: &Shop, lang: Lang) -> String {
+    let local = at.and_utc().with_timezone(&shop.settings.time_zone);
+    match lang {
+        Lang::Fr => local.format("%d/%m/%Y %H:%M").to_string(),
+        Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
+    }
+}
+
+fn outbox_line(t: &Tr, shop: &Shop, job: &Job, eml_dir: Option<&std::path::Path>) -> OutboxLine {
+    let (status, tone) = status_label(t, job);
+    let (to, summary) = match job.kind() {
+        Some(Kind::Email) => match serde_json::from_str::<EmailPayload>(&job.payload) {
+            Ok(p) => (p.to.join("; "), p.subject),
+            Err(_) => (String::new(), String::new()),
+        },
+        Some(Kind::Sms) => match serde_json::from_str::<SmsPayload>(&job.payload) {
+            Ok(p) => (p.to, p.text),
+            Err(_) => (String::new(), String::new()),
+        },
+        None => (String::new(), String::new()),
+    };
+    let eml_path = eml_dir
+        .filter(|_| job.status() == JobStatus::Sent && job.kind() == Some(Kind::Email))
+        .map(|dir| dir.join(eml_name(job.id)).display().to_string());
+    OutboxLine {
+        id: job.id,
+        created: when(job.created_at, shop, t.lang),
+        status,
+        code: job.status().as_str(),
+        tone,
+        attempts: job.attempts,
+        next_attempt: job
+            .next_attempt_at
+            .filter(|_| matches!(job.status(), JobStatus::Pending | JobStatus::Failed))
+            .map(|at| when(at, shop, t.lang)),
+        // A held job's "error" is only why it waits, which its status already says.
+        last_error: job.last_error.clone().filter(|_| job.status() != JobStatus::Held),
+        order_id: job.order_id,
+        to,
+        summary,
+        eml_path,
+    }
+}
+
+/// The file name the mailer writes (`delivery::email`).
+fn eml_name(id: i64) -> String {
+    format!("email-{id}.eml")
+}
+
+async fn outbox_list(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
+    let shop = staff.shop.id;
+    let (emails, sms) = state
+        .db
+        .read(move |conn| {
+            let emails = outbox::recent_for_shop(conn, shop, Kind::Email, RECENT)?;
+            let sms = outbox::recent_for_shop(conn, shop, Kind::Sms, RECENT)?;
+            Ok::<_, DbError>((emails, sms))
+        })
+        .await?;
+    let t = tr(&req);
+    let files = state.settings.smtp_url.is_none();
+    let dir = crate::delivery::email::eml_dir(&state.settings);
+    let eml_dir = files.then_some(dir.as_path());
+    render(&OutboxPage {
+        t,
+        shell: Shell::new(&req, &staff, "settings"),
+        emails: emails.iter().map(|j| outbox_line(&t, &staff.shop, j, eml_dir)).collect(),
+        sms: sms.iter().map(|j| outbox_line(&t, &staff.shop, j, None)).collect(),
+        files,
+        eml_dir: dir.display().to_string(),
+        gateway: state.settings.sms_gateway_url.is_some(),
+    })
+}
+
+/// An e-mail as written to its `.eml` file, for a job of the current shop only.
+async fn eml_file(state: web::Data<AppState>, staff: Staff, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let (shop, id) = (staff.shop.id, *id);
+    let job = state.db.read(move |conn| outbox::get(conn, id).map_err(DbError::from)).await?;
+    let job = job.filter(|j| j.shop_id == shop.0 && j.kind() == Some(Kind::Email)).ok_or(AppError::NotFound)?;
+    let name = eml_name(job.id);
+    let path = crate::delivery::email::eml_dir(&state.settings).join(&name);
+    let bytes = web::block(move || std::fs::read(path)).await.map_err(AppError::internal)?.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound { AppError::NotFound } else { AppError::internal(e) }
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("message/rfc822")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(bytes))
+}
