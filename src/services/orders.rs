@@ -12,7 +12,7 @@ use crate::domain::api_key::Mode;
 use crate::domain::clock::Clock;
 use crate::domain::ids::OrderId;
 use crate::domain::money::Money;
-use crate::domain::order::{self, Action, Channel, Reference, allowed};
+use crate::domain::order::{self, Action, Channel, DeliveryStatus, Reference, allowed};
 use crate::domain::order_form::OrderDraft;
 use crate::domain::sms;
 use crate::domain::template::{self, Variables};
@@ -93,12 +93,12 @@ pub struct SmsPayload {
     pub text: String,
 }
 
-/// Queues the order's message (e-mail or SMS) and counts one more sending.
+/// Queues the order's message (e-mail or SMS) and counts one more sending; `o` follows.
 fn enqueue_delivery(
     conn: &mut DbConn,
     clock: &dyn Clock,
     shop: &Shop,
-    o: &Order,
+    o: &mut Order,
     public_url: &str,
 ) -> ServiceResult<()> {
     let now = clock.now_naive();
@@ -133,6 +133,8 @@ fn enqueue_delivery(
         Channel::Url | Channel::Invoice => return Ok(()),
     }
     store::apply(conn, o.id, OrderUpdate::Sent, now)?;
+    o.send_count += 1;
+    o.delivery_status = DeliveryStatus::Pending;
     Ok(())
 }
 
@@ -181,7 +183,7 @@ pub fn create(
             return Err(ServiceError::field("reference", "reference.invoice_taken"));
         }
         let token = new_token();
-        let id = store::insert(
+        let mut o = store::insert(
             conn,
             &store::NewOrder {
                 shop_id: ctx.shop.id,
@@ -212,8 +214,7 @@ pub fn create(
         .map_err(|e| {
             if is_unique_violation(&e) { ServiceError::field("reference", "reference.invoice_taken") } else { e.into() }
         })?;
-        let o = store::find(conn, &[ctx.shop.id], ctx.mode, id)?.ok_or(ServiceError::NotFound)?;
-        enqueue_delivery(conn, clock, ctx.shop, &o, ctx.public_url)?;
+        enqueue_delivery(conn, clock, ctx.shop, &mut o, ctx.public_url)?;
         let detail = format!(
             "{} {} {}{}",
             d.channel,
@@ -222,7 +223,7 @@ pub fn create(
             o.recipient.as_deref().map(|r| format!(" to {r}")).unwrap_or_default()
         );
         log(conn, clock, ctx, "order.created", &o, &detail)?;
-        created.push(store::find(conn, &[ctx.shop.id], ctx.mode, id)?.ok_or(ServiceError::NotFound)?);
+        created.push(o);
     }
     Ok(created)
 }
@@ -316,7 +317,7 @@ pub fn resend(conn: &mut DbConn, clock: &dyn Clock, ctx: &OrderContext<'_>, id: 
     let now = clock.now_naive();
     let o = load(conn, ctx, id)?;
     require(&o, Action::Resend, now)?;
-    enqueue_delivery(conn, clock, ctx.shop, &o, ctx.public_url)?;
+    enqueue_delivery(conn, clock, ctx.shop, &mut o.clone(), ctx.public_url)?;
     log(conn, clock, ctx, "order.resent", &o, &format!("sending #{}", o.send_count + 1))?;
     load(conn, ctx, id)
 }
@@ -359,8 +360,8 @@ pub fn modify(
         delivery_status: o.channel.initial_delivery(),
     };
     applied(store::apply(conn, id, OrderUpdate::Modify(&m), now)?)?;
-    let updated = load(conn, ctx, id)?;
-    enqueue_delivery(conn, clock, ctx.shop, &updated, ctx.public_url)?;
+    let mut updated = load(conn, ctx, id)?;
+    enqueue_delivery(conn, clock, ctx.shop, &mut updated, ctx.public_url)?;
     log(
         conn,
         clock,

@@ -152,7 +152,8 @@ pub struct NewOrder<'a> {
     pub created_by: &'a str,
 }
 
-pub fn insert(conn: &mut DbConn, o: &NewOrder<'_>, now: NaiveDateTime) -> QueryResult<OrderId> {
+/// Inserts an order and returns it as stored (one statement: `RETURNING`).
+pub fn insert(conn: &mut DbConn, o: &NewOrder<'_>, now: NaiveDateTime) -> QueryResult<Order> {
     diesel::insert_into(po::table)
         .values((
             (
@@ -187,9 +188,9 @@ pub fn insert(conn: &mut DbConn, o: &NewOrder<'_>, now: NaiveDateTime) -> QueryR
                 po::updated_at.eq(now),
             ),
         ))
-        .returning(po::id)
-        .get_result(conn)
-        .map(OrderId)
+        .returning(po::all_columns)
+        .get_result::<Row>(conn)
+        .map(Order::from)
 }
 
 /// An order of one of `shops`, in `mode`, or nothing.

@@ -37,6 +37,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     worker_age: Gauge,
+    outbox_backlog: Gauge,
 }
 
 impl Default for Metrics {
@@ -53,6 +54,8 @@ impl Metrics {
             Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
         });
         let worker_age = Gauge::default();
+        let outbox_backlog = Gauge::default();
+        registry.register("outbox_backlog", "Outbox jobs (e-mail, SMS) not delivered yet", outbox_backlog.clone());
         registry.register("http_requests", "HTTP requests by route pattern, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request duration by route pattern", latency.clone());
         registry.register(
@@ -60,7 +63,7 @@ impl Metrics {
             "Seconds since the background worker last ran",
             worker_age.clone(),
         );
-        Metrics { registry: Mutex::new(registry), requests, latency, worker_age }
+        Metrics { registry: Mutex::new(registry), requests, latency, worker_age, outbox_backlog }
     }
 
     fn encode(&self) -> String {
@@ -127,6 +130,11 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Some(age) = worker_age(&state).await {
         state.metrics.worker_age.set(age);
+    }
+    if let Ok(backlog) =
+        state.db.read(|conn| crate::store::outbox::backlog(conn).map_err(crate::db::DbError::from)).await
+    {
+        state.metrics.outbox_backlog.set(backlog);
     }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -37,6 +37,7 @@ async fn metrics_count_requests_by_route_pattern_never_by_raw_path() {
     assert!(text.contains("route=\"/users/{id}\""), "{text}");
     assert!(!text.contains("12345") && !text.contains("secret-token"), "no ids or tokens in labels");
     assert!(text.contains("paylink_http_request_duration_seconds_bucket"));
+    assert!(text.contains("paylink_outbox_backlog 0"), "{text}");
 }
 
 #[actix_web::test]
