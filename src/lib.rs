@@ -1,6 +1,7 @@
 //! paylink: self-hosted payment links. The binary (`main.rs`) is a thin CLI over this
 //! library, so integration tests start the very same application on a random port.
 
+pub mod acquirer;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -28,6 +28,7 @@ diesel::table! {
         three_ds -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        validation_days -> Integer,
     }
 }
 
@@ -136,6 +137,8 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pay_lock -> Nullable<Text>,
+        pay_lock_until -> Nullable<Timestamp>,
     }
 }
 
@@ -204,3 +207,47 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     shops
 );
+
+diesel::table! {
+    transactions (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        mode -> Text,
+        order_id -> BigInt,
+        status -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        refunded_amount -> BigInt,
+        card_brand -> Text,
+        card_masked -> Text,
+        card_expiry -> Text,
+        holder -> Nullable<Text>,
+        three_ds -> Text,
+        return_code -> Text,
+        acquirer_ref -> Text,
+        source -> Text,
+        buyer_email -> Nullable<Text>,
+        validation_mode -> Text,
+        capture_date -> Nullable<Date>,
+        validate_by -> Nullable<Timestamp>,
+        captured_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    transaction_events (id) {
+        id -> BigInt,
+        transaction_id -> BigInt,
+        kind -> Text,
+        amount -> Nullable<BigInt>,
+        actor -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(transactions -> payment_orders (order_id));
+diesel::joinable!(transaction_events -> transactions (transaction_id));
+diesel::allow_tables_to_appear_in_same_query!(transactions, transaction_events, payment_orders);

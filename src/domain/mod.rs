@@ -1,6 +1,7 @@
 //! Pure types and rules. No database, no HTTP, no I/O: everything here is unit-tested.
 
 pub mod api_key;
+pub mod card;
 pub mod clock;
 pub mod ids;
 pub mod money;

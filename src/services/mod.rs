@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod merchants;
 pub mod orders;
+pub mod payments;
 pub mod shops;
 pub mod sms;
 pub mod templates;

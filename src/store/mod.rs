@@ -9,6 +9,7 @@ pub mod sessions;
 pub mod shops;
 pub mod sms;
 pub mod templates;
+pub mod transactions;
 pub mod users;
 
 pub type QueryResult<T> = Result<T, diesel::result::Error>;

@@ -45,6 +45,10 @@ struct Row {
     created_by: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    #[allow(dead_code)]
+    pay_lock: Option<String>,
+    #[allow(dead_code)]
+    pay_lock_until: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -510,6 +514,55 @@ pub fn list(
         None
     };
     Ok(Page { items: rows, next })
+}
+
+/// Takes the order for one payment attempt: only a payable order (running or refused,
+/// within validity) not already held by another attempt. 0 rows: someone else pays or it
+/// is no longer payable. This row lock is what makes a link paid at most once.
+pub fn lock_for_payment(
+    conn: &mut DbConn,
+    id: OrderId,
+    holder: &str,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        po::table
+            .find(id.0)
+            .filter(po::status.eq_any([OrderStatus::Running.as_str(), OrderStatus::Refused.as_str()]))
+            .filter(po::expires_at.ge(now))
+            .filter(po::pay_lock.is_null().or(po::pay_lock_until.lt(now)).or(po::pay_lock.eq(holder))),
+    )
+    .set((po::pay_lock.eq(Some(holder)), po::pay_lock_until.eq(Some(until))))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Ends a payment attempt: the order becomes PAID or REFUSED and points at its transaction.
+pub fn finalise_payment(
+    conn: &mut DbConn,
+    id: OrderId,
+    holder: &str,
+    status: OrderStatus,
+    transaction: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(po::table.find(id.0).filter(po::pay_lock.eq(holder)))
+        .set((
+            po::status.eq(status.as_str()),
+            po::transaction_id.eq(Some(transaction)),
+            po::pay_lock.eq(None::<String>),
+            po::pay_lock_until.eq(None::<NaiveDateTime>),
+            po::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Gives the order back without a result (the buyer went to the challenge and came back).
+pub fn release_payment(conn: &mut DbConn, id: OrderId, holder: &str) -> QueryResult<usize> {
+    diesel::update(po::table.find(id.0).filter(po::pay_lock.eq(holder)))
+        .set((po::pay_lock.eq(None::<String>), po::pay_lock_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)
 }
 
 #[cfg(test)]

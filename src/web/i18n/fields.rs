@@ -28,4 +28,19 @@ super::messages! {
     "order.not_running" => "Seul un ordre en cours peut être modifié ainsi.", "Only a running order can be changed this way.";
     "template.name.invalid" => "Indiquez un nom (80 caractères au plus).", "Enter a name (80 characters at most).";
     "error.conflict.title" => "Action impossible", "Action not possible";
+    "card.number.invalid" => "Numéro de carte invalide : vérifiez les chiffres.", "Invalid card number: check the digits.";
+    "card.brand.unsupported" => "Ce type de carte n'est pas accepté (Visa, Mastercard, CB, American Express).", "This kind of card is not accepted (Visa, Mastercard, CB, American Express).";
+    "card.expiry.invalid" => "Date d'expiration invalide.", "Invalid expiry date.";
+    "card.expiry.past" => "Cette carte est expirée.", "This card has expired.";
+    "card.cvv.invalid" => "Le cryptogramme a 3 chiffres (4 pour American Express), au dos de la carte.", "The security code has 3 digits (4 for American Express), on the back of the card.";
+    "payment.already_paid" => "Ce lien a déjà été réglé.", "This link has already been paid.";
+    "payment.in_progress" => "Un paiement est déjà en cours pour ce lien. Patientez quelques instants puis rechargez la page.", "A payment is already in progress for this link. Wait a moment, then reload the page.";
+    "transaction.not_to_validate" => "Cette transaction n'attend pas de validation.", "This transaction is not waiting for validation.";
+    "transaction.not_capturable" => "Cette transaction ne peut pas être remise en banque.", "This transaction cannot be captured.";
+    "transaction.already_captured" => "La transaction est déjà remise en banque (ou n'est plus autorisée).", "The transaction is already captured (or no longer authorised).";
+    "transaction.not_captured" => "Seule une transaction remise en banque peut être remboursée ; avant, annulez-la.", "Only a captured transaction can be refunded; before capture, cancel it.";
+    "refund.too_late" => "Un remboursement est possible jusqu'à 365 jours après la remise.", "A refund is possible up to 365 days after capture.";
+    "refund.too_much" => "Le total remboursé ne peut dépasser le montant remis en banque.", "The total refunded cannot exceed the captured amount.";
+    "capture_date.past" => "La date de remise ne peut pas être passée.", "The capture date cannot be in the past.";
+    "capture_date.too_far" => "La date de remise est trop lointaine (365 jours au plus).", "The capture date is too far away (365 days at most).";
 }

@@ -145,6 +145,52 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_refusal_code_the_code_can_give_is_translated() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![root];
+        let mut checked = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for pattern in ["FieldError::new(\"", "ServiceError::field(\"", "Conflict(\""] {
+                    for (i, _) in text.match_indices(pattern) {
+                        let rest = &text[i + pattern.len()..];
+                        let first = &rest[..rest.find('"').unwrap()];
+                        // FieldError::new and field() name the field first, then the code.
+                        let code = if pattern.starts_with("Conflict") {
+                            first.to_string()
+                        } else {
+                            let after = &rest[first.len() + 1..];
+                            match after.find('"') {
+                                Some(start) if after[..start].trim() == "," => {
+                                    let tail = &after[start + 1..];
+                                    tail[..tail.find('"').unwrap()].to_string()
+                                }
+                                _ => continue,
+                            }
+                        };
+                        if code.contains('{') || code.is_empty() {
+                            continue;
+                        }
+                        checked += 1;
+                        assert!(
+                            lookup(&code).is_some(),
+                            "{} refuses with the untranslated code {code}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(checked > 40, "the scan found the refusals ({checked})");
+    }
+
+    #[test]
     fn accept_language_picks_the_best_supported() {
         assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9,fr;q=0.8"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language("de-DE,fr;q=0.5,en;q=0.3"), Some(Lang::Fr));

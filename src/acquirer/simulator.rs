@@ -1,0 +1,159 @@
+//! The TEST card simulator of DESIGN §4. Any future expiry; any 3-digit CVV but `000`
+//! (refused as a wrong CVV, `01063`). References name the test card by its last four
+//! digits, which is all the simulator needs after authentication.
+
+use super::{Acquirer, AcquirerError, Authentication, Authorisation, CardInput, ThreeDsOutcome, codes};
+use crate::domain::money::Money;
+use crate::domain::shop::ThreeDsPreference;
+
+/// What a test card does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    Frictionless,
+    Challenge,
+    AuthenticationFails,
+    Fraud,
+    BankRefusal,
+    BuyerPresentOnly,
+}
+
+pub struct TestCard {
+    pub number: &'static str,
+    pub behaviour: Behaviour,
+    /// i18n key of what the pay page says about it.
+    pub label_key: &'static str,
+}
+
+pub const TEST_CARDS: [TestCard; 7] = [
+    TestCard { number: "4970100000000006", behaviour: Behaviour::Frictionless, label_key: "sim.frictionless" },
+    TestCard { number: "4970100000000014", behaviour: Behaviour::Challenge, label_key: "sim.challenge" },
+    TestCard { number: "4970100000000022", behaviour: Behaviour::AuthenticationFails, label_key: "sim.auth_fails" },
+    TestCard { number: "4970100000000030", behaviour: Behaviour::Fraud, label_key: "sim.fraud" },
+    TestCard { number: "4970100000000048", behaviour: Behaviour::BankRefusal, label_key: "sim.bank_refusal" },
+    TestCard { number: "4970100000000055", behaviour: Behaviour::BuyerPresentOnly, label_key: "sim.buyer_present" },
+    TestCard { number: "5970100000000003", behaviour: Behaviour::Frictionless, label_key: "sim.mastercard" },
+];
+
+pub fn is_test_card(digits: &str) -> bool {
+    TEST_CARDS.iter().any(|c| c.number == digits)
+}
+
+fn card_of(reference: &str) -> Option<&'static TestCard> {
+    let tail = reference.strip_prefix("sim:")?;
+    TEST_CARDS.iter().find(|c| c.number == tail)
+}
+
+pub struct Simulator;
+
+impl Acquirer for Simulator {
+    fn name(&self) -> &'static str {
+        "TEST simulator"
+    }
+
+    fn authenticate(&self, card: CardInput<'_>, preference: ThreeDsPreference) -> Authentication {
+        let Some(test) = TEST_CARDS.iter().find(|c| c.number == card.number.digits()) else {
+            return Authentication::Refused { code: codes::UNKNOWN_TEST_CARD, outcome: ThreeDsOutcome::NotPerformed };
+        };
+        if card.cvv.expose() == "000" {
+            return Authentication::Refused { code: codes::WRONG_CVV, outcome: ThreeDsOutcome::NotPerformed };
+        }
+        let reference = format!("sim:{}", test.number);
+        match test.behaviour {
+            Behaviour::AuthenticationFails => {
+                Authentication::Refused { code: codes::AUTHENTICATION_FAILED, outcome: ThreeDsOutcome::Failed }
+            }
+            Behaviour::Challenge => Authentication::Challenge { reference },
+            _ if preference == ThreeDsPreference::Challenge => Authentication::Challenge { reference },
+            _ => Authentication::Frictionless { reference },
+        }
+    }
+
+    fn authorise(&self, reference: &str, _amount: Money, merchant_initiated: bool) -> Authorisation {
+        let refused = |code| Authorisation { approved: false, code };
+        match card_of(reference).map(|c| c.behaviour) {
+            Some(Behaviour::Frictionless | Behaviour::Challenge) => {
+                Authorisation { approved: true, code: codes::ACCEPTED }
+            }
+            Some(Behaviour::BuyerPresentOnly) if merchant_initiated => refused(codes::MIT_NOT_ALLOWED),
+            Some(Behaviour::BuyerPresentOnly) => Authorisation { approved: true, code: codes::ACCEPTED },
+            Some(Behaviour::Fraud) => refused(codes::SUSPECTED_FRAUD),
+            Some(Behaviour::BankRefusal) => refused(codes::BANK_REFUSAL),
+            Some(Behaviour::AuthenticationFails) => refused(codes::AUTHENTICATION_FAILED),
+            None => refused(codes::UNKNOWN_TEST_CARD),
+        }
+    }
+
+    fn capture(&self, reference: &str, _amount: Money) -> Result<(), AcquirerError> {
+        card_of(reference).map(|_| ()).ok_or_else(|| AcquirerError(format!("unknown reference {reference}")))
+    }
+
+    fn cancel(&self, reference: &str) -> Result<(), AcquirerError> {
+        self.capture(reference, Money { minor: 1, currency: crate::domain::money::Currency::EUR })
+    }
+
+    fn refund(&self, reference: &str, amount: Money) -> Result<(), AcquirerError> {
+        self.capture(reference, amount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::card::{CardNumber, Cvv, Expiry};
+    use crate::domain::money::Currency;
+
+    fn auth(number: &str, cvv: &str, pref: ThreeDsPreference) -> Authentication {
+        let n = CardNumber::parse(number).unwrap();
+        let cvv = Cvv::parse(cvv, n.brand()).unwrap();
+        let expiry = Expiry { month: 12, year: 2030 };
+        Simulator.authenticate(CardInput { number: &n, expiry, cvv: &cvv }, pref)
+    }
+
+    fn eur() -> Money {
+        Money { minor: 1500, currency: Currency::EUR }
+    }
+
+    #[test]
+    fn the_table_of_design_section_4() {
+        use ThreeDsPreference::*;
+        let r = |n: &str| format!("sim:{n}");
+        assert_eq!(
+            auth("4970100000000006", "123", NoPreference),
+            Authentication::Frictionless { reference: r("4970100000000006") }
+        );
+        assert_eq!(
+            auth("4970100000000014", "123", Frictionless),
+            Authentication::Challenge { reference: r("4970100000000014") }
+        );
+        assert_eq!(
+            auth("4970100000000022", "123", NoPreference),
+            Authentication::Refused { code: "01078", outcome: ThreeDsOutcome::Failed }
+        );
+        assert_eq!(
+            auth("5970100000000003", "123", NoPreference),
+            Authentication::Frictionless { reference: r("5970100000000003") }
+        );
+        assert_eq!(
+            auth("5970100000000003", "123", Challenge),
+            Authentication::Challenge { reference: r("5970100000000003") }
+        );
+        assert_eq!(
+            auth("4970100000000006", "000", NoPreference),
+            Authentication::Refused { code: "01063", outcome: ThreeDsOutcome::NotPerformed }
+        );
+        assert_eq!(
+            auth("4111111111111111", "123", NoPreference),
+            Authentication::Refused { code: "01014", outcome: ThreeDsOutcome::NotPerformed }
+        );
+        let a = |n: &str, mit| Simulator.authorise(&r(n), eur(), mit);
+        assert_eq!(a("4970100000000006", false), Authorisation { approved: true, code: "00000" });
+        assert_eq!(a("4970100000000014", false), Authorisation { approved: true, code: "00000" });
+        assert_eq!(a("4970100000000030", false), Authorisation { approved: false, code: "04059" });
+        assert_eq!(a("4970100000000048", false), Authorisation { approved: false, code: "01005" });
+        assert_eq!(a("4970100000000055", false), Authorisation { approved: true, code: "00000" });
+        assert_eq!(a("4970100000000055", true), Authorisation { approved: false, code: "01057" });
+        assert_eq!(a("5970100000000003", false), Authorisation { approved: true, code: "00000" });
+        assert!(a("0000", false).code.starts_with("01"));
+        assert!(TEST_CARDS.iter().all(|c| crate::domain::card::luhn(c.number)));
+    }
+}

@@ -1,0 +1,397 @@
+//! Paying a link, and what the merchant does with the transaction afterwards.
+//!
+//! A link is paid at most once: an attempt first takes the order's payment lock (a guarded
+//! UPDATE on the order row), the acquirer is called outside any database transaction, and
+//! the result is written — transaction, history, order status, receipt e-mail — in one
+//! transaction that only the lock holder can commit. A unique index (one accepted
+//! transaction per order) backs it up.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::{ServiceError, ServiceResult};
+use crate::acquirer::{Authorisation, ThreeDsOutcome, codes};
+use crate::db::DbConn;
+use crate::domain::clock::Clock;
+use crate::domain::ids::OrderId;
+use crate::domain::money::Money;
+use crate::domain::order::{self, OrderStatus};
+use crate::domain::shop::ValidationMode;
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::orders::{self as order_store, Order};
+use crate::store::outbox::{self, Kind};
+use crate::store::shops::Shop;
+use crate::store::transactions::{self as store, NewTransaction, Transaction, TxStatus, TxUpdate};
+
+/// A pay session (the pay page was shown at `started`) older than this is expired (02324).
+pub const SESSION_MINUTES: i64 = 15;
+/// How long an attempt holds the order while the acquirer answers (or the buyer is at the
+/// issuer's challenge).
+pub const LOCK_MINUTES: i64 = SESSION_MINUTES + 1;
+/// Refunds are possible this long after capture (seed 004).
+pub const REFUND_DAYS: i64 = 365;
+
+/// What the buyer typed, reduced to what may be kept: brand, masked number, expiry, holder.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CardSummary {
+    pub brand: String,
+    pub masked: String,
+    pub expiry: String,
+    pub holder: Option<String>,
+}
+
+/// Takes the order for one attempt. `Ok(false)`: not payable now (paid, expired, or another
+/// attempt holds it).
+pub fn begin(conn: &mut DbConn, clock: &dyn Clock, order: OrderId, holder: &str) -> ServiceResult<bool> {
+    let now = clock.now_naive();
+    Ok(order_store::lock_for_payment(conn, order, holder, now + Duration::minutes(LOCK_MINUTES), now)?)
+}
+
+/// Gives the order back without a result.
+pub fn abandon(conn: &mut DbConn, order: OrderId, holder: &str) -> ServiceResult<()> {
+    order_store::release_payment(conn, order, holder)?;
+    Ok(())
+}
+
+/// The result of an attempt, written at once.
+pub struct Outcome<'a> {
+    pub holder: &'a str,
+    pub card: &'a CardSummary,
+    pub three_ds: ThreeDsOutcome,
+    /// Approved or refused by the acquirer, or refused before it (`approved: false`).
+    pub authorisation: Authorisation,
+    /// Abandoned at the challenge: CANCELLED 02008 rather than REFUSED.
+    pub cancelled_by_buyer: bool,
+    pub acquirer_ref: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Finalised {
+    Accepted,
+    Refused,
+}
+
+/// Writes the transaction, its first history line, the order's new status and (accepted
+/// with a buyer e-mail) the receipt e-mail, in the caller's transaction. Fails with a
+/// conflict when the attempt no longer holds the order.
+pub fn finalise(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    shop: &Shop,
+    o: &Order,
+    out: &Outcome<'_>,
+    public_url: &str,
+) -> ServiceResult<(Transaction, Finalised)> {
+    let now = clock.now();
+    let now_naive = now.naive_utc();
+    let tz = shop.settings.time_zone;
+    let today = order::local_today(now, tz);
+    let accepted = out.authorisation.approved;
+    let (status, capture_date, validate_by, captured_at) = if !accepted {
+        let s = if out.cancelled_by_buyer { TxStatus::Cancelled } else { TxStatus::Refused };
+        (s, None, None, None)
+    } else {
+        let capture_date = today + Duration::days(i64::from(o.capture_delay_days));
+        match o.validation_mode {
+            ValidationMode::Manual => (
+                TxStatus::AuthorisedToValidate,
+                Some(capture_date),
+                Some(now_naive + Duration::days(i64::from(shop_validation_days(conn, shop)?))),
+                None,
+            ),
+            ValidationMode::Auto if o.capture_delay_days == 0 => {
+                (TxStatus::Captured, Some(capture_date), None, Some(now_naive))
+            }
+            ValidationMode::Auto => (TxStatus::Authorised, Some(capture_date), None, None),
+        }
+    };
+    let t = store::insert(
+        conn,
+        &NewTransaction {
+            shop_id: o.shop_id,
+            mode: o.mode,
+            order_id: o.id,
+            status,
+            amount: o.amount,
+            card_brand: &out.card.brand,
+            card_masked: &out.card.masked,
+            card_expiry: &out.card.expiry,
+            holder: out.card.holder.as_deref(),
+            three_ds: out.three_ds.as_str(),
+            return_code: out.authorisation.code,
+            acquirer_ref: out.acquirer_ref,
+            source: o.channel.as_str(),
+            buyer_email: o.buyer_email.as_deref(),
+            validation_mode: o.validation_mode.as_str(),
+            capture_date,
+            validate_by,
+            captured_at,
+        },
+        now_naive,
+    )
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) { ServiceError::Conflict("payment.already_paid") } else { e.into() }
+    })?;
+    store::add_event(
+        conn,
+        t.id,
+        "created",
+        Some(o.amount.minor),
+        "buyer",
+        &format!("{} {}", status, out.authorisation.code),
+        now_naive,
+    )?;
+    if status == TxStatus::Captured {
+        store::add_event(
+            conn,
+            t.id,
+            "captured",
+            Some(o.amount.minor),
+            "system",
+            "captured with the authorisation",
+            now_naive,
+        )?;
+    }
+    let order_status = if accepted { OrderStatus::Paid } else { OrderStatus::Refused };
+    if order_store::finalise_payment(conn, o.id, out.holder, order_status, t.id, now_naive)? != 1 {
+        return Err(ServiceError::Conflict("payment.already_paid"));
+    }
+    if accepted && let Some(email) = &o.buyer_email {
+        let receipt = receipt_email(shop, o, &t, email, public_url);
+        outbox::enqueue(
+            conn,
+            o.shop_id,
+            Some(o.id),
+            Kind::Email,
+            &serde_json::to_string(&receipt).expect("json"),
+            now_naive,
+        )?;
+    }
+    Ok((t, if accepted { Finalised::Accepted } else { Finalised::Refused }))
+}
+
+fn shop_validation_days(conn: &mut DbConn, shop: &Shop) -> ServiceResult<i32> {
+    use diesel::prelude::*;
+    Ok(crate::db::schema::shops::table
+        .find(shop.id.0)
+        .select(crate::db::schema::shops::validation_days)
+        .first::<i32>(conn)?)
+}
+
+fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_url: &str) -> super::orders::EmailPayload {
+    let french = o.language == "fr";
+    let tz = shop.settings.time_zone;
+    let when =
+        t.created_at.and_utc().with_timezone(&tz).format(if french { "%d/%m/%Y %H:%M" } else { "%Y-%m-%d %H:%M" });
+    let (subject, lines): (String, Vec<String>) = if french {
+        (
+            format!("Votre paiement de {} à {}", o.amount.display(true), shop.settings.label),
+            vec![
+                format!("Votre paiement a été accepté par {}.", shop.settings.label),
+                format!("Montant : {}", o.amount.display(true)),
+                format!("Référence : {}", o.reference.clone().unwrap_or_else(|| "-".into())),
+                format!("Date : {when} ({})", tz.name()),
+                format!("Carte : {} {}", t.card_brand, t.card_masked),
+                format!("Transaction : {} — code retour {}", t.id, t.return_code),
+                format!("Votre ticket : {}", super::orders::pay_url(public_url, &o.token)),
+            ],
+        )
+    } else {
+        (
+            format!("Your payment of {} to {}", o.amount.display(false), shop.settings.label),
+            vec![
+                format!("Your payment was accepted by {}.", shop.settings.label),
+                format!("Amount: {}", o.amount.display(false)),
+                format!("Reference: {}", o.reference.clone().unwrap_or_else(|| "-".into())),
+                format!("Date: {when} ({})", tz.name()),
+                format!("Card: {} {}", t.card_brand, t.card_masked),
+                format!("Transaction: {} — return code {}", t.id, t.return_code),
+                format!("Your receipt: {}", super::orders::pay_url(public_url, &o.token)),
+            ],
+        )
+    };
+    let text = lines.join("\n");
+    let html =
+        lines.iter().map(|l| format!("<p>{}</p>", crate::domain::template::escape(l))).collect::<Vec<_>>().join("\n");
+    super::orders::EmailPayload {
+        to: vec![to.to_string()],
+        bcc: Vec::new(),
+        reply_to: Some(shop.settings.contact_email.clone()),
+        from_name: shop.settings.label.clone(),
+        subject,
+        html,
+        text,
+    }
+}
+
+// ---- The merchant's actions ------------------------------------------------------------
+
+/// Who acts on which transactions (the shops and mode a user or key may see).
+pub struct TxContext<'a> {
+    pub actor: &'a Actor,
+    pub shops: &'a [crate::domain::ids::ShopId],
+    pub mode: crate::domain::api_key::Mode,
+    pub time_zone: chrono_tz::Tz,
+}
+
+pub fn load(conn: &mut DbConn, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    store::find(conn, ctx.shops, ctx.mode, id)?.ok_or(ServiceError::NotFound)
+}
+
+fn record(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    ctx: &TxContext<'_>,
+    t: &Transaction,
+    kind: &str,
+    amount: Option<i64>,
+    detail: &str,
+) -> ServiceResult<()> {
+    let now = clock.now_naive();
+    store::add_event(conn, t.id, kind, amount, &ctx.actor.name, detail, now)?;
+    audit::append(
+        conn,
+        ctx.actor,
+        Entry {
+            shop_id: Some(t.shop_id),
+            action: &format!("transaction.{kind}"),
+            target: &format!("transaction:{}", t.id),
+            detail,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+fn applied(n: usize, why: &'static str) -> ServiceResult<()> {
+    if n == 1 { Ok(()) } else { Err(ServiceError::Conflict(why)) }
+}
+
+/// Manual validation: the transaction will be captured on its capture date.
+pub fn validate(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    let t = load(conn, ctx, id)?;
+    applied(store::apply(conn, id, TxUpdate::Validate, clock.now_naive())?, "transaction.not_to_validate")?;
+    record(conn, clock, ctx, &t, "validated", None, "")?;
+    load(conn, ctx, id)
+}
+
+/// The API's capture: validates a manual transaction, or captures an authorised one now.
+pub fn capture_now(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    let t = load(conn, ctx, id)?;
+    match t.status {
+        TxStatus::AuthorisedToValidate => validate(conn, clock, ctx, id),
+        TxStatus::Authorised => {
+            applied(store::apply(conn, id, TxUpdate::Capture, clock.now_naive())?, "transaction.not_capturable")?;
+            record(conn, clock, ctx, &t, "captured", Some(t.amount.minor), "captured early by the merchant")?;
+            load(conn, ctx, id)
+        }
+        _ => Err(ServiceError::Conflict("transaction.not_capturable")),
+    }
+}
+
+pub fn change_capture_date(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    ctx: &TxContext<'_>,
+    id: i64,
+    raw: &str,
+) -> ServiceResult<Transaction> {
+    let t = load(conn, ctx, id)?;
+    let today = order::local_today(clock.now(), ctx.time_zone);
+    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(raw.trim(), "%d/%m/%Y"))
+        .map_err(|_| ServiceError::field("capture_date", "expires_on.invalid"))?;
+    if date < today {
+        return Err(ServiceError::field("capture_date", "capture_date.past"));
+    }
+    if date > today + Duration::days(365) {
+        return Err(ServiceError::field("capture_date", "capture_date.too_far"));
+    }
+    applied(store::apply(conn, id, TxUpdate::CaptureDate(date), clock.now_naive())?, "transaction.already_captured")?;
+    let before = t.capture_date.map(|d| d.to_string()).unwrap_or_default();
+    record(conn, clock, ctx, &t, "capture_date_changed", None, &format!("{before} -> {date}"))?;
+    load(conn, ctx, id)
+}
+
+pub fn cancel(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    let t = load(conn, ctx, id)?;
+    applied(store::apply(conn, id, TxUpdate::Cancel, clock.now_naive())?, "transaction.already_captured")?;
+    record(conn, clock, ctx, &t, "cancelled", Some(t.amount.minor), "")?;
+    load(conn, ctx, id)
+}
+
+/// A refund after capture: never above what was captured, within 365 days.
+pub fn refund(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    ctx: &TxContext<'_>,
+    id: i64,
+    amount: Money,
+) -> ServiceResult<Transaction> {
+    let t = load(conn, ctx, id)?;
+    if t.status != TxStatus::Captured {
+        return Err(ServiceError::Conflict("transaction.not_captured"));
+    }
+    if amount.currency != t.amount.currency {
+        return Err(ServiceError::field("amount", "currency.invalid"));
+    }
+    let now = clock.now_naive();
+    if t.captured_at.is_some_and(|c| now - c > Duration::days(REFUND_DAYS)) {
+        return Err(ServiceError::Conflict("refund.too_late"));
+    }
+    if amount.minor > t.amount.minor - t.refunded {
+        return Err(ServiceError::field("amount", "refund.too_much"));
+    }
+    applied(store::apply(conn, id, TxUpdate::Refund(amount.minor), now)?, "refund.too_much")?;
+    record(conn, clock, ctx, &t, "refunded", Some(amount.minor), &amount.display(false))?;
+    load(conn, ctx, id)
+}
+
+/// Worker: captures what is due today in each shop's zone, expires what was not validated.
+pub fn run_due(conn: &mut DbConn, clock: &dyn Clock) -> ServiceResult<(usize, usize)> {
+    let now = clock.now();
+    let mut captured = 0;
+    // The latest local date anywhere is at most one day ahead of UTC.
+    for t in store::due_for_capture(conn, now.date_naive() + Duration::days(1), 500)? {
+        let tz = shop_zone(conn, &t)?;
+        if t.capture_date.is_some_and(|d| d <= order::local_today(now, tz))
+            && store::apply(conn, t.id, TxUpdate::Capture, now.naive_utc())? == 1
+        {
+            store::add_event(
+                conn,
+                t.id,
+                "captured",
+                Some(t.amount.minor),
+                "system",
+                "capture date reached",
+                now.naive_utc(),
+            )?;
+            captured += 1;
+        }
+    }
+    let mut expired = 0;
+    for t in store::due_for_expiry(conn, now.naive_utc(), 500)? {
+        if store::apply(conn, t.id, TxUpdate::Expire, now.naive_utc())? == 1 {
+            store::add_event(conn, t.id, "expired", None, "system", "not validated in time", now.naive_utc())?;
+            expired += 1;
+        }
+    }
+    Ok((captured, expired))
+}
+
+fn shop_zone(conn: &mut DbConn, t: &Transaction) -> ServiceResult<chrono_tz::Tz> {
+    use diesel::prelude::*;
+    let name: String =
+        crate::db::schema::shops::table.find(t.shop_id.0).select(crate::db::schema::shops::time_zone).first(conn)?;
+    Ok(name.parse().unwrap_or(chrono_tz::Europe::Paris))
+}
+
+/// Whether a transaction was refused for reasons of the session (02324) or the buyer (02008).
+pub fn is_buyer_code(code: &str) -> bool {
+    code == codes::CANCELLED_BY_BUYER || code == codes::SESSION_EXPIRED
+}
+
+pub fn now_naive(clock: &dyn Clock) -> NaiveDateTime {
+    clock.now_naive()
+}

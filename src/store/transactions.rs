@@ -1,0 +1,375 @@
+//! Transactions (payment attempts that reached the acquirer) and their history.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::QueryResult;
+use crate::db::DbConn;
+use crate::db::schema::{transaction_events as te, transactions as tx};
+use crate::domain::api_key::Mode;
+use crate::domain::ids::{OrderId, ShopId};
+use crate::domain::money::{Currency, Money};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TxStatus {
+    Authorised,
+    AuthorisedToValidate,
+    Captured,
+    Refused,
+    Cancelled,
+    Expired,
+}
+
+crate::domain::shop::text_enum!(TxStatus {
+    Authorised = "AUTHORISED",
+    AuthorisedToValidate = "AUTHORISED_TO_VALIDATE",
+    Captured = "CAPTURED",
+    Refused = "REFUSED",
+    Cancelled = "CANCELLED",
+    Expired = "EXPIRED"
+});
+
+impl TxStatus {
+    pub fn accepted(self) -> bool {
+        matches!(self, TxStatus::Authorised | TxStatus::AuthorisedToValidate | TxStatus::Captured)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tx)]
+struct Row {
+    id: i64,
+    shop_id: i64,
+    mode: String,
+    order_id: i64,
+    status: String,
+    amount: i64,
+    currency: String,
+    refunded_amount: i64,
+    card_brand: String,
+    card_masked: String,
+    card_expiry: String,
+    holder: Option<String>,
+    three_ds: String,
+    return_code: String,
+    acquirer_ref: String,
+    source: String,
+    buyer_email: Option<String>,
+    validation_mode: String,
+    capture_date: Option<NaiveDate>,
+    validate_by: Option<NaiveDateTime>,
+    captured_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Transaction {
+    pub id: i64,
+    pub shop_id: ShopId,
+    pub mode: Mode,
+    pub order_id: OrderId,
+    pub status: TxStatus,
+    pub amount: Money,
+    pub refunded: i64,
+    pub card_brand: String,
+    pub card_masked: String,
+    pub card_expiry: String,
+    pub holder: Option<String>,
+    pub three_ds: String,
+    pub return_code: String,
+    pub acquirer_ref: String,
+    pub source: String,
+    pub buyer_email: Option<String>,
+    pub validation_mode: String,
+    pub capture_date: Option<NaiveDate>,
+    pub validate_by: Option<NaiveDateTime>,
+    pub captured_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<Row> for Transaction {
+    fn from(r: Row) -> Self {
+        let currency = Currency::parse(&r.currency).unwrap_or(Currency::EUR);
+        Transaction {
+            id: r.id,
+            shop_id: ShopId(r.shop_id),
+            mode: Mode::parse(&r.mode).unwrap_or(Mode::Test),
+            order_id: OrderId(r.order_id),
+            status: TxStatus::parse(&r.status).unwrap_or(TxStatus::Refused),
+            amount: Money { minor: r.amount, currency },
+            refunded: r.refunded_amount,
+            card_brand: r.card_brand,
+            card_masked: r.card_masked,
+            card_expiry: r.card_expiry,
+            holder: r.holder,
+            three_ds: r.three_ds,
+            return_code: r.return_code,
+            acquirer_ref: r.acquirer_ref,
+            source: r.source,
+            buyer_email: r.buyer_email,
+            validation_mode: r.validation_mode,
+            capture_date: r.capture_date,
+            validate_by: r.validate_by,
+            captured_at: r.captured_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+pub struct NewTransaction<'a> {
+    pub shop_id: ShopId,
+    pub mode: Mode,
+    pub order_id: OrderId,
+    pub status: TxStatus,
+    pub amount: Money,
+    pub card_brand: &'a str,
+    pub card_masked: &'a str,
+    pub card_expiry: &'a str,
+    pub holder: Option<&'a str>,
+    pub three_ds: &'a str,
+    pub return_code: &'a str,
+    pub acquirer_ref: &'a str,
+    pub source: &'a str,
+    pub buyer_email: Option<&'a str>,
+    pub validation_mode: &'a str,
+    pub capture_date: Option<NaiveDate>,
+    pub validate_by: Option<NaiveDateTime>,
+    pub captured_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConn, t: &NewTransaction<'_>, now: NaiveDateTime) -> QueryResult<Transaction> {
+    diesel::insert_into(tx::table)
+        .values((
+            (
+                tx::shop_id.eq(t.shop_id.0),
+                tx::mode.eq(t.mode.as_str()),
+                tx::order_id.eq(t.order_id.0),
+                tx::status.eq(t.status.as_str()),
+                tx::amount.eq(t.amount.minor),
+                tx::currency.eq(t.amount.currency.code()),
+                tx::refunded_amount.eq(0i64),
+                tx::card_brand.eq(t.card_brand),
+                tx::card_masked.eq(t.card_masked),
+                tx::card_expiry.eq(t.card_expiry),
+                tx::holder.eq(t.holder),
+            ),
+            (
+                tx::three_ds.eq(t.three_ds),
+                tx::return_code.eq(t.return_code),
+                tx::acquirer_ref.eq(t.acquirer_ref),
+                tx::source.eq(t.source),
+                tx::buyer_email.eq(t.buyer_email),
+                tx::validation_mode.eq(t.validation_mode),
+                tx::capture_date.eq(t.capture_date),
+                tx::validate_by.eq(t.validate_by),
+                tx::captured_at.eq(t.captured_at),
+                tx::created_at.eq(now),
+                tx::updated_at.eq(now),
+            ),
+        ))
+        .returning(tx::all_columns)
+        .get_result::<Row>(conn)
+        .map(Transaction::from)
+}
+
+/// A transaction of one of `shops` in `mode`.
+pub fn find(conn: &mut DbConn, shops: &[ShopId], mode: Mode, id: i64) -> QueryResult<Option<Transaction>> {
+    let ids: Vec<i64> = shops.iter().map(|s| s.0).collect();
+    tx::table
+        .filter(tx::id.eq(id).and(tx::shop_id.eq_any(ids)).and(tx::mode.eq(mode.as_str())))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Transaction::from))
+}
+
+pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<Transaction>> {
+    tx::table.find(id).select(Row::as_select()).first(conn).optional().map(|r| r.map(Transaction::from))
+}
+
+pub fn for_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Transaction>> {
+    tx::table
+        .filter(tx::order_id.eq(order.0))
+        .order(tx::id.desc())
+        .select(Row::as_select())
+        .load(conn)
+        .map(|rows| rows.into_iter().map(Transaction::from).collect())
+}
+
+/// Which transactions a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Authorised, waiting for capture or validation.
+    InProgress,
+    Captured,
+    /// Refused, cancelled, expired.
+    Others,
+    All,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TxFilter {
+    pub order_id: Option<OrderId>,
+    pub status: Option<TxStatus>,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_to: Option<NaiveDateTime>,
+    pub card_last4: Option<String>,
+    pub return_code: Option<String>,
+}
+
+/// One page, newest first, after the `before` id (keyset).
+pub fn list(
+    conn: &mut DbConn,
+    shops: &[ShopId],
+    mode: Mode,
+    tab: Tab,
+    f: &TxFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<(Vec<Transaction>, Option<i64>)> {
+    let ids: Vec<i64> = shops.iter().map(|s| s.0).collect();
+    let mut q = tx::table.filter(tx::shop_id.eq_any(ids)).filter(tx::mode.eq(mode.as_str())).into_boxed();
+    q = match tab {
+        Tab::InProgress => q.filter(tx::status.eq_any(["AUTHORISED", "AUTHORISED_TO_VALIDATE"])),
+        Tab::Captured => q.filter(tx::status.eq("CAPTURED")),
+        Tab::Others => q.filter(tx::status.eq_any(["REFUSED", "CANCELLED", "EXPIRED"])),
+        Tab::All => q,
+    };
+    if let Some(o) = f.order_id {
+        q = q.filter(tx::order_id.eq(o.0));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(tx::status.eq(s.as_str()));
+    }
+    if let Some(t) = f.created_from {
+        q = q.filter(tx::created_at.ge(t));
+    }
+    if let Some(t) = f.created_to {
+        q = q.filter(tx::created_at.lt(t));
+    }
+    if let Some(l) = &f.card_last4 {
+        q = q.filter(tx::card_masked.like(format!("%{l}")));
+    }
+    if let Some(c) = &f.return_code {
+        q = q.filter(tx::return_code.eq(c.clone()));
+    }
+    if let Some(b) = before {
+        q = q.filter(tx::id.lt(b));
+    }
+    let mut rows: Vec<Transaction> = q
+        .order(tx::id.desc())
+        .limit(limit + 1)
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Transaction::from)
+        .collect();
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|t| t.id)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// Changes to a transaction, named by intent and guarded by status in SQL.
+pub enum TxUpdate {
+    Validate,
+    CaptureDate(NaiveDate),
+    Capture,
+    Cancel,
+    Expire,
+    Refund(i64),
+}
+
+pub fn apply(conn: &mut DbConn, id: i64, update: TxUpdate, now: NaiveDateTime) -> QueryResult<usize> {
+    let target = tx::table.find(id);
+    let authorised = ["AUTHORISED", "AUTHORISED_TO_VALIDATE"];
+    match update {
+        TxUpdate::Validate => diesel::update(target.filter(tx::status.eq("AUTHORISED_TO_VALIDATE")))
+            .set((tx::status.eq("AUTHORISED"), tx::validate_by.eq(None::<NaiveDateTime>), tx::updated_at.eq(now)))
+            .execute(conn),
+        TxUpdate::CaptureDate(d) => diesel::update(target.filter(tx::status.eq_any(authorised)))
+            .set((tx::capture_date.eq(Some(d)), tx::updated_at.eq(now)))
+            .execute(conn),
+        TxUpdate::Capture => diesel::update(target.filter(tx::status.eq("AUTHORISED")))
+            .set((tx::status.eq("CAPTURED"), tx::captured_at.eq(Some(now)), tx::updated_at.eq(now)))
+            .execute(conn),
+        TxUpdate::Cancel => diesel::update(target.filter(tx::status.eq_any(authorised)))
+            .set((tx::status.eq("CANCELLED"), tx::updated_at.eq(now)))
+            .execute(conn),
+        TxUpdate::Expire => diesel::update(target.filter(tx::status.eq("AUTHORISED_TO_VALIDATE")))
+            .set((tx::status.eq("EXPIRED"), tx::updated_at.eq(now)))
+            .execute(conn),
+        TxUpdate::Refund(amount) => diesel::update(
+            target.filter(tx::status.eq("CAPTURED")).filter((tx::refunded_amount + amount).le(tx::amount)),
+        )
+        .set((tx::refunded_amount.eq(tx::refunded_amount + amount), tx::updated_at.eq(now)))
+        .execute(conn),
+    }
+}
+
+/// Authorised transactions whose capture date has come (per shop zone, checked by caller).
+pub fn due_for_capture(conn: &mut DbConn, up_to: NaiveDate, limit: i64) -> QueryResult<Vec<Transaction>> {
+    tx::table
+        .filter(tx::status.eq("AUTHORISED").and(tx::capture_date.le(up_to)))
+        .order(tx::id)
+        .limit(limit)
+        .select(Row::as_select())
+        .load(conn)
+        .map(|rows| rows.into_iter().map(Transaction::from).collect())
+}
+
+/// Manual transactions not validated in time.
+pub fn due_for_expiry(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Transaction>> {
+    tx::table
+        .filter(tx::status.eq("AUTHORISED_TO_VALIDATE").and(tx::validate_by.lt(now)))
+        .order(tx::id)
+        .limit(limit)
+        .select(Row::as_select())
+        .load(conn)
+        .map(|rows| rows.into_iter().map(Transaction::from).collect())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = te)]
+pub struct Event {
+    pub id: i64,
+    pub transaction_id: i64,
+    pub kind: String,
+    pub amount: Option<i64>,
+    pub actor: String,
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn add_event(
+    conn: &mut DbConn,
+    transaction: i64,
+    kind: &str,
+    amount: Option<i64>,
+    actor: &str,
+    detail: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(te::table)
+        .values((
+            te::transaction_id.eq(transaction),
+            te::kind.eq(kind),
+            te::amount.eq(amount),
+            te::actor.eq(actor),
+            te::detail.eq(detail),
+            te::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn events(conn: &mut DbConn, transaction: i64) -> QueryResult<Vec<Event>> {
+    te::table.filter(te::transaction_id.eq(transaction)).order(te::id).select(Event::as_select()).load(conn)
+}
