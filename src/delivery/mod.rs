@@ -33,6 +33,8 @@ const BACKOFF_MINUTES: [i64; 8] = [1, 5, 15, 60, 180, 360, 720, 1440];
 pub struct Report {
     pub sessions_purged: usize,
     pub orders_expired: usize,
+    pub transactions_captured: usize,
+    pub transactions_expired: usize,
     pub sent: usize,
     pub failed: usize,
     pub held: usize,
@@ -74,12 +76,20 @@ impl Worker {
                 let now = clock.now_naive();
                 let sessions_purged = sessions::purge_expired(conn, now)?;
                 let orders_expired = orders::expire_due(conn, clock.as_ref()).map_err(service_to_db)?;
+                let (transactions_captured, transactions_expired) =
+                    crate::services::payments::run_due(conn, clock.as_ref()).map_err(service_to_db)?;
                 idempotency::purge_older_than(conn, now - Span::hours(24))?;
                 if gateway {
                     outbox::release_held(conn, Kind::Sms, now)?;
                 }
                 sessions::beat(conn, HEARTBEAT, now)?;
-                Ok::<_, DbError>(Report { sessions_purged, orders_expired, ..Default::default() })
+                Ok::<_, DbError>(Report {
+                    sessions_purged,
+                    orders_expired,
+                    transactions_captured,
+                    transactions_expired,
+                    ..Default::default()
+                })
             })
             .await?;
         loop {

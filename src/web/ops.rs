@@ -28,6 +28,11 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     pub route: String,
 }
@@ -38,6 +43,7 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     worker_age: Gauge,
     outbox_backlog: Gauge,
+    payments: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -55,6 +61,12 @@ impl Metrics {
         });
         let worker_age = Gauge::default();
         let outbox_backlog = Gauge::default();
+        let payments = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "payments",
+            "Payment attempts by outcome (accepted, refused, cancelled, ...)",
+            payments.clone(),
+        );
         registry.register("outbox_backlog", "Outbox jobs (e-mail, SMS) not delivered yet", outbox_backlog.clone());
         registry.register("http_requests", "HTTP requests by route pattern, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request duration by route pattern", latency.clone());
@@ -63,7 +75,12 @@ impl Metrics {
             "Seconds since the background worker last ran",
             worker_age.clone(),
         );
-        Metrics { registry: Mutex::new(registry), requests, latency, worker_age, outbox_backlog }
+        Metrics { registry: Mutex::new(registry), requests, latency, worker_age, outbox_backlog, payments }
+    }
+
+    /// Counts one payment attempt by its outcome (`accepted`, `refused`, `cancelled`, ...).
+    pub fn payment(&self, outcome: &str) {
+        self.payments.get_or_create(&OutcomeLabels { outcome: outcome.to_string() }).inc();
     }
 
     fn encode(&self) -> String {
