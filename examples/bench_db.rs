@@ -3,6 +3,7 @@
 //!   bench_db insert-loop DB ROWS          bare baseline: one transaction per INSERT, same pragmas
 //!   bench_db seed DB SHOP_ID MODE TOTAL   grows a shop's orders to TOTAL rows (one statement)
 //!   bench_db explain DB SHOP_ID MODE      the query plans of the order lists
+//!   bench_db payable DB SHOP_ID COUNT     COUNT running TEST orders, tokens pay00000000000000001…
 //!
 //! Kept in the repo so the figures in the README can be reproduced; not part of the product.
 
@@ -36,6 +37,7 @@ fn main() -> anyhow::Result<()> {
         Some("insert-loop") => insert_loop(&args[1], args[2].parse()?),
         Some("seed") => seed(&args[1], args[2].parse()?, &args[3], args[4].parse()?),
         Some("explain") => explain(&args[1], args[2].parse()?, &args[3]),
+        Some("payable") => payable(&args[1], args[2].parse()?, args[3].parse()?),
         _ => {
             anyhow::bail!("usage: bench_db insert-loop DB ROWS | seed DB SHOP_ID MODE TOTAL | explain DB SHOP_ID MODE")
         }
@@ -98,7 +100,7 @@ fn seed(path: &str, shop: i64, mode: &str, total: i64) -> anyhow::Result<()> {
          validation_mode, capture_delay_days, expires_on, expires_at, alias_mode, three_ds, use_collection_form, \
          status, delivery_status, send_count, created_by, created_at, updated_at) \
          SELECT {shop}, '{mode}', CASE x % 4 WHEN 0 THEN 'URL' WHEN 1 THEN 'EMAIL' WHEN 2 THEN 'SMS' ELSE 'INVOICE' END, \
-         'seed' || {have} || '-' || x, 'SEED-' || ({have} + x), 100 + (x * 37) % 100000, 'EUR', 'fr', 'AUTO', 0, \
+         printf('seed%016d', {have} + x), 'SEED-' || ({have} + x), 100 + (x * 37) % 100000, 'EUR', 'fr', 'AUTO', 0, \
          '2026-12-31', '2026-12-31 22:59:59', 'NONE', 'NO_PREFERENCE', 0, \
          CASE x % 10 WHEN 0 THEN 'CANCELLED' WHEN 1 THEN 'EXPIRED' ELSE 'RUNNING' END, 'MANUAL', 0, 'seed', \
          '2026-06-01 00:00:00', '2026-06-01 00:00:00' FROM seq",
@@ -141,5 +143,22 @@ fn explain(path: &str, shop: i64, mode: &str) -> anyhow::Result<()> {
             println!("  {}", row.detail);
         }
     }
+    Ok(())
+}
+
+/// Running TEST orders payable for a month, with predictable tokens for the pay benchmark.
+fn payable(path: &str, shop: i64, count: i64) -> anyhow::Result<()> {
+    let db = Db::connect(path, 2)?;
+    let until = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    let sql = format!(
+        "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {count}) \
+         INSERT INTO payment_orders (shop_id, mode, channel, token, reference, amount, currency, language, \
+         validation_mode, capture_delay_days, expires_on, expires_at, alias_mode, three_ds, use_collection_form, \
+         status, delivery_status, send_count, created_by, created_at, updated_at) \
+         SELECT {shop}, 'TEST', 'URL', printf('pay%017d', x), 'PAY-' || x, 1500, 'EUR', 'fr', 'AUTO', 0, \
+         '{until}', '{until} 20:00:00', 'NONE', 'NO_PREFERENCE', 0, 'RUNNING', 'MANUAL', 0, 'bench', \
+         '2026-06-01 00:00:00', '2026-06-01 00:00:00' FROM seq"
+    );
+    db.write_blocking(|c| diesel::sql_query(sql).execute(c).map_err(DbError::from))?;
     Ok(())
 }

@@ -47,6 +47,15 @@ pub fn begin(conn: &mut DbConn, clock: &dyn Clock, order: OrderId, holder: &str)
     Ok(order_store::lock_for_payment(conn, order, holder, now + Duration::minutes(LOCK_MINUTES), now)?)
 }
 
+/// Whether `holder` still holds the order (a 3-D Secure challenge is answered once: after
+/// `finalise` or a newer attempt, its holder id no longer does).
+pub fn holds(conn: &mut DbConn, order: OrderId, holder: &str) -> ServiceResult<bool> {
+    use crate::db::schema::payment_orders as po;
+    use diesel::prelude::*;
+    let lock: Option<String> = po::table.find(order.0).select(po::pay_lock).first(conn).optional()?.flatten();
+    Ok(lock.as_deref() == Some(holder))
+}
+
 /// Gives the order back without a result.
 pub fn abandon(conn: &mut DbConn, order: OrderId, holder: &str) -> ServiceResult<()> {
     order_store::release_payment(conn, order, holder)?;

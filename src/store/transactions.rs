@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::QueryResult;
 use crate::db::DbConn;
-use crate::db::schema::{transaction_events as te, transactions as tx};
+use crate::db::schema::{payment_orders as po, transaction_events as te, transactions as tx};
 use crate::domain::api_key::Mode;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::money::{Currency, Money};
@@ -219,6 +219,8 @@ pub struct TxFilter {
     pub created_to: Option<NaiveDateTime>,
     pub card_last4: Option<String>,
     pub return_code: Option<String>,
+    /// The order's reference: exact, or a prefix when it ends with `*`.
+    pub reference: Option<String>,
 }
 
 /// One page, newest first, after the `before` id (keyset).
@@ -257,6 +259,16 @@ pub fn list(
     if let Some(c) = &f.return_code {
         q = q.filter(tx::return_code.eq(c.clone()));
     }
+    if let Some(r) = &f.reference {
+        q = match r.strip_suffix('*') {
+            Some(prefix) => {
+                let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                let like = po::reference.like(format!("{escaped}%")).escape('\\');
+                q.filter(tx::order_id.eq_any(po::table.filter(like).select(po::id)))
+            }
+            None => q.filter(tx::order_id.eq_any(po::table.filter(po::reference.eq(r.clone())).select(po::id))),
+        };
+    }
     if let Some(b) = before {
         q = q.filter(tx::id.lt(b));
     }
@@ -275,6 +287,12 @@ pub fn list(
         None
     };
     Ok((rows, next))
+}
+
+/// The references of these orders (for lists of transactions), by order id.
+pub fn order_references(conn: &mut DbConn, orders: &[OrderId]) -> QueryResult<Vec<(i64, Option<String>)>> {
+    let ids: Vec<i64> = orders.iter().map(|o| o.0).collect();
+    po::table.filter(po::id.eq_any(ids)).select((po::id, po::reference)).load(conn)
 }
 
 /// Changes to a transaction, named by intent and guarded by status in SQL.

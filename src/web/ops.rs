@@ -161,12 +161,14 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 const CSS: &str = include_str!("../../static/app.css");
 const METER_JS: &str = include_str!("../../static/password-meter.js");
 const ORDERS_JS: &str = include_str!("../../static/orders.js");
+const PAY_JS: &str = include_str!("../../static/pay.js");
 
 async fn asset(file: web::Path<String>) -> HttpResponse {
     let (body, kind) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "password-meter.js" => (METER_JS, "text/javascript; charset=utf-8"),
         "orders.js" => (ORDERS_JS, "text/javascript; charset=utf-8"),
+        "pay.js" => (PAY_JS, "text/javascript; charset=utf-8"),
         _ => return HttpResponse::NotFound().finish(),
     };
     HttpResponse::Ok().content_type(kind).insert_header((header::CACHE_CONTROL, "public, max-age=3600")).body(body)

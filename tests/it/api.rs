@@ -851,6 +851,10 @@ async fn the_openapi_document_matches_what_the_server_answers() {
     let calls = log.lock().unwrap().clone();
     let mut operations = 0;
     for (template, item) in doc["paths"].as_object().unwrap() {
+        // The transaction operations are checked by transactions.rs.
+        if template.starts_with("/api/v1/transactions") {
+            continue;
+        }
         for (method, operation) in item.as_object().unwrap() {
             operations += 1;
             let documented: Vec<u16> =

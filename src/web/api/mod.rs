@@ -13,6 +13,7 @@ pub mod body;
 pub mod error;
 pub mod idempotency;
 pub mod orders;
+pub mod transactions;
 
 use std::sync::LazyLock;
 
@@ -35,7 +36,7 @@ const MAX_BODY: usize = 1024 * 1024;
     info(
         title = "paylink API",
         version = "1",
-        description = "Payment orders of one shop. Authenticate with HTTP Basic: the shop id as user name, \
+        description = "Payment orders and transactions of one shop. Authenticate with HTTP Basic: the shop id as user name, \
                        its TEST or PRODUCTION API key as password; the key decides the mode. Amounts are \
                        integers in minor units. Errors answer `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
@@ -47,10 +48,18 @@ const MAX_BODY: usize = 1024 * 1024;
         orders::cancel,
         orders::reactivate,
         orders::resend,
+        transactions::list,
+        transactions::get,
+        transactions::capture,
+        transactions::cancel,
+        transactions::refund,
         openapi
     ),
     modifiers(&BasicAuth),
-    tags((name = "payment-orders", description = "Payment orders (links sent by e-mail or SMS, URLs, invoices)"))
+    tags(
+        (name = "payment-orders", description = "Payment orders (links sent by e-mail or SMS, URLs, invoices)"),
+        (name = "transactions", description = "Payment attempts that reached the acquirer: capture, cancel, refund")
+    )
 )]
 pub struct ApiDoc;
 
@@ -101,6 +110,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/payment-orders/{id}/cancel").route(web::post().to(orders::cancel)))
             .service(web::resource("/payment-orders/{id}/reactivate").route(web::post().to(orders::reactivate)))
             .service(web::resource("/payment-orders/{id}/resend").route(web::post().to(orders::resend)))
+            .service(web::resource("/transactions").route(web::get().to(transactions::list)))
+            .service(web::resource("/transactions/{id}").route(web::get().to(transactions::get)))
+            .service(web::resource("/transactions/{id}/capture").route(web::post().to(transactions::capture)))
+            .service(web::resource("/transactions/{id}/cancel").route(web::post().to(transactions::cancel)))
+            .service(web::resource("/transactions/{id}/refunds").route(web::post().to(transactions::refund)))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NotFound) })),
     );
 }

@@ -6,31 +6,28 @@ pub mod audit;
 pub mod messaging;
 pub mod orders;
 pub mod settings;
+pub mod transactions;
 pub mod users;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
-use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use super::error::AppError;
 use super::forms::CsrfForm;
-use super::i18n::Tr;
 use super::session::{KEY_MODE, KEY_SHOP, Staff};
-use super::shell::{Shell, tr};
 use crate::domain::api_key::Mode;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/transactions", web::get().to(transactions))
-        .route("/context", web::post().to(switch_context));
+    cfg.route("/", web::get().to(home)).route("/context", web::post().to(switch_context));
     orders::routes(cfg);
     settings::routes(cfg);
     users::routes(cfg);
     audit::routes(cfg);
     account::routes(cfg);
     messaging::routes(cfg);
+    transactions::routes(cfg);
 }
 
 pub fn render<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
@@ -51,17 +48,6 @@ pub fn see_other(to: &str) -> HttpResponse {
 
 async fn home(_staff: Staff) -> HttpResponse {
     see_other("/orders")
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "backoffice/transactions.html")]
-struct TransactionsPage {
-    t: Tr,
-    shell: Shell,
-}
-
-async fn transactions(req: HttpRequest, staff: Staff) -> Result<HttpResponse, AppError> {
-    render(&TransactionsPage { t: tr(&req), shell: Shell::new(&req, &staff, "transactions") })
 }
 
 #[derive(Deserialize)]

@@ -117,6 +117,7 @@ mod fields;
 mod messaging;
 mod orders;
 mod pay;
+mod transactions;
 
 /// Every area's table, searched in turn.
 fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
@@ -126,6 +127,7 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
         .or_else(|| messaging::lookup(key))
         .or_else(|| pay::lookup(key))
         .or_else(|| api::lookup(key))
+        .or_else(|| transactions::lookup(key))
 }
 
 #[cfg(test)]
@@ -137,6 +139,7 @@ fn all_keys() -> impl Iterator<Item = &'static str> {
         .chain(messaging::KEYS)
         .chain(pay::KEYS)
         .chain(api::KEYS)
+        .chain(transactions::KEYS)
         .copied()
 }
 

@@ -1,0 +1,432 @@
+//! `/api/v1/transactions`: read one, list (by order), capture, cancel, refund. Same rules as
+//! the payment orders: HTTP Basic (the key's shop and mode), `Idempotency-Key` on every POST,
+//! the JSON error envelope; the transaction object below is also what webhooks will carry.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::ApiClient;
+use super::body;
+use super::error::{ApiError, ErrorBody};
+use super::idempotency::{self, Reply};
+use crate::db::{DbConn, DbError};
+use crate::domain::FieldError;
+use crate::domain::clock::Clock;
+use crate::domain::ids::{OrderId, ShopId};
+use crate::domain::money::Money;
+use crate::services::ServiceResult;
+use crate::services::payments::{self as service, TxContext};
+use crate::store::transactions::{self as store, Tab, Transaction, TxFilter, TxStatus};
+use crate::web::AppState;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// TEST or PRODUCTION: decided by the API key used (the same schema as the orders').
+#[allow(dead_code, clippy::upper_case_acronyms)]
+#[derive(ToSchema)]
+#[schema(as = Mode)]
+enum ModeDoc {
+    TEST,
+    PRODUCTION,
+}
+
+/// A transaction: one payment attempt that reached the acquirer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Transaction)]
+pub struct TransactionObject {
+    pub id: i64,
+    /// The payment order it paid (or tried to).
+    pub order_id: i64,
+    /// AUTHORISED waits for its capture date; AUTHORISED_TO_VALIDATE (manual validation) must
+    /// be captured (validated) before `validate_by` or it expires.
+    pub status: TxStatus,
+    /// Integer minor units.
+    pub amount: i64,
+    pub currency: String,
+    /// Integer minor units refunded so far (never above `amount`).
+    pub refunded_amount: i64,
+    /// `CB_VISA`, `MASTERCARD`, …
+    pub card_brand: String,
+    /// The card number masked: first six and last four digits.
+    pub card_masked: String,
+    /// `MM/YY`.
+    pub card_expiry: String,
+    #[schema(value_type = crate::acquirer::ThreeDsOutcome)]
+    pub three_ds: String,
+    /// `00000` accepted, `02008` cancelled by the buyer, `02324` session expired, `01xxx` bank
+    /// refusal, `04xxx` suspected fraud.
+    pub return_code: String,
+    /// The channel of the payment order it paid.
+    #[schema(value_type = crate::domain::order::Channel)]
+    pub source: String,
+    /// The day it is (or was) captured, in the shop's time zone.
+    #[schema(required = true, value_type = Option<String>, format = Date)]
+    pub capture_date: Option<NaiveDate>,
+    /// Manual validation: the instant it expires unless captured before.
+    #[schema(required = true)]
+    pub validate_by: Option<DateTime<Utc>>,
+    #[schema(required = true)]
+    pub captured_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    #[schema(value_type = ModeDoc)]
+    pub mode: &'static str,
+}
+
+impl TransactionObject {
+    pub fn new(t: &Transaction) -> Self {
+        TransactionObject {
+            id: t.id,
+            order_id: t.order_id.0,
+            status: t.status,
+            amount: t.amount.minor,
+            currency: t.amount.currency.code().to_string(),
+            refunded_amount: t.refunded,
+            card_brand: t.card_brand.clone(),
+            card_masked: t.card_masked.clone(),
+            card_expiry: t.card_expiry.clone(),
+            three_ds: t.three_ds.clone(),
+            return_code: t.return_code.clone(),
+            source: t.source.clone(),
+            capture_date: t.capture_date,
+            validate_by: t.validate_by.map(|v| v.and_utc()),
+            captured_at: t.captured_at.map(|v| v.and_utc()),
+            created_at: t.created_at.and_utc(),
+            mode: t.mode.as_str(),
+        }
+    }
+}
+
+/// A page of transactions, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TransactionList)]
+pub struct TransactionList {
+    pub items: Vec<TransactionObject>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
+/// A refund of a captured transaction.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = NewRefund)]
+pub struct RefundRequest {
+    /// Integer minor units of the transaction's currency; the whole refundable rest when
+    /// absent. The total refunded never exceeds the captured amount.
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub amount: Option<i64>,
+}
+
+/// No fields: the body of an action may be empty or `{}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+/// Filters of the list; empty values are ignored.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// The transactions of this payment order (every attempt, newest first).
+    #[param(value_type = Option<i64>)]
+    pub order_id: Option<String>,
+    #[param(value_type = Option<TxStatus>)]
+    pub status: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+struct ListRequest {
+    filter: TxFilter,
+    before: Option<i64>,
+    limit: i64,
+}
+
+impl ListQuery {
+    fn from_query_string(raw: &str) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(raw).map_err(|_| ApiError::BadRequest("invalid_query"))?;
+        let mut q = ListQuery::default();
+        for (key, value) in pairs {
+            let slot = match key.as_str() {
+                "order_id" => &mut q.order_id,
+                "status" => &mut q.status,
+                "limit" => &mut q.limit,
+                "cursor" => &mut q.cursor,
+                _ => return Err(ApiError::UnknownField(key)),
+            };
+            let value = value.trim();
+            *slot = (!value.is_empty()).then(|| value.to_string());
+        }
+        Ok(q)
+    }
+
+    fn parse(self) -> Result<ListRequest, ApiError> {
+        let mut errors = Vec::new();
+        let mut filter = TxFilter::default();
+        if let Some(o) = self.order_id {
+            match o.parse::<i64>() {
+                Ok(id) if id > 0 => filter.order_id = Some(OrderId(id)),
+                _ => errors.push(FieldError::new("order_id", "transactions.search.order_id_invalid")),
+            }
+        }
+        if let Some(s) = self.status {
+            filter.status = TxStatus::parse(&s.to_ascii_uppercase());
+            if filter.status.is_none() {
+                errors.push(FieldError::new("status", "field.choice.invalid"));
+            }
+        }
+        let limit = match self.limit {
+            None => DEFAULT_LIMIT,
+            Some(l) => match l.parse::<i64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    errors.push(FieldError::new("limit", "limit.invalid"));
+                    DEFAULT_LIMIT
+                }
+            },
+        };
+        let before = self.cursor.and_then(|c| match c.parse::<i64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                errors.push(FieldError::new("cursor", "cursor.invalid"));
+                None
+            }
+        });
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid(errors));
+        }
+        Ok(ListRequest { filter, before, limit })
+    }
+}
+
+/// A transaction id from the path; anything else names no transaction.
+fn transaction_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
+}
+
+fn context(client: &ApiClient) -> TxContext<'_> {
+    TxContext {
+        actor: &client.actor,
+        shops: std::slice::from_ref(&client.shop.id),
+        mode: client.mode,
+        time_zone: client.shop.settings.time_zone,
+    }
+}
+
+fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
+    Reply::json(status, value).into_response(false)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/transactions",
+    operation_id = "listTransactions",
+    tag = "transactions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of transactions of the key's shop and mode, newest first.", body = TransactionList),
+        (status = 400, description = "A refused filter, named in `field`.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong credentials.", body = ErrorBody),
+    ),
+    security(("basic" = []))
+)]
+pub async fn list(state: web::Data<AppState>, client: ApiClient, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let request = ListQuery::from_query_string(req.query_string())?.parse()?;
+    let (shop, mode): (ShopId, _) = (client.shop.id, client.mode);
+    let (items, next) = state
+        .db
+        .read(move |conn| {
+            store::list(conn, &[shop], mode, Tab::All, &request.filter, request.before, request.limit)
+                .map_err(DbError::from)
+        })
+        .await?;
+    let body = TransactionList {
+        items: items.iter().map(TransactionObject::new).collect(),
+        next_cursor: next.map(|id| id.to_string()),
+    };
+    Ok(json(StatusCode::OK, &body))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/transactions/{id}",
+    operation_id = "getTransaction",
+    tag = "transactions",
+    params(("id" = i64, Path, description = "The transaction's id")),
+    responses(
+        (status = 200, description = "The transaction.", body = TransactionObject),
+        (status = 401, description = "Missing or wrong credentials.", body = ErrorBody),
+        (status = 404, description = "No such transaction for this shop and mode.", body = ErrorBody),
+    ),
+    security(("basic" = []))
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    client: ApiClient,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = transaction_id(&path)?;
+    let caller = client.clone();
+    let t = state.db.read(move |conn| service::load(conn, &context(&caller), id)).await?;
+    Ok(json(StatusCode::OK, &TransactionObject::new(&t)))
+}
+
+type Action = fn(&mut DbConn, &dyn Clock, &TxContext<'_>, i64) -> ServiceResult<Transaction>;
+
+/// An action on one transaction: capture, cancel. The body is empty or `{}`.
+async fn act(
+    state: web::Data<AppState>,
+    client: ApiClient,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Bytes,
+    action: Action,
+) -> Result<HttpResponse, ApiError> {
+    let input = transaction_id(&path).and_then(|id| body::parse::<NoFields>(&body, true).map(|_| id));
+    let clock = state.clock.clone();
+    let caller = client.clone();
+    idempotency::run(&state, &client, &req, &body, input, move |conn: &mut DbConn, id: i64| {
+        let t = action(conn, clock.as_ref(), &context(&caller), id)?;
+        Ok(Reply::json(StatusCode::OK, &TransactionObject::new(&t)))
+    })
+    .await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/transactions/{id}/capture",
+    operation_id = "captureTransaction",
+    tag = "transactions",
+    params(
+        ("id" = i64, Path, description = "The transaction's id"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+    ),
+    responses(
+        (status = 200, description = "AUTHORISED: captured now (CAPTURED). AUTHORISED_TO_VALIDATE: validated (AUTHORISED), captured on its capture date.", body = TransactionObject),
+        (status = 400, description = "A body or header the API cannot read.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong credentials.", body = ErrorBody),
+        (status = 404, description = "No such transaction for this shop and mode.", body = ErrorBody),
+        (status = 409, description = "Not authorised any more (`transaction.not_capturable`); or the Idempotency-Key is in use.", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used with another request.", body = ErrorBody),
+    ),
+    security(("basic" = []))
+)]
+pub async fn capture(
+    state: web::Data<AppState>,
+    client: ApiClient,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    act(state, client, req, path, body, service::capture_now).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/transactions/{id}/cancel",
+    operation_id = "cancelTransaction",
+    tag = "transactions",
+    params(
+        ("id" = i64, Path, description = "The transaction's id"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+    ),
+    responses(
+        (status = 200, description = "The transaction, CANCELLED: the buyer is not charged.", body = TransactionObject),
+        (status = 400, description = "A body or header the API cannot read.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong credentials.", body = ErrorBody),
+        (status = 404, description = "No such transaction for this shop and mode.", body = ErrorBody),
+        (status = 409, description = "Only a transaction not captured yet can be cancelled (`transaction.already_captured`; after capture, refund it); or the Idempotency-Key is in use.", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used with another request.", body = ErrorBody),
+    ),
+    security(("basic" = []))
+)]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    client: ApiClient,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    act(state, client, req, path, body, service::cancel).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/transactions/{id}/refunds",
+    operation_id = "refundTransaction",
+    tag = "transactions",
+    params(
+        ("id" = i64, Path, description = "The transaction's id"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+    ),
+    request_body(content = RefundRequest, description = "`{}` refunds the whole refundable rest."),
+    responses(
+        (status = 201, description = "Refunded: the transaction, its `refunded_amount` counting this refund.", body = TransactionObject),
+        (status = 400, description = "Refused input (`amount.not_integer`, `amount.out_of_range`, `refund.too_much`: above what is left to refund); nothing was refunded.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong credentials.", body = ErrorBody),
+        (status = 404, description = "No such transaction for this shop and mode.", body = ErrorBody),
+        (status = 409, description = "Not captured (`transaction.not_captured`: cancel it instead), captured more than 365 days ago (`refund.too_late`), or the Idempotency-Key is in use.", body = ErrorBody),
+        (status = 422, description = "This Idempotency-Key was used with another request.", body = ErrorBody),
+    ),
+    security(("basic" = []))
+)]
+pub async fn refund(
+    state: web::Data<AppState>,
+    client: ApiClient,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input = transaction_id(&path).and_then(|id| body::parse::<RefundRequest>(&body, true).map(|r| (id, r.amount)));
+    let clock = state.clock.clone();
+    let caller = client.clone();
+    idempotency::run(&state, &client, &req, &body, input, move |conn: &mut DbConn, (id, minor): (i64, Option<i64>)| {
+        let ctx = context(&caller);
+        // The amount is in the transaction's currency; absent, it is all that is left.
+        let t = service::load(conn, &ctx, id)?;
+        let currency = t.amount.currency;
+        let rest = t.amount.minor - t.refunded;
+        let amount = match minor {
+            Some(minor) => Money::from_minor(minor, currency).map_err(|e| ApiError::Invalid(vec![e]))?,
+            None if t.status == TxStatus::Captured && rest <= 0 => {
+                return Err(ApiError::Invalid(vec![FieldError::new("amount", "refund.too_much")]));
+            }
+            None => Money { minor: rest, currency },
+        };
+        let t = service::refund(conn, clock.as_ref(), &ctx, id, amount)?;
+        Ok(Reply::json(StatusCode::CREATED, &TransactionObject::new(&t)))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_parameters_are_parsed_or_named() {
+        let q =
+            ListQuery::from_query_string("order_id=12&status=captured&limit=10&cursor=99").unwrap().parse().unwrap();
+        assert_eq!(q.filter.order_id, Some(OrderId(12)));
+        assert_eq!(q.filter.status, Some(TxStatus::Captured));
+        assert_eq!((q.limit, q.before), (10, Some(99)));
+        let field = |query: &str| match ListQuery::from_query_string(query).and_then(|q| q.parse()) {
+            Err(ApiError::Invalid(e)) => (e[0].field.to_string(), e[0].code),
+            Err(ApiError::UnknownField(f)) => (f, "unknown_field"),
+            other => panic!("{query}: {other:?}", other = other.map(|_| ())),
+        };
+        assert_eq!(field("order_id=x"), ("order_id".into(), "transactions.search.order_id_invalid"));
+        assert_eq!(field("status=paid"), ("status".into(), "field.choice.invalid"));
+        assert_eq!(field("limit=201"), ("limit".into(), "limit.invalid"));
+        assert_eq!(field("cursor=a"), ("cursor".into(), "cursor.invalid"));
+        assert_eq!(field("reference=x"), ("reference".into(), "unknown_field"));
+    }
+}

@@ -1,0 +1,1193 @@
+//! The hosted payment page (issue 5, buyer side): the page, every card of the TEST simulator,
+//! 3-D Secure challenges, sessions, refusals and retries, one payment per link under
+//! concurrent submissions, rate limits, the receipt e-mail — and no card number or CVV
+//! anywhere: database files, e-mails, logs.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::Duration;
+use fantoccini::Locator;
+use futures_util::future::join_all;
+use paylink::domain::api_key::Mode;
+use paylink::domain::clock::Clock;
+use paylink::domain::ids::{CompanyId, ShopId};
+use paylink::domain::order::{Channel, OrderStatus};
+use paylink::domain::order_form::{AmountInput, OrderDraft, RawOrder};
+use paylink::services::merchants::CreatedMerchant;
+use paylink::services::orders::{self, OrderContext};
+use paylink::store::audit::Actor;
+use paylink::store::orders::Order;
+use paylink::store::transactions::{Transaction, TxStatus};
+
+use crate::browser::{ChromeDriver, fill, screenshot, set_viewport, wait_for};
+use crate::delivery::{create_orders, reload};
+use crate::helpers::{Client, Page, TestApp};
+
+const FRICTIONLESS: &str = "4970100000000006";
+const CHALLENGE: &str = "4970100000000014";
+const AUTH_FAILS: &str = "4970100000000022";
+const FRAUD: &str = "4970100000000030";
+const BANK_REFUSAL: &str = "4970100000000048";
+const BUYER_PRESENT: &str = "4970100000000055";
+const MASTERCARD: &str = "5970100000000003";
+/// A real-looking Visa number (Luhn-valid) that is not a test card.
+const NOT_A_TEST_CARD: &str = "4111111111111111";
+
+/// An order as the back office would create it, in TEST, sent as a URL.
+fn order_with(app: &TestApp, m: &CreatedMerchant, raw: RawOrder) -> Order {
+    create_orders(app, m, Channel::Url, raw).remove(0)
+}
+
+fn raw(amount: &str, language: &str) -> RawOrder {
+    RawOrder { amount: AmountInput::Decimal(amount.into()), language: language.into(), ..Default::default() }
+}
+
+fn test_order(app: &TestApp, m: &CreatedMerchant) -> Order {
+    order_with(app, m, RawOrder { reference: "CMD-42".into(), ..raw("42,50", "en") })
+}
+
+/// A PRODUCTION order (the API key or the back office in PRODUCTION mode would create it).
+fn production_order(app: &TestApp, m: &CreatedMerchant) -> Order {
+    let clock = app.clock.clone();
+    let public_url = app.settings.public_url.clone();
+    app.db
+        .write_blocking(|conn| {
+            let shop = paylink::store::shops::find(conn, CompanyId(m.company_id.0), ShopId(m.shop_id.0))?.unwrap();
+            let today = clock.now().with_timezone(&shop.settings.time_zone).date_naive();
+            let draft = OrderDraft::parse(&raw("99", "en"), Channel::Url, &shop.settings, today, today)
+                .map_err(paylink::services::ServiceError::Invalid)?;
+            let actor = Actor { company_id: Some(shop.company_id), user_id: None, name: "test".into(), ip: None };
+            let ctx = OrderContext { actor: &actor, shop: &shop, mode: Mode::Production, public_url: &public_url };
+            orders::create(conn, &clock, &ctx, &draft)
+        })
+        .unwrap()
+        .remove(0)
+}
+
+fn transactions(app: &TestApp, o: &Order) -> Vec<Transaction> {
+    app.db
+        .read_blocking(|conn| paylink::store::transactions::for_order(conn, o.id).map_err(paylink::db::DbError::from))
+        .unwrap()
+}
+
+/// The only transaction of an order.
+fn the_transaction(app: &TestApp, o: &Order) -> Transaction {
+    let mut all = transactions(app, o);
+    assert_eq!(all.len(), 1, "one transaction: {all:?}");
+    all.remove(0)
+}
+
+fn link(o: &Order) -> String {
+    format!("/t/{}", o.token)
+}
+
+/// A buyer on a link: their own browser (cookies, CSRF token) and the pay page they loaded.
+struct Buyer {
+    client: Client,
+    link: String,
+    page: Page,
+}
+
+impl Buyer {
+    async fn open(app: &TestApp, o: &Order) -> Buyer {
+        let client = app.client();
+        let page = client.get(&link(o)).await;
+        assert_eq!(page.status, 200, "{}", page.excerpt());
+        Buyer { client, link: link(o), page }
+    }
+
+    fn session(&self) -> String {
+        self.page
+            .attr("input[name=\"session\"]", "value")
+            .unwrap_or_else(|| panic!("no session: {}", self.page.excerpt()))
+    }
+
+    /// Posts the card form as typed.
+    async fn submit(&self, number: &str, month: &str, year: &str, cvv: &str, holder: &str) -> Page {
+        let session = self.session();
+        self.client
+            .post_form(
+                &self.link,
+                &[
+                    ("card_number", number),
+                    ("expiry_month", month),
+                    ("expiry_year", year),
+                    ("cvv", cvv),
+                    ("holder", holder),
+                    ("session", &session),
+                ],
+            )
+            .await
+    }
+
+    async fn card(&self, number: &str, cvv: &str) -> Page {
+        self.submit(number, "12", "2030", cvv, "Jane Doe").await
+    }
+
+    /// Pays and follows the redirect back to the link: the receipt or the refusal.
+    async fn pay(&self, number: &str, cvv: &str) -> Page {
+        let answer = self.card(number, cvv).await;
+        answer.assert_redirect(&self.link);
+        self.client.follow(&answer).await
+    }
+
+    /// Pays with a card that asks for a challenge: the issuer page it lands on.
+    async fn to_challenge(&self, number: &str, cvv: &str) -> (String, Page) {
+        let answer = self.card(number, cvv).await;
+        assert_eq!(answer.status, 303, "{}", answer.excerpt());
+        let location = answer.location.clone().unwrap();
+        assert!(location.starts_with(&format!("{}/3ds?c=", self.link)), "{location}");
+        let c = location.split("?c=").nth(1).unwrap().to_string();
+        let issuer = self.client.get(&location).await;
+        assert_eq!(issuer.status, 200, "{}", issuer.excerpt());
+        (c, issuer)
+    }
+
+    async fn answer(&self, c: &str, action: &str) -> Page {
+        self.client.post_form(&format!("{}/3ds", self.link), &[("c", c), ("action", action)]).await
+    }
+
+    /// Answers the challenge and follows back to the link.
+    async fn answer_and_follow(&self, c: &str, action: &str) -> Page {
+        let answer = self.answer(c, action).await;
+        answer.assert_redirect(&self.link);
+        self.client.follow(&answer).await
+    }
+}
+
+fn metric(body: &str, outcome: &str) -> u64 {
+    let prefix = format!("paylink_payments_total{{outcome=\"{outcome}\"}} ");
+    body.lines().find_map(|l| l.strip_prefix(&prefix)).map(|n| n.trim().parse().unwrap()).unwrap_or(0)
+}
+
+// ---- The page ----------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn the_pay_page_speaks_the_order_language_and_lists_the_test_cards() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let en = test_order(&app, &m);
+    // A French-speaking browser still gets the order's language.
+    let page = app.client_lang("fr").get(&link(&en)).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.attr("html", "lang").as_deref(), Some("en"));
+    for text in
+        ["Acme Shop", "CMD-42", "42.50 EUR", "Valid until", "2026-07-15 23:59:59 (Europe/Paris)", "Pay 42.50 EUR"]
+    {
+        assert!(page.contains(text), "{text}: {}", page.excerpt());
+    }
+    assert!(page.contains("TEST mode"), "the TEST banner");
+    // The form: DESIGN §4's field names, phone keyboards and autofill.
+    for (name, autocomplete) in [
+        ("card_number", "cc-number"),
+        ("expiry_month", "cc-exp-month"),
+        ("expiry_year", "cc-exp-year"),
+        ("cvv", "cc-csc"),
+        ("holder", "cc-name"),
+    ] {
+        let css = format!("form#pay-form input[name=\"{name}\"]");
+        assert_eq!(page.attr(&css, "autocomplete").as_deref(), Some(autocomplete), "{name}");
+        let id = page.attr(&css, "id").unwrap();
+        assert_eq!(page.count(&format!("label[for=\"{id}\"]")), 1, "{name} has a label");
+        if name != "holder" {
+            assert_eq!(page.attr(&css, "inputmode").as_deref(), Some("numeric"), "{name}");
+        }
+    }
+    assert_eq!(page.count("form#pay-form input[name=\"csrf_token\"]"), 1);
+    assert_eq!(page.attr("form#pay-form", "method").as_deref(), Some("post"));
+    assert_eq!(page.attr("form#pay-form", "action"), Some(link(&en)));
+    // Every simulator card with what it does; JavaScript turns them into buttons.
+    assert_eq!(page.count(".test-cards [data-card]"), 7);
+    for number in [FRICTIONLESS, CHALLENGE, AUTH_FAILS, FRAUD, BANK_REFUSAL, BUYER_PRESENT, MASTERCARD] {
+        assert_eq!(page.count(&format!(".test-cards [data-card=\"{number}\"]")), 1, "{number}");
+    }
+    let cards = page.texts(".test-cards li").join("\n");
+    for text in [
+        "4970 1000 0000 0006 Visa / CB: accepted, frictionless 3-D Secure",
+        "4970 1000 0000 0014 Accepted after a 3-D Secure challenge",
+        "4970 1000 0000 0022 3-D Secure authentication failed: refused",
+        "4970 1000 0000 0030 Refused, suspected fraud (code 04xxx)",
+        "4970 1000 0000 0048 Refused by the bank (code 01xxx)",
+        "4970 1000 0000 0055 Accepted with the buyer present",
+        "5970 1000 0000 0003 Mastercard: accepted",
+    ] {
+        assert!(cards.contains(text), "{text} in\n{cards}");
+    }
+    assert_eq!(page.attr(".test-cards", "data-year").as_deref(), Some("29"), "an expiry in the future");
+    assert!(page.contains("src=\"/static/pay.js\"") && !page.contains("<script>"), "no inline script");
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    let js = app.client().get("/static/pay.js").await;
+    assert_eq!(js.status, 200);
+    assert!(js.body.contains("data-card"));
+
+    // The order's language is French: the page is French whatever the browser says.
+    let fr = order_with(&app, &m, RawOrder { reference: "CMD-43".into(), ..raw("42,50", "fr") });
+    let page = app.client_lang("en").get(&link(&fr)).await;
+    assert_eq!(page.attr("html", "lang").as_deref(), Some("fr"));
+    for text in ["Paiement sécurisé", "42,50 EUR", "15/07/2026", "Numéro de carte", "Payer 42,50 EUR"] {
+        assert!(page.contains(text), "{text}");
+    }
+    assert!(page.texts("dt").contains(&"Valable jusqu'au".to_string()));
+    assert!(page.texts(".test-cards li").join(" ").contains("Refusé par la banque (code 01xxx)"));
+
+    // An invoice shows its description.
+    let invoice = create_orders(
+        &app,
+        &m,
+        Channel::Invoice,
+        RawOrder { reference: "FAC-2026-7".into(), description: "Plomberie, juin".into(), ..raw("120", "fr") },
+    )
+    .remove(0);
+    let page = app.client().get(&link(&invoice)).await;
+    assert!(page.contains("FAC-2026-7") && page.contains("Plomberie, juin") && page.contains("Objet"));
+}
+
+#[actix_web::test]
+async fn production_orders_show_the_order_but_take_no_card() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = production_order(&app, &m);
+    let client = app.client();
+    let page = client.get(&link(&o)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("99.00 EUR") && page.contains("Card payment is not available"), "{}", page.excerpt());
+    assert_eq!(page.count("form#pay-form"), 0, "no form");
+    assert_eq!(page.count("input[name=\"card_number\"]"), 0);
+    assert_eq!(page.count(".test-cards"), 0, "no test cards");
+    assert!(!page.contains("TEST mode"));
+    // A submission (of a simulator card, even) is refused the same way, and nothing is written.
+    let answer = client
+        .post_form(
+            &link(&o),
+            &[("card_number", FRICTIONLESS), ("expiry_month", "12"), ("expiry_year", "2030"), ("cvv", "987")],
+        )
+        .await;
+    assert_eq!(answer.status, 403);
+    assert!(answer.contains("Card payment is not available"));
+    assert!(transactions(&app, &o).is_empty());
+    assert_eq!(reload(&app, &o).status, OrderStatus::Running);
+}
+
+#[actix_web::test]
+async fn expired_and_cancelled_links_take_no_payment() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    // Past its end (2026-07-15 in Paris), while the buyer still had the page open.
+    app.clock.advance(Duration::days(31));
+    let page = buyer.card(FRICTIONLESS, "987").await;
+    assert_eq!(page.status, 410);
+    assert!(page.contains("This payment link has expired"));
+    assert_eq!(page.count("form#pay-form"), 0);
+    assert!(transactions(&app, &o).is_empty());
+    let page = buyer.client.get(&buyer.link).await;
+    assert_eq!((page.status, page.count("form#pay-form")), (410, 0));
+}
+
+// ---- Every card of the table -------------------------------------------------------------
+
+#[actix_web::test]
+async fn every_card_of_the_table_ends_as_designed() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+
+    // 0006: accepted, frictionless; AUTO with no capture delay: captured at once.
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let receipt = buyer.pay("4970 1000 0000 0006", "987").await;
+    assert_eq!(receipt.status, 200);
+    for text in [
+        "Payment accepted",
+        "Acme Shop",
+        "CMD-42",
+        "42.50 EUR",
+        "CB / Visa",
+        "497010******0006",
+        "00000",
+        "Authenticated without any action on your part",
+        "2026-06-15 12:00 (Europe/Paris)",
+        "Jane Doe",
+    ] {
+        assert!(receipt.contains(text), "{text}: {}", receipt.excerpt());
+    }
+    assert_eq!(receipt.count("form#pay-form"), 0, "a paid link has no form");
+    assert_eq!(receipt.count("button[data-print]"), 1, "printable");
+    let t = the_transaction(&app, &o);
+    assert_eq!(t.status, TxStatus::Captured);
+    assert_eq!((t.return_code.as_str(), t.three_ds.as_str()), ("00000", "FRICTIONLESS"));
+    assert_eq!(
+        (t.card_brand.as_str(), t.card_masked.as_str(), t.card_expiry.as_str()),
+        ("CB / Visa", "497010******0006", "12/30")
+    );
+    assert_eq!(t.holder.as_deref(), Some("Jane Doe"));
+    assert_eq!(t.capture_date, Some(chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap()));
+    assert!(t.captured_at.is_some());
+    let paid = reload(&app, &o);
+    assert_eq!((paid.status, paid.transaction_id), (OrderStatus::Paid, Some(t.id)));
+
+    // 0014: the challenge; approved.
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, issuer) = buyer.to_challenge(CHALLENGE, "654").await;
+    for text in ["Simulated issuer — TEST", "42.50 EUR", "Acme Shop", "497010******0014"] {
+        assert!(issuer.contains(text), "{text}: {}", issuer.excerpt());
+    }
+    assert_eq!(issuer.count("form button[name=\"action\"]"), 3);
+    assert!(!c.contains(CHALLENGE) && !issuer.contains(CHALLENGE), "the challenge never carries the number");
+    assert!(transactions(&app, &o).is_empty(), "nothing written while the buyer is at the issuer");
+    let receipt = buyer.answer_and_follow(&c, "approve").await;
+    assert!(receipt.contains("Payment accepted") && receipt.contains("Authenticated with your bank"));
+    let t = the_transaction(&app, &o);
+    assert_eq!(
+        (t.status, t.three_ds.as_str(), t.return_code.as_str()),
+        (TxStatus::Captured, "CHALLENGE_PASSED", "00000")
+    );
+    assert_eq!(reload(&app, &o).status, OrderStatus::Paid);
+    // Back to the issuer page, answering again (back button, double click): never twice.
+    buyer.client.get(&format!("{}/3ds?c={c}", buyer.link)).await.assert_redirect(&buyer.link);
+    let again = buyer.answer(&c, "approve").await;
+    again.assert_redirect(&buyer.link);
+    let again = buyer.answer(&c, "abandon").await;
+    again.assert_redirect(&buyer.link);
+    assert_eq!(transactions(&app, &o).len(), 1);
+
+    // 0014: the challenge failed.
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(CHALLENGE, "741").await;
+    let page = buyer.answer_and_follow(&c, "fail").await;
+    assert!(page.contains("Payment refused") && page.contains("01078"), "{}", page.excerpt());
+    assert_eq!(page.count("form#pay-form"), 1, "payable again");
+    let t = the_transaction(&app, &o);
+    assert_eq!(
+        (t.status, t.three_ds.as_str(), t.return_code.as_str()),
+        (TxStatus::Refused, "CHALLENGE_FAILED", "01078")
+    );
+    assert_eq!(reload(&app, &o).status, OrderStatus::Refused);
+    // A failed challenge cannot be replayed as approved.
+    buyer.answer(&c, "approve").await.assert_redirect(&buyer.link);
+    assert_eq!(transactions(&app, &o).len(), 1);
+    assert_eq!(reload(&app, &o).status, OrderStatus::Refused);
+
+    // 0014: the buyer abandons at the challenge: CANCELLED 02008, the order payable again.
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(CHALLENGE, "852").await;
+    let page = buyer.answer_and_follow(&c, "abandon").await;
+    assert!(page.contains("Payment cancelled") && page.contains("02008"), "{}", page.excerpt());
+    assert_eq!(page.count("form#pay-form"), 1);
+    let t = the_transaction(&app, &o);
+    assert_eq!((t.status, t.return_code.as_str()), (TxStatus::Cancelled, "02008"));
+    assert_eq!(reload(&app, &o).status, OrderStatus::Refused);
+
+    // The refusals, each with its code and message, and the form again.
+    for (number, cvv, code, three_ds, message) in [
+        (AUTH_FAILS, "963", "01078", "FAILED", "3-D Secure authentication failed."),
+        (FRAUD, "258", "04", "FRICTIONLESS", "refused as a security measure"),
+        (BANK_REFUSAL, "369", "01", "FRICTIONLESS", "The bank refused the payment"),
+        (FRICTIONLESS, "000", "01063", "NOT_PERFORMED", "The security code (CVV) is wrong."),
+        (NOT_A_TEST_CARD, "147", "01014", "NOT_PERFORMED", "Unknown card"),
+    ] {
+        let o = test_order(&app, &m);
+        let buyer = Buyer::open(&app, &o).await;
+        let page = buyer.pay(number, cvv).await;
+        let t = the_transaction(&app, &o);
+        assert_eq!(t.status, TxStatus::Refused, "{number}");
+        assert!(t.return_code.starts_with(code) && t.return_code.len() == 5, "{number}: {}", t.return_code);
+        assert_eq!(t.three_ds, three_ds, "{number}");
+        assert_eq!(reload(&app, &o).status, OrderStatus::Refused, "{number}");
+        assert!(page.contains("Payment refused") && page.contains(message), "{number}: {}", page.excerpt());
+        assert!(page.contains(&t.return_code), "{number}: the code is shown");
+        assert_eq!(page.count("form#pay-form"), 1, "{number}: the form again");
+        assert_eq!(page.texts("#refusal").len(), 1);
+    }
+
+    // 0055 (the buyer is present) and the Mastercard: accepted.
+    for (number, brand, masked) in
+        [(BUYER_PRESENT, "CB / Visa", "497010******0055"), (MASTERCARD, "CB / Mastercard", "597010******0003")]
+    {
+        let o = test_order(&app, &m);
+        let receipt = Buyer::open(&app, &o).await.pay(number, "321").await;
+        assert!(receipt.contains("Payment accepted") && receipt.contains(masked), "{number}");
+        let t = the_transaction(&app, &o);
+        assert_eq!((t.status, t.card_brand.as_str()), (TxStatus::Captured, brand), "{number}");
+        assert_eq!(reload(&app, &o).status, OrderStatus::Paid);
+    }
+
+    let metrics = app.client().get("/metrics").await.body;
+    assert_eq!(metric(&metrics, "accepted"), 4, "{metrics}");
+    assert_eq!(metric(&metrics, "refused"), 6, "{metrics}");
+    assert_eq!(metric(&metrics, "cancelled"), 1, "{metrics}");
+}
+
+#[actix_web::test]
+async fn the_challenge_preference_forces_a_challenge_for_a_frictionless_card() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = order_with(&app, &m, RawOrder { three_ds: "CHALLENGE".into(), ..raw("10", "fr") });
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, issuer) = buyer.to_challenge(FRICTIONLESS, "987").await;
+    assert!(issuer.contains("Banque émettrice simulée — TEST") && issuer.contains("10,00 EUR"), "in French");
+    let receipt = buyer.answer_and_follow(&c, "approve").await;
+    assert!(receipt.contains("Paiement accepté"), "{}", receipt.excerpt());
+    assert_eq!(the_transaction(&app, &o).three_ds, "CHALLENGE_PASSED");
+}
+
+#[actix_web::test]
+async fn a_refused_order_stays_payable_then_is_paid_once() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let page = buyer.pay(BANK_REFUSAL, "987").await;
+    assert_eq!(reload(&app, &o).status, OrderStatus::Refused);
+    // Reloading the link later still shows the last refusal and a fresh form.
+    let page_again = app.client().get(&link(&o)).await;
+    assert_eq!(page_again.status, 200);
+    assert!(page_again.contains("The bank refused the payment") && page_again.count("form#pay-form") == 1);
+    let buyer = Buyer { client: buyer.client, link: buyer.link, page };
+    let receipt = buyer.pay(FRICTIONLESS, "654").await;
+    assert!(receipt.contains("Payment accepted"));
+    let all = transactions(&app, &o);
+    assert_eq!(all.iter().map(|t| t.status).collect::<Vec<_>>(), [TxStatus::Captured, TxStatus::Refused]);
+    assert_eq!(reload(&app, &o).transaction_id, Some(all[0].id), "the order ends with the accepted one");
+    // The back button and a second submission: the receipt, never a second payment.
+    let again = buyer.card(FRICTIONLESS, "654").await;
+    again.assert_redirect(&buyer.link);
+    assert!(buyer.client.follow(&again).await.contains("Payment accepted"));
+    assert_eq!(transactions(&app, &o).len(), 2);
+}
+
+#[actix_web::test]
+async fn manual_validation_and_capture_delays_set_the_transaction_status() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let manual = order_with(&app, &m, RawOrder { validation_mode: "MANUAL".into(), ..raw("10", "en") });
+    Buyer::open(&app, &manual).await.pay(FRICTIONLESS, "987").await;
+    let t = the_transaction(&app, &manual);
+    assert_eq!(t.status, TxStatus::AuthorisedToValidate);
+    assert!(t.validate_by.is_some() && t.captured_at.is_none());
+
+    let delayed = order_with(&app, &m, RawOrder { capture_delay_days: "3".into(), ..raw("10", "en") });
+    let receipt = Buyer::open(&app, &delayed).await.pay(MASTERCARD, "987").await;
+    assert!(receipt.contains("Payment accepted"));
+    let t = the_transaction(&app, &delayed);
+    assert_eq!(t.status, TxStatus::Authorised);
+    assert_eq!(t.capture_date, Some(chrono::NaiveDate::from_ymd_opt(2026, 6, 18).unwrap()));
+    assert!(t.captured_at.is_none());
+    assert_eq!(reload(&app, &delayed).status, OrderStatus::Paid);
+}
+
+// ---- Sessions and signed tokens ----------------------------------------------------------
+
+#[actix_web::test]
+async fn a_pay_session_older_than_15_minutes_is_refused_02324() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    app.clock.advance(Duration::minutes(15));
+    let still = Buyer::open(&app, &o).await;
+    app.clock.advance(Duration::seconds(1));
+    let page = buyer.pay(FRICTIONLESS, "987").await;
+    assert!(page.contains("The payment session expired") && page.contains("02324"), "{}", page.excerpt());
+    assert_eq!(page.count("form#pay-form"), 1, "a fresh form");
+    let t = the_transaction(&app, &o);
+    assert_eq!((t.status, t.return_code.as_str()), (TxStatus::Refused, "02324"));
+    assert_eq!(reload(&app, &o).status, OrderStatus::Refused);
+    // A page shown 1 second ago is fine; the fresh form too.
+    let receipt = still.pay(FRICTIONLESS, "987").await;
+    assert!(receipt.contains("Payment accepted"), "{}", receipt.excerpt());
+    let metrics = app.client().get("/metrics").await.body;
+    assert_eq!(metric(&metrics, "session_expired"), 1, "{metrics}");
+
+    // At the issuer for more than 15 minutes: 02324 too, whatever the answer.
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(CHALLENGE, "654").await;
+    app.clock.advance(Duration::minutes(16));
+    let page = buyer.answer_and_follow(&c, "approve").await;
+    assert!(page.contains("02324"), "{}", page.excerpt());
+    let t = the_transaction(&app, &o);
+    assert_eq!((t.status, t.return_code.as_str()), (TxStatus::Refused, "02324"));
+}
+
+#[actix_web::test]
+async fn forged_challenge_and_session_tokens_are_bad_requests() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let other = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(CHALLENGE, "987").await;
+    let (payload, mac) = c.split_once('.').unwrap();
+    // Altered claims (another holder id, say) keep the old signature: refused.
+    let json = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+    let mut claims: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert!(claims.to_string().contains("497010******0014") && !claims.to_string().contains(CHALLENGE));
+    claims["reference"] = serde_json::json!("sim:0006");
+    let altered = format!(
+        "{}.{mac}",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims.to_string())
+    );
+    let flipped = format!("{payload}.{}", mac.chars().rev().collect::<String>());
+    for forged in [altered.as_str(), flipped.as_str(), "nonsense", "", "a.b"] {
+        let page = buyer.client.get(&format!("{}/3ds?c={forged}", buyer.link)).await;
+        assert_eq!(page.status, 400, "GET {forged}");
+        let page = buyer.answer(forged, "approve").await;
+        assert_eq!(page.status, 400, "POST {forged}");
+    }
+    // A genuine token of another link is not valid on this one.
+    let page = buyer.client.get(&format!("{}/3ds?c={c}", link(&other))).await;
+    assert_eq!(page.status, 400);
+    // An unknown action is refused too; the genuine answer still works after all that.
+    assert_eq!(buyer.answer(&c, "steal").await.status, 400);
+    assert!(transactions(&app, &o).is_empty());
+    assert!(buyer.answer_and_follow(&c, "approve").await.contains("Payment accepted"));
+
+    // The pay session token is signed as well.
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let session = buyer.session();
+    let start: i64 = session.split('.').next().unwrap().parse().unwrap();
+    let younger = format!("{}.{}", start + 3600, session.split('.').nth(1).unwrap());
+    for forged in [younger.as_str(), "1781517600.forged", ""] {
+        let page = buyer
+            .client
+            .post_form(
+                &buyer.link,
+                &[
+                    ("card_number", FRICTIONLESS),
+                    ("expiry_month", "12"),
+                    ("expiry_year", "2030"),
+                    ("cvv", "987"),
+                    ("session", forged),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 400, "{forged}");
+    }
+    // Without the CSRF token, the form is refused before anything else.
+    let page = buyer.client.post_form_raw(&buyer.link, &[("card_number", FRICTIONLESS), ("session", &session)]).await;
+    assert_eq!(page.status, 403);
+    assert!(transactions(&app, &o).is_empty());
+}
+
+// ---- Bad input ---------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn bad_card_input_comes_back_with_what_was_typed_except_number_and_cvv() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    // Number, month, year, CVV, holder, and the fields refused.
+    type Case<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a [&'a str]);
+    let cases: [Case; 6] = [
+        ("4970 1000 0000 0007", "12", "2030", "987", "Jane Doe", &["card_number"]),
+        (NOT_A_TEST_CARD, "05", "2026", "987", "Jane Doe", &["expiry_year"]),
+        (NOT_A_TEST_CARD, "13", "30", "98", "Jane Doe", &["expiry_month", "cvv"]),
+        ("abcd efgh", "ab", "cd", "9x7", "Jane Doe", &["card_number", "expiry_month", "cvv"]),
+        ("", "", "", "", &"J".repeat(65), &["card_number", "expiry_month", "cvv", "holder"]),
+        (NOT_A_TEST_CARD, "12", "2030", "987", "Jane 4111111111111111", &["holder"]),
+    ];
+    for (number, month, year, cvv, holder, bad) in cases {
+        let page = buyer.submit(number, month, year, cvv, holder).await;
+        assert_eq!(page.status, 422, "{number} {month}/{year} {cvv}: {}", page.excerpt());
+        for field in ["card_number", "expiry_month", "expiry_year", "cvv", "holder"] {
+            let shown = page.count(&format!("p.error#{field}-error"));
+            assert_eq!(shown, usize::from(bad.contains(&field)), "{number} {month}/{year} {cvv} {holder}: {field}");
+        }
+        for field in bad {
+            let css = format!("input[name=\"{field}\"]");
+            assert_eq!(page.attr(&css, "aria-invalid").as_deref(), Some("true"), "{field}");
+            assert!(page.attr(&css, "aria-describedby").unwrap().contains(&format!("{field}-error")), "{field}");
+        }
+        // The number and the CVV are never sent back; the rest is kept as typed.
+        assert_eq!(page.attr("input[name=\"card_number\"]", "value"), None);
+        assert_eq!(page.attr("input[name=\"cvv\"]", "value"), None);
+        if !number.is_empty() {
+            assert!(!page.contains(number), "{number} is not in the page");
+        }
+        assert!(cvv.is_empty() || !page.contains(&format!("\"{cvv}\"")), "{cvv} is not in the page");
+        assert_eq!(page.attr("input[name=\"expiry_month\"]", "value").as_deref(), Some(month));
+        assert_eq!(page.attr("input[name=\"expiry_year\"]", "value").as_deref(), Some(year));
+        let kept_holder = if bad.contains(&"holder") { "" } else { holder };
+        assert_eq!(page.attr("input[name=\"holder\"]", "value").as_deref(), Some(kept_holder));
+        assert_eq!(page.session_of(), buyer.session(), "the same pay session");
+        assert!(page.contains("The payment was not sent"));
+    }
+    let page = buyer.submit("4970 1000 0000 0007", "12", "2030", "987", "").await;
+    assert!(page.contains("Invalid card number: check the digits."));
+    assert!(transactions(&app, &o).is_empty());
+    assert_eq!(reload(&app, &o).status, OrderStatus::Running);
+
+    // French messages for a French order.
+    let fr = order_with(&app, &m, raw("10", "fr"));
+    let page = Buyer::open(&app, &fr).await.submit(FRICTIONLESS, "05", "2026", "987", "").await;
+    assert!(page.contains("Cette carte est expirée."), "{}", page.excerpt());
+}
+
+trait SessionOf {
+    fn session_of(&self) -> String;
+}
+
+impl SessionOf for Page {
+    fn session_of(&self) -> String {
+        self.attr("input[name=\"session\"]", "value").unwrap()
+    }
+}
+
+// ---- One payment per link, rate limits ----------------------------------------------------
+
+#[actix_web::test]
+async fn ten_simultaneous_payments_of_one_link_pay_it_exactly_once() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let mut buyers = Vec::new();
+    for _ in 0..10 {
+        buyers.push(Buyer::open(&app, &o).await);
+    }
+    let answers = join_all(buyers.iter().map(|b| b.card(FRICTIONLESS, "987"))).await;
+    let mut paid_here = 0;
+    for (buyer, answer) in buyers.iter().zip(&answers) {
+        match answer.status {
+            303 => {
+                answer.assert_redirect(&buyer.link);
+                let page = buyer.client.follow(answer).await;
+                assert!(page.contains("Payment accepted"), "{}", page.excerpt());
+                paid_here += 1;
+            }
+            409 => assert!(answer.contains("A payment is already in progress"), "{}", answer.excerpt()),
+            other => panic!("unexpected {other}: {}", answer.excerpt()),
+        }
+    }
+    assert!(paid_here >= 1);
+    let all = transactions(&app, &o);
+    assert_eq!(all.len(), 1, "exactly one transaction: {all:?}");
+    assert_eq!(all[0].status, TxStatus::Captured);
+    let paid = reload(&app, &o);
+    assert_eq!((paid.status, paid.transaction_id), (OrderStatus::Paid, Some(all[0].id)));
+    let metrics = app.client().get("/metrics").await.body;
+    assert_eq!(metric(&metrics, "accepted"), 1);
+}
+
+#[actix_web::test]
+async fn pay_attempts_are_limited_per_link_and_per_address() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    for i in 0..10 {
+        assert_eq!(buyer.submit("1234", "12", "2030", "987", "").await.status, 422, "attempt {i}");
+    }
+    // The allowance refills by one every six seconds: on a slow machine one more may pass.
+    let mut page = buyer.submit("1234", "12", "2030", "987", "").await;
+    if page.status != 429 {
+        page = buyer.submit("1234", "12", "2030", "987", "").await;
+    }
+    assert_eq!(page.status, 429, "{}", page.excerpt());
+    let page = buyer.card(FRICTIONLESS, "987").await;
+    assert_eq!(page.status, 429, "a good card too");
+    assert!(page.contains("Too many payment attempts"), "{}", page.excerpt());
+    assert!(transactions(&app, &o).is_empty());
+    // Another link from the same address: 20 more, then the address is over its limit.
+    let others = [test_order(&app, &m), test_order(&app, &m)];
+    for other in &others {
+        let buyer = Buyer::open(&app, other).await;
+        for _ in 0..10 {
+            assert_eq!(buyer.submit("1234", "12", "2030", "987", "").await.status, 422);
+        }
+    }
+    // The allowance refills by one every two seconds: a few more may pass, then not.
+    let fresh = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &fresh).await;
+    let mut extra = 0;
+    loop {
+        let page = buyer.submit("1234", "12", "2030", "987", "").await;
+        if page.status == 429 {
+            assert!(page.contains("Too many payment attempts"));
+            break;
+        }
+        assert_eq!(page.status, 422);
+        extra += 1;
+        assert!(extra < 5, "30 attempts a minute from one address");
+    }
+    assert!(transactions(&app, &fresh).is_empty());
+}
+
+// ---- The receipt e-mail ------------------------------------------------------------------
+
+/// The readable text of an `.eml` file: headers with RFC 2047 words decoded, and every body
+/// part decoded from quoted-printable or base64.
+fn mail_text(raw: &str) -> String {
+    // Folded header lines are unfolded first.
+    let raw = raw.replace("\r\n", "\n").replace("\n ", " ").replace("\n\t", " ");
+    let mut out = String::new();
+    let mut encoding = String::new();
+    let mut in_body = false;
+    let mut block = String::new();
+    let flush = |block: &mut String, encoding: &str, out: &mut String| {
+        match encoding {
+            "base64" => {
+                let joined: String = block.split_whitespace().collect();
+                let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, joined.as_bytes())
+                    .unwrap_or_default();
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            "quoted-printable" => out.push_str(&decode_qp(block)),
+            _ => out.push_str(block),
+        }
+        out.push('\n');
+        block.clear();
+    };
+    for line in raw.lines() {
+        let lower = line.to_ascii_lowercase();
+        if line.starts_with("--") {
+            flush(&mut block, &encoding, &mut out);
+            in_body = false;
+            encoding.clear();
+            continue;
+        }
+        if !in_body {
+            if let Some(v) = lower.strip_prefix("content-transfer-encoding:") {
+                encoding = v.trim().to_string();
+            }
+            if line.is_empty() {
+                in_body = true;
+            } else {
+                out.push_str(&decode_words(line));
+                out.push('\n');
+            }
+            continue;
+        }
+        block.push_str(line);
+        block.push('\n');
+    }
+    flush(&mut block, &encoding, &mut out);
+    out
+}
+
+fn decode_qp(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        if bytes[i] == b'='
+            && let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `=?utf-8?b?...?=` and `=?utf-8?q?...?=` words.
+fn decode_words(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("=?") {
+        out.push_str(&rest[..start]);
+        let word = &rest[start + 2..];
+        let parts: Vec<&str> = word.splitn(3, '?').collect();
+        let Some(end) = parts.get(2).and_then(|p| p.find("?=")) else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let text = &parts[2][..end];
+        let decoded = if parts[1].eq_ignore_ascii_case("b") {
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        } else {
+            decode_qp(&text.replace('_', " "))
+        };
+        out.push_str(&decoded);
+        rest = &parts[2][end + 2..];
+        // White space between two encoded words is not part of the text.
+        let trimmed = rest.trim_start_matches([' ', '\t']);
+        if trimmed.starts_with("=?") {
+            rest = trimmed;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn outbox_files(app: &TestApp) -> Vec<(String, String)> {
+    let dir = app.settings.data_dir.join("outbox");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut files: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| {
+            let raw = std::fs::read_to_string(&p).unwrap();
+            (raw.clone(), mail_text(&raw))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[actix_web::test]
+async fn the_receipt_email_reads_well_in_french_and_in_english() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let fr = order_with(
+        &app,
+        &m,
+        RawOrder { reference: "CMD-FR".into(), buyer_email: "marie@example.com".into(), ..raw("42,50", "fr") },
+    );
+    let en = order_with(
+        &app,
+        &m,
+        RawOrder { reference: "CMD-EN".into(), buyer_email: "john@example.com".into(), ..raw("42.50", "en") },
+    );
+    Buyer::open(&app, &fr).await.pay(FRICTIONLESS, "987").await;
+    Buyer::open(&app, &en).await.pay(MASTERCARD, "654").await;
+    // A refused payment sends nothing.
+    let refused = order_with(&app, &m, RawOrder { buyer_email: "x@example.com".into(), ..raw("5", "en") });
+    Buyer::open(&app, &refused).await.pay(BANK_REFUSAL, "987").await;
+    assert_eq!(app.run_worker().await.sent, 2);
+    let mails = outbox_files(&app);
+    assert_eq!(mails.len(), 2);
+    let french = &mails.iter().find(|(_, text)| text.contains("CMD-FR")).unwrap().1;
+    for text in [
+        "To: marie@example.com",
+        "Votre paiement de 42,50 EUR à Acme Shop",
+        "Votre paiement a été accepté par Acme Shop.",
+        "Montant : 42,50 EUR",
+        "Référence : CMD-FR",
+        "Date : 15/06/2026 12:00 (Europe/Paris)",
+        "Carte : CB / Visa 497010******0006",
+        "code retour 00000",
+        &format!("{}/t/{}", app.base, fr.token),
+    ] {
+        assert!(french.contains(text), "{text} in\n{french}");
+    }
+    let english = &mails.iter().find(|(_, text)| text.contains("CMD-EN")).unwrap().1;
+    for text in [
+        "To: john@example.com",
+        "Your payment of 42.50 EUR to Acme Shop",
+        "Your payment was accepted by Acme Shop.",
+        "Amount: 42.50 EUR",
+        "Reference: CMD-EN",
+        "Date: 2026-06-15 12:00 (Europe/Paris)",
+        "Card: CB / Mastercard 597010******0003",
+        "return code 00000",
+    ] {
+        assert!(english.contains(text), "{text} in\n{english}");
+    }
+    assert!(!english.contains("Montant") && !french.contains("Amount"), "one language each");
+}
+
+// ---- No card number, no CVV, anywhere ------------------------------------------------------
+
+/// Everything `tracing` writes in this test process, from the first call on.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(buffer.clone());
+        tracing_subscriber::fmt()
+            // Everything the server side says (the test client's HTML parser and HTTP stack
+            // read the TEST page, which lists the test cards: they are left out).
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "trace,actix_http=debug,mio=debug,html5ever=off,markup5ever=off,selectors=off,scraper=off,cssparser=off,hyper=off,\
+                 hyper_util=off,reqwest=off,h2=off,fantoccini=off,webdriver=off",
+            ))
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .try_init()
+            .expect("this test installs the only global subscriber");
+        buffer
+    })
+    .clone()
+}
+
+#[derive(Clone)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where `code` appears in `hay` as a token of its own (not inside a longer run of letters
+/// or digits, such as a random identifier or a hash).
+fn token_at(hay: &[u8], code: &str) -> Option<usize> {
+    let code = code.as_bytes();
+    hay.windows(code.len()).enumerate().position(|(i, w)| {
+        w == code && (i == 0 || !in_token(hay[i - 1])) && hay.get(i + code.len()).is_none_or(|b| !in_token(*b))
+    })
+}
+
+/// Letters, digits, and the dot of a decimal number ("4865.852 milliseconds").
+fn in_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'.'
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Every table of the PostgreSQL database, one JSON line per row.
+fn postgres_dump(url: &str) -> Vec<u8> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        j: String,
+    }
+    let mut conn = diesel::PgConnection::establish(url).unwrap();
+    let tables: Vec<Name> = diesel::sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert!(tables.iter().any(|t| t.name == "transactions"), "the dump sees the tables");
+    let mut out = Vec::new();
+    for table in tables {
+        let rows: Vec<Row> = diesel::sql_query(format!("SELECT row_to_json(t)::text AS j FROM \"{}\" t", table.name))
+            .load(&mut conn)
+            .unwrap();
+        for row in rows {
+            out.extend_from_slice(row.j.as_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+#[actix_web::test]
+async fn no_card_number_or_cvv_is_kept_in_the_database_the_emails_or_the_logs() {
+    let logs = captured_logs();
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let email =
+        |r: &str| RawOrder { reference: r.into(), buyer_email: "buyer@example.com".into(), ..raw("42,50", "en") };
+    // Each card of the table with its own unusual CVV (000 is the simulator's wrong CVV: it
+    // is too common a string to look for).
+    let plan = [
+        (FRICTIONLESS, "987"),
+        (AUTH_FAILS, "741"),
+        (FRAUD, "852"),
+        (BANK_REFUSAL, "963"),
+        (BUYER_PRESENT, "258"),
+        (MASTERCARD, "369"),
+        (NOT_A_TEST_CARD, "147"),
+        (FRICTIONLESS, "000"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (number, cvv)) in plan.iter().enumerate() {
+        let o = order_with(&app, &m, email(&format!("SCAN-{i}")));
+        let buyer = Buyer::open(&app, &o).await;
+        // Half typed with spaces, half without.
+        let typed = if i % 2 == 0 { number.to_string() } else { spaced(number) };
+        buyer.pay(&typed, cvv).await;
+        ids.push(o.id.0);
+    }
+    // The challenge card, approved and abandoned; and an input error with a full number.
+    for (action, cvv) in [("approve", "654"), ("abandon", "321")] {
+        let o = order_with(&app, &m, email(&format!("SCAN-{action}")));
+        let buyer = Buyer::open(&app, &o).await;
+        let (c, _) = buyer.to_challenge(&spaced(CHALLENGE), cvv).await;
+        buyer.answer_and_follow(&c, action).await;
+    }
+    let o = order_with(&app, &m, email("SCAN-bad"));
+    let page = Buyer::open(&app, &o).await.submit(MASTERCARD, "13", "2030", "456", "4970 1000 0000 0006").await;
+    assert_eq!(page.status, 422);
+    let report = app.run_worker().await;
+    assert_eq!(report.sent, 4, "receipts for 0006, 0055, 5970 and the approved challenge");
+
+    let numbers =
+        [FRICTIONLESS, CHALLENGE, AUTH_FAILS, FRAUD, BANK_REFUSAL, BUYER_PRESENT, MASTERCARD, NOT_A_TEST_CARD];
+    let cvvs = ["987", "741", "852", "963", "258", "369", "147", "654", "321", "456"];
+    let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
+    match app.backend {
+        paylink::db::Backend::Sqlite => {
+            for suffix in ["", "-wal", "-shm"] {
+                let path = app.dir.path().join(format!("paylink.db{suffix}"));
+                if let Ok(bytes) = std::fs::read(&path) {
+                    sources.push((path.display().to_string(), bytes));
+                }
+            }
+            assert!(sources.iter().any(|(p, b)| p.ends_with("-wal") && !b.is_empty()), "the WAL is read too");
+        }
+        paylink::db::Backend::Postgres => {
+            let url = app.pg.as_ref().unwrap().url.clone();
+            sources.push(("postgres tables".into(), postgres_dump(&url)));
+        }
+    }
+    let mails = outbox_files(&app);
+    assert_eq!(mails.len(), 4);
+    for (i, (raw, text)) in mails.iter().enumerate() {
+        sources.push((format!("mail {i} (raw)"), raw.clone().into_bytes()));
+        sources.push((format!("mail {i} (decoded)"), text.clone().into_bytes()));
+    }
+    let log = logs.lock().unwrap().clone();
+    sources.push(("logs".into(), log.clone()));
+
+    // The scan sees what it should: masked numbers in the database, the outcomes in the log.
+    let all: Vec<u8> = sources.iter().flat_map(|(_, b)| b.clone()).collect();
+    assert!(contains(&all, "497010******0006") && contains(&all, "597010******0003"));
+    let log_text = String::from_utf8_lossy(&log);
+    for id in &ids {
+        assert!(log_text.contains(&format!("order.id={id}")), "the outcome of order {id} is logged");
+    }
+    assert!(log_text.contains("return_code=\"01063\"") || log_text.contains("return_code=01063"), "{log_text}");
+    for (name, bytes) in &sources {
+        for number in numbers {
+            if let Some(i) = bytes.windows(number.len()).position(|w| w == number.as_bytes()) {
+                let around =
+                    String::from_utf8_lossy(&bytes[i.saturating_sub(300)..(i + 300).min(bytes.len())]).into_owned();
+                panic!("{number} in {name}: …{around}…");
+            }
+            assert!(!contains(bytes, &spaced(number)), "{} in {name}", spaced(number));
+        }
+        for cvv in cvvs {
+            if let Some(i) = token_at(bytes, cvv) {
+                let around =
+                    String::from_utf8_lossy(&bytes[i.saturating_sub(300)..(i + 300).min(bytes.len())]).into_owned();
+                panic!("CVV {cvv} in {name}: …{around}…");
+            }
+        }
+    }
+}
+
+fn spaced(number: &str) -> String {
+    number.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ")
+}
+
+// ---- In a real browser -------------------------------------------------------------------
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+async fn challenge_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) -> Res<()> {
+    let url = app.url(&link(o));
+    set_viewport(browser, 360, 740).await?;
+    browser.goto(&url).await?;
+    // pay.js turned the test card numbers into buttons.
+    wait_for(browser, Locator::Css("button.card-no[data-card=\"4970100000000014\"]")).await?;
+    screenshot(browser, "pay-360.png").await?;
+    browser.execute("document.querySelector('.test-cards').scrollIntoView()", vec![]).await?;
+    screenshot(browser, "pay-test-cards-360.png").await?;
+    set_viewport(browser, 1280, 900).await?;
+    browser.goto(&url).await?;
+    let card = wait_for(browser, Locator::Css("button.card-no[data-card=\"4970100000000014\"]")).await?;
+    screenshot(browser, "pay-desktop.png").await?;
+    card.click().await?;
+    screenshot(browser, "pay-test-card-filled.png").await?;
+    let number = browser.find(Locator::Css("input[name=\"card_number\"]")).await?.prop("value").await?;
+    if number.as_deref() != Some("4970 1000 0000 0014") {
+        return Err(format!("the click filled the number with {number:?}").into());
+    }
+    for (field, expected) in [("expiry_month", "12"), ("expiry_year", "29"), ("cvv", "123")] {
+        let value = browser.find(Locator::Css(&format!("input[name=\"{field}\"]"))).await?.prop("value").await?;
+        if value.as_deref() != Some(expected) {
+            return Err(format!("{field} is {value:?}, not {expected}").into());
+        }
+    }
+    fill(browser, "holder", "Jane Doe").await?;
+    browser.find(Locator::Css("button.pay-button")).await?.click().await?;
+    let approve = wait_for(browser, Locator::Css("button[name=\"action\"][value=\"approve\"]")).await?;
+    let issuer = browser.find(Locator::Css("body")).await?.text().await?;
+    if !issuer.contains("Simulated issuer — TEST") || !issuer.contains("497010******0014") {
+        return Err(format!("the issuer page reads {issuer:?}").into());
+    }
+    screenshot(browser, "pay-3ds.png").await?;
+    approve.click().await?;
+    let receipt = wait_for(browser, Locator::Id("receipt")).await?;
+    let text = receipt.text().await?;
+    if !text.contains("Payment accepted") || !text.contains("497010******0014") {
+        return Err(format!("the receipt reads {text:?}").into());
+    }
+    wait_for(browser, Locator::Css("button[data-print]:not([hidden])")).await?;
+    screenshot(browser, "pay-receipt.png").await?;
+    set_viewport(browser, 360, 740).await?;
+    screenshot(browser, "pay-receipt-360.png").await?;
+    Ok(())
+}
+
+/// Typed by hand, without the test card buttons: a mistake, then a refusal.
+async fn refusal_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) -> Res<()> {
+    set_viewport(browser, 1280, 900).await?;
+    browser.goto(&app.url(&link(o))).await?;
+    fill(browser, "card_number", "4970 1000 0000 0049").await?;
+    fill(browser, "expiry_month", "13").await?;
+    fill(browser, "expiry_year", "29").await?;
+    fill(browser, "cvv", "12").await?;
+    fill(browser, "holder", "Jane Doe").await?;
+    browser.find(Locator::Css("button.pay-button")).await?.click().await?;
+    wait_for(browser, Locator::Id("card_number-error")).await?;
+    let focused = browser.execute("return document.activeElement && document.activeElement.id;", vec![]).await?;
+    if focused.as_str() != Some("card_number") {
+        return Err(format!("the first field in error has the focus, not {focused:?}").into());
+    }
+    screenshot(browser, "pay-errors.png").await?;
+    fill(browser, "card_number", "4970100000000048").await?;
+    fill(browser, "expiry_month", "12").await?;
+    fill(browser, "cvv", "987").await?;
+    browser.find(Locator::Css("button.pay-button")).await?.click().await?;
+    let refusal = wait_for(browser, Locator::Id("refusal")).await?;
+    let text = refusal.text().await?;
+    if !text.contains("The bank refused the payment") {
+        return Err(format!("the refusal reads {text:?}").into());
+    }
+    screenshot(browser, "pay-refused.png").await?;
+    set_viewport(browser, 360, 740).await?;
+    screenshot(browser, "pay-refused-360.png").await?;
+    Ok(())
+}
+
+#[actix_web::test]
+async fn paying_with_the_challenge_card_in_the_browser() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = order_with(&app, &m, RawOrder { reference: "CMD-2026-0042".into(), ..raw("42,50", "en") });
+    let driver = ChromeDriver::start();
+    let profile = tempfile::Builder::new().prefix("paylink-chromium-").tempdir().expect("profile dir");
+    let browser = driver.session(profile.path()).await;
+    let refused = order_with(&app, &m, raw("18,90", "en"));
+    let mut outcome = challenge_flow(&browser, &app, &o).await;
+    if outcome.is_ok() {
+        outcome = refusal_flow(&browser, &app, &refused).await;
+    }
+    if let Err(error) = &outcome {
+        let shot = screenshot(&browser, "pay-failure.png").await.map(|p| p.display().to_string());
+        let url = browser.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let source = browser.source().await.unwrap_or_default();
+        let _ = browser.close().await;
+        panic!(
+            "browser flow failed: {error}\n at {url} (screenshot: {shot:?})\npage source:\n{}",
+            source.chars().take(4000).collect::<String>()
+        );
+    }
+    browser.close().await.expect("close the browser session");
+    let t = the_transaction(&app, &o);
+    assert_eq!((t.status, t.three_ds.as_str()), (TxStatus::Captured, "CHALLENGE_PASSED"));
+    assert_eq!(reload(&app, &o).status, OrderStatus::Paid);
+    assert_eq!(the_transaction(&app, &refused).return_code, "01005");
+    assert_eq!(reload(&app, &refused).status, OrderStatus::Refused);
+}
