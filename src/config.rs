@@ -55,6 +55,9 @@ pub struct RawSettings {
     /// Login attempts allowed per login name per minute.
     #[arg(long, env = "PAYLINK_LOGIN_RATE_PER_LOGIN", default_value_t = 10)]
     pub login_rate_per_login: u32,
+    /// Card payment attempts allowed per client IP per minute on the pay pages.
+    #[arg(long, env = "PAYLINK_PAY_RATE_PER_IP", default_value_t = 30)]
+    pub pay_rate_per_ip: u32,
     /// Connections in the database pool.
     #[arg(long, env = "PAYLINK_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
@@ -82,6 +85,7 @@ pub struct Settings {
     pub session_idle_minutes: u32,
     pub login_rate_per_ip: u32,
     pub login_rate_per_login: u32,
+    pub pay_rate_per_ip: u32,
     pub db_pool_size: u32,
     /// Directory of the SQLite file (embedded mode) or the working directory: holds outbox/.
     pub data_dir: PathBuf,
@@ -186,6 +190,7 @@ impl RawSettings {
             session_idle_minutes: self.session_idle_minutes,
             login_rate_per_ip: self.login_rate_per_ip,
             login_rate_per_login: self.login_rate_per_login,
+            pay_rate_per_ip: self.pay_rate_per_ip.max(1),
             db_pool_size: self.db_pool_size.max(2),
             data_dir,
         })

@@ -109,7 +109,7 @@ async fn pay(
 ) -> Result<HttpResponse, AppError> {
     let (o, shop) = find(&state, token.into_inner()).await?;
     let view = View::new(&req, &state, &o, &shop);
-    if !limiter().allow(&req, &o.token) {
+    if !limiter(state.settings.pay_rate_per_ip).allow(&req, &o.token) {
         tracing::warn!(order.id = o.id.0, "pay attempts over the rate limit");
         return view.notice(StatusCode::TOO_MANY_REQUESTS, "pay.rate.title", "pay.rate.text");
     }
@@ -514,9 +514,8 @@ impl ChallengeClaims {
 
 // ---- Rate limits -------------------------------------------------------------------------
 
-/// Pay attempts allowed per link per minute, and per client address per minute.
+/// Pay attempts allowed per link per minute (per client address: a setting, default 30).
 const ATTEMPTS_PER_LINK: u32 = 10;
-const ATTEMPTS_PER_IP: u32 = 30;
 
 /// Limits on card attempts (card testing), in memory per process. Created once, on first use.
 /// The per-address limit is kept per listening socket, so two servers in one process (the
@@ -526,9 +525,11 @@ pub struct PayLimiter {
     by_ip: DefaultKeyedRateLimiter<(SocketAddr, IpAddr)>,
 }
 
-fn limiter() -> &'static PayLimiter {
+/// The process's limiter; the per-address allowance comes from `PAYLINK_PAY_RATE_PER_IP`
+/// (the first server of the process sets it).
+fn limiter(per_ip: u32) -> &'static PayLimiter {
     static LIMITER: OnceLock<PayLimiter> = OnceLock::new();
-    LIMITER.get_or_init(|| PayLimiter::new(ATTEMPTS_PER_LINK, ATTEMPTS_PER_IP))
+    LIMITER.get_or_init(|| PayLimiter::new(ATTEMPTS_PER_LINK, per_ip))
 }
 
 impl PayLimiter {

@@ -2,7 +2,6 @@
 
 super::messages! {
     "pay.title" => "Paiement sécurisé", "Secure payment";
-    "pay.secure" => "Connexion sécurisée", "Secure connection";
     "pay.reference" => "Référence", "Reference";
     "pay.amount" => "Montant", "Amount";
     "pay.valid_until" => "Valable jusqu'au", "Valid until";
@@ -26,7 +25,7 @@ super::messages! {
     "pay.submit" => "Payer", "Pay";
     "pay.submitting" => "Paiement en cours…", "Paying…";
     "pay.fix_fields" => "Le paiement n'a pas été envoyé : corrigez les champs signalés.", "The payment was not sent: correct the fields marked below.";
-    "pay.privacy" => "Vos données de carte sont transmises à la banque par une connexion chiffrée et ne sont pas conservées.", "Your card details go to the bank over an encrypted connection and are not kept.";
+    "pay.privacy" => "Vos données de carte sont transmises à la banque et ne sont pas conservées : seuls les quatre derniers chiffres figurent sur le ticket.", "Your card details are passed to the bank and are not kept: only the last four digits appear on the receipt.";
     "pay.holder.too_long" => "64 caractères au plus.", "64 characters at most.";
     "pay.holder.invalid" => "Indiquez le nom tel qu'il figure sur la carte, sans chiffres.", "Enter the name as printed on the card, without digits.";
     "pay.card.test_only" => "Cette carte de test n'est acceptée qu'en mode TEST.", "This test card is only accepted in TEST mode.";
