@@ -291,6 +291,7 @@ pub fn capture_now(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id
     match t.status {
         TxStatus::AuthorisedToValidate => validate(conn, clock, ctx, id),
         TxStatus::Authorised => {
+            acquire(&t, |a| a.capture(&t.acquirer_ref, t.amount))?;
             applied(store::apply(conn, id, TxUpdate::Capture, clock.now_naive())?, "transaction.not_capturable")?;
             record(conn, clock, ctx, &t, "captured", Some(t.amount.minor), "captured early by the merchant")?;
             load(conn, ctx, id)
@@ -325,6 +326,10 @@ pub fn change_capture_date(
 
 pub fn cancel(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
     let t = load(conn, ctx, id)?;
+    if !matches!(t.status, TxStatus::Authorised | TxStatus::AuthorisedToValidate) {
+        return Err(ServiceError::Conflict("transaction.already_captured"));
+    }
+    acquire(&t, |a| a.cancel(&t.acquirer_ref))?;
     applied(store::apply(conn, id, TxUpdate::Cancel, clock.now_naive())?, "transaction.already_captured")?;
     record(conn, clock, ctx, &t, "cancelled", Some(t.amount.minor), "")?;
     load(conn, ctx, id)
@@ -352,9 +357,32 @@ pub fn refund(
     if amount.minor > t.amount.minor - t.refunded {
         return Err(ServiceError::field("amount", "refund.too_much"));
     }
+    acquire(&t, |a| a.refund(&t.acquirer_ref, amount))?;
     applied(store::apply(conn, id, TxUpdate::Refund(amount.minor), now)?, "refund.too_much")?;
     record(conn, clock, ctx, &t, "refunded", Some(amount.minor), &amount.display(false))?;
     load(conn, ctx, id)
+}
+
+/// The acquirer of a transaction's mode: the simulator in TEST; none yet in PRODUCTION.
+fn acquirer_for(mode: crate::domain::api_key::Mode) -> Option<&'static dyn crate::acquirer::Acquirer> {
+    match mode {
+        crate::domain::api_key::Mode::Test => Some(&crate::acquirer::simulator::Simulator),
+        crate::domain::api_key::Mode::Production => None,
+    }
+}
+
+/// Asks the acquirer first; the database follows only what it accepted. The simulator
+/// answers in memory; a network acquirer will need this call taken out of the database
+/// transaction (record the intent, call, then confirm), as the pay page already does.
+fn acquire(
+    t: &Transaction,
+    op: impl FnOnce(&dyn crate::acquirer::Acquirer) -> Result<(), crate::acquirer::AcquirerError>,
+) -> ServiceResult<()> {
+    let acquirer = acquirer_for(t.mode).ok_or(ServiceError::Conflict("acquirer.unavailable"))?;
+    op(acquirer).map_err(|e| {
+        tracing::warn!(transaction.id = t.id, error = %e, "the acquirer refused an operation");
+        ServiceError::Conflict("acquirer.refused")
+    })
 }
 
 /// Worker: captures what is due today in each shop's zone, expires what was not validated.
@@ -365,6 +393,7 @@ pub fn run_due(conn: &mut DbConn, clock: &dyn Clock) -> ServiceResult<(usize, us
     for t in store::due_for_capture(conn, now.date_naive() + Duration::days(1), 500)? {
         let tz = shop_zone(conn, &t)?;
         if t.capture_date.is_some_and(|d| d <= order::local_today(now, tz))
+            && acquire(&t, |a| a.capture(&t.acquirer_ref, t.amount)).is_ok()
             && store::apply(conn, t.id, TxUpdate::Capture, now.naive_utc())? == 1
         {
             store::add_event(

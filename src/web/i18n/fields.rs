@@ -43,4 +43,6 @@ super::messages! {
     "refund.too_much" => "Le total remboursé ne peut dépasser le montant remis en banque.", "The total refunded cannot exceed the captured amount.";
     "capture_date.past" => "La date de remise ne peut pas être passée.", "The capture date cannot be in the past.";
     "capture_date.too_far" => "La date de remise est trop lointaine (365 jours au plus).", "The capture date is too far away (365 days at most).";
+    "acquirer.unavailable" => "Aucun acquéreur n'est configuré pour ce mode.", "No acquirer is configured for this mode.";
+    "acquirer.refused" => "L'acquéreur a refusé l'opération ; réessayez plus tard.", "The acquirer refused the operation; try again later.";
 }
