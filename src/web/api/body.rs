@@ -39,6 +39,29 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Page sizes of every API list: 1 to 200, default 50.
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// A list's `limit`, or the default with a refusal noted next to `limit`.
+pub fn page_limit(raw: Option<&str>, errors: &mut Vec<crate::domain::FieldError>) -> i64 {
+    match raw {
+        None => DEFAULT_LIMIT,
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                errors.push(crate::domain::FieldError::new("limit", "limit.invalid"));
+                DEFAULT_LIMIT
+            }
+        },
+    }
+}
+
+/// A query string as (name, value) pairs, for lists that refuse unknown parameters.
+pub fn query_pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str(raw).map_err(|_| ApiError::BadRequest("invalid_query"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,8 +29,6 @@ use crate::store::shops::Shop;
 use crate::store::templates;
 use crate::web::AppState;
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
 /// Codes only the API gives, besides its generic ones (their messages live in i18n/api.rs).
 pub const API_ONLY_CODES: [&str; 4] = ["datetime.invalid", "limit.invalid", "cursor.invalid", "patch.empty"];
 
@@ -356,8 +354,7 @@ struct ListRequest {
 
 impl ListQuery {
     fn from_query_string(raw: &str) -> Result<Self, ApiError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(raw).map_err(|_| ApiError::BadRequest("invalid_query"))?;
+        let pairs = super::body::query_pairs(raw)?;
         let mut q = ListQuery::default();
         for (key, value) in pairs {
             let slot = match key.as_str() {
@@ -407,16 +404,7 @@ impl ListQuery {
                 .map_err(|()| errors.push(FieldError::new("created_to", "datetime.invalid")))
                 .ok()
         });
-        let limit = match self.limit {
-            None => DEFAULT_LIMIT,
-            Some(l) => match l.parse::<i64>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    errors.push(FieldError::new("limit", "limit.invalid"));
-                    DEFAULT_LIMIT
-                }
-            },
-        };
+        let limit = super::body::page_limit(self.limit.as_deref(), &mut errors);
         let cursor = self.cursor.and_then(|c| match Cursor::decode(&c) {
             Some(cursor @ Cursor::Created(_)) => Some(cursor),
             _ => {

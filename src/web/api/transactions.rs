@@ -23,9 +23,6 @@ use crate::services::payments::{self as service, TxContext};
 use crate::store::transactions::{self as store, Tab, Transaction, TxFilter, TxStatus};
 use crate::web::AppState;
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
-
 /// TEST or PRODUCTION: decided by the API key used (the same schema as the orders').
 #[allow(dead_code, clippy::upper_case_acronyms)]
 #[derive(ToSchema)]
@@ -151,8 +148,7 @@ struct ListRequest {
 
 impl ListQuery {
     fn from_query_string(raw: &str) -> Result<Self, ApiError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(raw).map_err(|_| ApiError::BadRequest("invalid_query"))?;
+        let pairs = super::body::query_pairs(raw)?;
         let mut q = ListQuery::default();
         for (key, value) in pairs {
             let slot = match key.as_str() {
@@ -183,16 +179,7 @@ impl ListQuery {
                 errors.push(FieldError::new("status", "field.choice.invalid"));
             }
         }
-        let limit = match self.limit {
-            None => DEFAULT_LIMIT,
-            Some(l) => match l.parse::<i64>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    errors.push(FieldError::new("limit", "limit.invalid"));
-                    DEFAULT_LIMIT
-                }
-            },
-        };
+        let limit = super::body::page_limit(self.limit.as_deref(), &mut errors);
         let before = self.cursor.and_then(|c| match c.parse::<i64>() {
             Ok(id) if id > 0 => Some(id),
             _ => {
