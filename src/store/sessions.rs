@@ -76,13 +76,16 @@ pub fn count_for_user(conn: &mut DbConn, user: UserId, now: NaiveDateTime) -> Qu
 }
 
 pub fn beat(conn: &mut DbConn, name: &str, now: NaiveDateTime) -> QueryResult<()> {
-    let updated =
-        diesel::update(worker_heartbeats::table.find(name)).set(worker_heartbeats::beat_at.eq(now)).execute(conn)?;
-    if updated == 0 {
+    // One upsert: two workers starting on a fresh database would both insert after an update
+    // that found nothing (seen on PostgreSQL as a duplicate key).
+    crate::db::on_backend!(conn, |c| {
         diesel::insert_into(worker_heartbeats::table)
             .values((worker_heartbeats::name.eq(name), worker_heartbeats::beat_at.eq(now)))
-            .execute(conn)?;
-    }
+            .on_conflict(worker_heartbeats::name)
+            .do_update()
+            .set(worker_heartbeats::beat_at.eq(now))
+            .execute(c)
+    })?;
     Ok(())
 }
 

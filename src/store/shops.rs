@@ -10,7 +10,7 @@ use crate::domain::shop::{OrderDefaults, ShopSettings, ThreeDsPreference, Valida
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = shops)]
-struct ShopRow {
+pub(crate) struct ShopRow {
     id: i64,
     company_id: i64,
     label: String,

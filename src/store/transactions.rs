@@ -188,7 +188,9 @@ pub fn find(conn: &mut DbConn, shops: &[ShopId], mode: Mode, id: i64) -> QueryRe
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<Transaction>> {
-    tx::table.find(id).select(Row::as_select()).first(conn).optional().map(|r| r.map(Transaction::from))
+    let found =
+        crate::db::on_backend!(conn, |c| tx::table.find(id).select(Row::as_select()).first::<Row>(c).optional())?;
+    Ok(found.map(Transaction::from))
 }
 
 pub fn for_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Transaction>> {

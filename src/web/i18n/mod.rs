@@ -99,14 +99,7 @@ impl Tr {
 /// A table of (key => French, English). Each file under i18n/ holds one, for one area.
 macro_rules! messages {
     ($($key:literal => $fr:literal, $en:literal;)*) => {
-        #[cfg(test)]
-        pub const KEYS: &[&str] = &[$($key),*];
-        pub fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
-            match key {
-                $($key => Some(($fr, $en)),)*
-                _ => None,
-            }
-        }
+        pub const ENTRIES: &[(&str, &str, &str)] = &[$(($key, $fr, $en)),*];
     };
 }
 pub(crate) use messages;
@@ -119,28 +112,30 @@ mod orders;
 mod pay;
 mod transactions;
 
-/// Every area's table, searched in turn.
+/// Every area's table.
+const AREAS: &[&[(&str, &str, &str)]] = &[
+    core::ENTRIES,
+    fields::ENTRIES,
+    orders::ENTRIES,
+    messaging::ENTRIES,
+    pay::ENTRIES,
+    api::ENTRIES,
+    transactions::ENTRIES,
+];
+
+/// One map of every key, built at first use: a page looks up dozens of keys, and searching
+/// the tables in turn showed in the pay page's profile.
 fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
-    core::lookup(key)
-        .or_else(|| fields::lookup(key))
-        .or_else(|| orders::lookup(key))
-        .or_else(|| messaging::lookup(key))
-        .or_else(|| pay::lookup(key))
-        .or_else(|| api::lookup(key))
-        .or_else(|| transactions::lookup(key))
+    type Map = std::collections::HashMap<&'static str, (&'static str, &'static str)>;
+    static MAP: std::sync::OnceLock<Map> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| AREAS.iter().flat_map(|area| area.iter()).map(|&(key, fr, en)| (key, (fr, en))).collect())
+        .get(key)
+        .copied()
 }
 
 #[cfg(test)]
 fn all_keys() -> impl Iterator<Item = &'static str> {
-    core::KEYS
-        .iter()
-        .chain(fields::KEYS)
-        .chain(orders::KEYS)
-        .chain(messaging::KEYS)
-        .chain(pay::KEYS)
-        .chain(api::KEYS)
-        .chain(transactions::KEYS)
-        .copied()
+    AREAS.iter().flat_map(|area| area.iter()).map(|&(key, _, _)| key)
 }
 
 #[cfg(test)]
