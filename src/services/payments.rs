@@ -5,6 +5,19 @@
 //! the result is written — transaction, history, order status, receipt e-mail — in one
 //! transaction that only the lock holder can commit. A unique index (one accepted
 //! transaction per order) backs it up.
+//!
+//! The lock (`payment_orders.pay_lock`) also says what its attempt is doing:
+//! - `<holder>`: the attempt may be calling the acquirer. Nobody else takes the order until
+//!   it writes its result (or the lock expires): an authorisation is never left unwritten.
+//! - `3ds:<holder>:<CardSummary, JSON>`: the buyer is at the issuer's challenge and no
+//!   acquirer call is in flight. A new attempt from the pay page (the buyer went back) takes
+//!   the order over at once and records the parked one CANCELLED 02008 with that card
+//!   summary (masked number, brand, expiry, holder's name: what its transaction keeps
+//!   anyway), which exists nowhere else on the server. An answer to the challenge first
+//!   takes the lock back to `<holder>`, and calls the acquirer only if that worked.
+//!
+//! Every change of stage is a guarded UPDATE on the exact value, so of two requests racing
+//! for one lock exactly one wins.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -47,19 +60,102 @@ pub fn begin(conn: &mut DbConn, clock: &dyn Clock, order: OrderId, holder: &str)
     Ok(order_store::lock_for_payment(conn, order, holder, now + Duration::minutes(LOCK_MINUTES), now)?)
 }
 
-/// Whether `holder` still holds the order (a 3-D Secure challenge is answered once: after
-/// `finalise` or a newer attempt, its holder id no longer does).
-pub fn holds(conn: &mut DbConn, order: OrderId, holder: &str) -> ServiceResult<bool> {
-    use crate::db::schema::payment_orders as po;
-    use diesel::prelude::*;
-    let lock: Option<String> = po::table.find(order.0).select(po::pay_lock).first(conn).optional()?.flatten();
-    Ok(lock.as_deref() == Some(holder))
+/// How a new attempt from the pay page got the order.
+#[derive(Debug)]
+pub enum Claimed {
+    /// The order was free (or its lock had expired).
+    Free,
+    /// An attempt was waiting at the issuer's challenge, left by the buyer: it is recorded
+    /// CANCELLED 02008 (this transaction) and the order is held by the new attempt.
+    TookOver(Box<Transaction>),
+    /// Not payable now: paid, closed, or another attempt calls the acquirer.
+    Busy,
 }
 
-/// Gives the order back without a result.
+/// Takes the order for a new attempt from the pay page: like [`begin`], and also from an
+/// attempt whose buyer left the issuer's challenge — never from one calling the acquirer.
+/// The hand-over and the record of the left attempt are written together, in the caller's
+/// transaction.
+pub fn claim(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    shop: &Shop,
+    o: &Order,
+    holder: &str,
+    public_url: &str,
+) -> ServiceResult<Claimed> {
+    let now = clock.now_naive();
+    if let Some(lock) = order_store::payment_lock(conn, o.id)?
+        && let Some((_, card)) = parse_parked(&lock)
+        && order_store::take_over_payment(conn, o.id, &lock, holder, now + Duration::minutes(LOCK_MINUTES), now)?
+    {
+        // What the issuer page's "abandon" writes, now held by the new attempt.
+        let left = Outcome {
+            holder,
+            card: &card,
+            three_ds: ThreeDsOutcome::NotPerformed,
+            authorisation: Authorisation { approved: false, code: codes::CANCELLED_BY_BUYER },
+            cancelled_by_buyer: true,
+            acquirer_ref: "",
+        };
+        let (t, _) = write_result(conn, clock, shop, o, &left, public_url, false)?;
+        return Ok(Claimed::TookOver(Box::new(t)));
+    }
+    // Not parked, or answered or taken over meanwhile: the ordinary lock decides.
+    Ok(if begin(conn, clock, o.id, holder)? { Claimed::Free } else { Claimed::Busy })
+}
+
+/// The buyer goes to the issuer's challenge: `holder`'s lock is parked with the masked card,
+/// so that a new attempt may take over. False: `holder` no longer holds the order.
+pub fn await_challenge(conn: &mut DbConn, order: OrderId, holder: &str, card: &CardSummary) -> ServiceResult<bool> {
+    debug_assert!(!holder.contains(':') && !holder.starts_with(PARKED), "attempt ids are URL-safe tokens");
+    Ok(order_store::restage_payment(conn, order, holder, &parked_lock(holder, card), None)?)
+}
+
+/// The buyer answered the challenge: `holder` takes its lock back before anything is sent to
+/// the acquirer, for a full [`LOCK_MINUTES`]. False: answered already, or taken over by a new
+/// attempt — then the acquirer must not be called.
+pub fn resume(conn: &mut DbConn, clock: &dyn Clock, order: OrderId, holder: &str) -> ServiceResult<bool> {
+    let Some(lock) = order_store::payment_lock(conn, order)? else { return Ok(false) };
+    if parse_parked(&lock).is_none_or(|(parked, _)| parked != holder) {
+        return Ok(false);
+    }
+    let until = clock.now_naive() + Duration::minutes(LOCK_MINUTES);
+    Ok(order_store::restage_payment(conn, order, &lock, holder, Some(until))?)
+}
+
+/// Whether `holder` still holds the order, at either stage (a 3-D Secure challenge is
+/// answered once: after `finalise` or a take-over, its holder id no longer does).
+pub fn holds(conn: &mut DbConn, order: OrderId, holder: &str) -> ServiceResult<bool> {
+    Ok(order_store::payment_lock(conn, order)?.is_some_and(|lock| holder_of(&lock) == holder))
+}
+
+/// Gives the order back without a result, at whichever stage `holder` holds it.
 pub fn abandon(conn: &mut DbConn, order: OrderId, holder: &str) -> ServiceResult<()> {
-    order_store::release_payment(conn, order, holder)?;
+    if let Some(lock) = order_store::payment_lock(conn, order)?
+        && holder_of(&lock) == holder
+    {
+        order_store::release_payment(conn, order, &lock)?;
+    }
     Ok(())
+}
+
+/// The prefix of a lock parked at the issuer's challenge.
+const PARKED: &str = "3ds:";
+
+fn parked_lock(holder: &str, card: &CardSummary) -> String {
+    format!("{PARKED}{holder}:{}", serde_json::to_string(card).expect("a card summary serialises"))
+}
+
+/// The attempt id and masked card of a lock parked at the challenge; None at the other stage.
+fn parse_parked(lock: &str) -> Option<(&str, CardSummary)> {
+    let (holder, card) = lock.strip_prefix(PARKED)?.split_once(':')?;
+    Some((holder, serde_json::from_str(card).ok()?))
+}
+
+/// The attempt id of a lock, whatever its stage.
+fn holder_of(lock: &str) -> &str {
+    lock.strip_prefix(PARKED).and_then(|rest| rest.split_once(':')).map_or(lock, |(holder, _)| holder)
 }
 
 /// The result of an attempt, written at once.
@@ -82,8 +178,8 @@ pub enum Finalised {
 }
 
 /// Writes the transaction, its first history line, the order's new status and (accepted
-/// with a buyer e-mail) the receipt e-mail, in the caller's transaction. Fails with a
-/// conflict when the attempt no longer holds the order.
+/// with a buyer e-mail) the receipt e-mail, and releases the order, in the caller's
+/// transaction. Fails with a conflict when the attempt no longer holds the order.
 pub fn finalise(
     conn: &mut DbConn,
     clock: &dyn Clock,
@@ -91,6 +187,20 @@ pub fn finalise(
     o: &Order,
     out: &Outcome<'_>,
     public_url: &str,
+) -> ServiceResult<(Transaction, Finalised)> {
+    write_result(conn, clock, shop, o, out, public_url, true)
+}
+
+/// [`finalise`]'s writing; `release: false` leaves the lock with `out.holder` (a new attempt
+/// writing the result of the challenge it took over).
+fn write_result(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    shop: &Shop,
+    o: &Order,
+    out: &Outcome<'_>,
+    public_url: &str,
+    release: bool,
 ) -> ServiceResult<(Transaction, Finalised)> {
     let now = clock.now();
     let now_naive = now.naive_utc();
@@ -163,7 +273,7 @@ pub fn finalise(
         )?;
     }
     let order_status = if accepted { OrderStatus::Paid } else { OrderStatus::Refused };
-    if order_store::finalise_payment(conn, o.id, out.holder, order_status, t.id, now_naive)? != 1 {
+    if order_store::finalise_payment(conn, o.id, out.holder, order_status, t.id, release, now_naive)? != 1 {
         return Err(ServiceError::Conflict("payment.already_paid"));
     }
     if accepted && let Some(email) = &o.buyer_email {
@@ -298,6 +408,16 @@ pub fn capture_now(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id
         }
         _ => Err(ServiceError::Conflict("transaction.not_capturable")),
     }
+}
+
+/// The back office's "capture now": an AUTHORISED transaction only. `capture_now` (the API's
+/// capture) would validate an AUTHORISED_TO_VALIDATE one instead, which the button must not
+/// do under a "captured" notice; such a transaction is validated with its own button first.
+pub fn capture_early(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    if load(conn, ctx, id)?.status != TxStatus::Authorised {
+        return Err(ServiceError::Conflict("transaction.not_capturable"));
+    }
+    capture_now(conn, clock, ctx, id)
 }
 
 pub fn change_capture_date(

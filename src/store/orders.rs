@@ -12,6 +12,7 @@ use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::money::{Currency, Money};
 use crate::domain::order::{AliasMode, Channel, DeliveryStatus, OrderStatus};
 use crate::domain::shop::{ThreeDsPreference, ValidationMode};
+use crate::store::shops::Shop;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = po)]
@@ -210,6 +211,17 @@ pub fn find(conn: &mut DbConn, shops: &[ShopId], mode: Mode, id: OrderId) -> Que
 
 pub fn find_by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Order>> {
     po::table.filter(po::token.eq(token)).select(Row::as_select()).first(conn).optional().map(|r| r.map(Order::from))
+}
+
+/// The order of a link with its shop, in one statement: the pay page's only read.
+pub fn find_by_token_with_shop(conn: &mut DbConn, token: &str) -> QueryResult<Option<(Order, Shop)>> {
+    use crate::db::schema::shops;
+    use crate::store::shops::ShopRow;
+    let query = po::table.inner_join(shops::table).filter(po::token.eq(token));
+    let found = crate::db::on_backend!(conn, |c| {
+        query.select((Row::as_select(), ShopRow::as_select())).first::<(Row, ShopRow)>(c).optional()
+    })?;
+    Ok(found.map(|(o, s)| (Order::from(o), Shop::from(s))))
 }
 
 /// Whether an open invoice already uses this reference in the shop.
@@ -539,30 +551,81 @@ pub fn lock_for_payment(
 }
 
 /// Ends a payment attempt: the order becomes PAID or REFUSED and points at its transaction.
+/// Only while `holder` is the lock's value. `release`: the lock is freed; otherwise `holder`
+/// keeps it (a new attempt writing the result of the challenge it took over).
 pub fn finalise_payment(
     conn: &mut DbConn,
     id: OrderId,
     holder: &str,
     status: OrderStatus,
     transaction: i64,
+    release: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(po::table.find(id.0).filter(po::pay_lock.eq(holder)))
-        .set((
-            po::status.eq(status.as_str()),
-            po::transaction_id.eq(Some(transaction)),
-            po::pay_lock.eq(None::<String>),
-            po::pay_lock_until.eq(None::<NaiveDateTime>),
-            po::updated_at.eq(now),
-        ))
+    let target = po::table.find(id.0).filter(po::pay_lock.eq(holder));
+    let settled = (po::status.eq(status.as_str()), po::transaction_id.eq(Some(transaction)), po::updated_at.eq(now));
+    if release {
+        diesel::update(target)
+            .set((settled, po::pay_lock.eq(None::<String>), po::pay_lock_until.eq(None::<NaiveDateTime>)))
+            .execute(conn)
+    } else {
+        diesel::update(target).set(settled).execute(conn)
+    }
+}
+
+/// Gives the order back without a result, while `lock` is still the lock's value.
+pub fn release_payment(conn: &mut DbConn, id: OrderId, lock: &str) -> QueryResult<usize> {
+    diesel::update(po::table.find(id.0).filter(po::pay_lock.eq(lock)))
+        .set((po::pay_lock.eq(None::<String>), po::pay_lock_until.eq(None::<NaiveDateTime>)))
         .execute(conn)
 }
 
-/// Gives the order back without a result (the buyer went to the challenge and came back).
-pub fn release_payment(conn: &mut DbConn, id: OrderId, holder: &str) -> QueryResult<usize> {
-    diesel::update(po::table.find(id.0).filter(po::pay_lock.eq(holder)))
-        .set((po::pay_lock.eq(None::<String>), po::pay_lock_until.eq(None::<NaiveDateTime>)))
-        .execute(conn)
+/// The order's payment lock as it stands (whatever its expiry).
+pub fn payment_lock(conn: &mut DbConn, id: OrderId) -> QueryResult<Option<String>> {
+    Ok(po::table.find(id.0).select(po::pay_lock).first(conn).optional()?.flatten())
+}
+
+/// Moves the lock from one stage of an attempt to another (calling the acquirer, waiting at
+/// the issuer's challenge) — only while it is still exactly `from`: false when another
+/// request moved it first. `until`: a new expiry, or the current one kept.
+pub fn restage_payment(
+    conn: &mut DbConn,
+    id: OrderId,
+    from: &str,
+    to: &str,
+    until: Option<NaiveDateTime>,
+) -> QueryResult<bool> {
+    let target = po::table.find(id.0).filter(po::pay_lock.eq(from));
+    let n = match until {
+        Some(until) => {
+            diesel::update(target).set((po::pay_lock.eq(Some(to)), po::pay_lock_until.eq(Some(until)))).execute(conn)?
+        }
+        None => diesel::update(target).set(po::pay_lock.eq(Some(to))).execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// Hands the lock of an attempt waiting at the issuer's challenge (`parked`, exactly) to a
+/// new attempt of a payable order, whatever its expiry. 0 rows: the challenge was answered
+/// or taken over first, or the order is no longer payable.
+pub fn take_over_payment(
+    conn: &mut DbConn,
+    id: OrderId,
+    parked: &str,
+    holder: &str,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        po::table
+            .find(id.0)
+            .filter(po::status.eq_any([OrderStatus::Running.as_str(), OrderStatus::Refused.as_str()]))
+            .filter(po::expires_at.ge(now))
+            .filter(po::pay_lock.eq(parked)),
+    )
+    .set((po::pay_lock.eq(Some(holder)), po::pay_lock_until.eq(Some(until))))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 #[cfg(test)]

@@ -9,8 +9,13 @@
 //!   the buyer's double clicks), the acquirer is called outside any database transaction and
 //!   `services::payments::finalise` writes the result in one.
 //! - `GET|POST /t/{token}/3ds`: the TEST issuer's challenge. What it needs travels in a token
-//!   signed with the server's secret (attempt id, acquirer reference, masked card, times):
-//!   no server state, and never the card number.
+//!   sealed (AES-GCM) under a key derived from the vault key and bound to the link (attempt
+//!   id, acquirer reference, masked card and holder's name, times): unreadable in browser
+//!   history or proxy logs, and never the card number. While the buyer is there the order's
+//!   lock is parked (`services::payments::await_challenge`): a buyer who goes back to the
+//!   pay page and pays again takes the order over at once, the challenge left being recorded
+//!   CANCELLED 02008; an answer takes the lock back before calling the acquirer, or finds
+//!   the challenge ended and calls nothing.
 //!
 //! The full card number and the CVV exist only inside one request: they are never logged,
 //! stored, put in a URL or rendered back (a refused form is re-rendered without them).
@@ -41,9 +46,10 @@ use crate::domain::FieldError;
 use crate::domain::api_key::Mode;
 use crate::domain::card::{Brand, CardNumber, Cvv, Expiry};
 use crate::domain::order::{self, OrderStatus};
+use crate::domain::secret_box;
 use crate::domain::shop::ThreeDsPreference;
 use crate::services::ServiceError;
-use crate::services::payments::{self, CardSummary, Finalised, Outcome, SESSION_MINUTES};
+use crate::services::payments::{self, CardSummary, Claimed, Finalised, Outcome, SESSION_MINUTES};
 use crate::store::orders::{self as store, Order};
 use crate::store::shops::Shop;
 use crate::store::transactions::{self as tx_store, Transaction, TxStatus};
@@ -132,7 +138,7 @@ async fn pay(
         }
     };
     let attempt = Attempt { holder: random_token(16), card: card.summary() };
-    if !take_lock(&state, &o, &attempt.holder).await? {
+    if !take_lock(&state, &o, &shop, &attempt.holder).await? {
         return not_obtained(&state, &view, &o).await;
     }
     if now - started > Duration::minutes(SESSION_MINUTES) {
@@ -156,7 +162,11 @@ async fn pay(
             finish(&state, &view, o, shop, attempt, outcome, refused, "").await
         }
         Authentication::Challenge { reference } => {
-            // The lock stays with this attempt while the buyer is at the issuer.
+            // The lock stays with this attempt while the buyer is at the issuer, parked so
+            // that the buyer may come back and pay again.
+            if !park(&state, &o, &attempt).await? {
+                return not_obtained(&state, &view, &o).await;
+            }
             let claims = ChallengeClaims {
                 holder: attempt.holder,
                 reference,
@@ -165,7 +175,7 @@ async fn pay(
                 session: started.and_utc().timestamp(),
                 issued: now.and_utc().timestamp(),
             };
-            let c = claims.sign(&state, &o.token);
+            let c = claims.seal(&state, &o.token);
             Ok(see_other(&format!("{}/3ds?c={c}", view.link)))
         }
     }
@@ -183,14 +193,14 @@ async fn challenge(
     query: web::Query<ChallengeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (o, shop) = find(&state, token.into_inner()).await?;
-    let claims = ChallengeClaims::verify(&state, &o.token, &query.c).ok_or(AppError::BadRequest("challenge"))?;
+    let claims = ChallengeClaims::open(&state, &o.token, &query.c).ok_or(AppError::BadRequest("challenge"))?;
     let view = View::new(&req, &state, &o, &shop);
     match o.status_at(state.clock.now_naive()) {
         OrderStatus::Expired | OrderStatus::Cancelled => return view.closed(),
         OrderStatus::Paid => return Ok(see_other(&view.link)),
         OrderStatus::Running | OrderStatus::Refused => {}
     }
-    // Already answered (the back button): the link says how it ended.
+    // Already answered (the back button) or taken over: the link says how it ended.
     let (id, holder) = (o.id, claims.holder.clone());
     if !state.db.read(move |conn| payments::holds(conn, id, &holder)).await? {
         return Ok(see_other(&view.link));
@@ -223,15 +233,22 @@ async fn answer(
     CsrfForm(form): CsrfForm<ChallengeForm>,
 ) -> Result<HttpResponse, AppError> {
     let (o, shop) = find(&state, token.into_inner()).await?;
-    let claims = ChallengeClaims::verify(&state, &o.token, &form.c).ok_or(AppError::BadRequest("challenge"))?;
+    let claims = ChallengeClaims::open(&state, &o.token, &form.c).ok_or(AppError::BadRequest("challenge"))?;
     let acquirer = acquirer_for(o.mode).ok_or(AppError::BadRequest("challenge"))?;
+    // Checked before the lock is taken back: a bad request must not end the challenge.
+    let action = match form.action.as_str() {
+        "approve" => IssuerAnswer::Approve,
+        "fail" => IssuerAnswer::Fail,
+        "abandon" => IssuerAnswer::Abandon,
+        _ => return Err(AppError::BadRequest("action")),
+    };
     let view = View::new(&req, &state, &o, &shop);
-    let holder = claims.holder.clone();
-    let id = o.id;
-    let holds = state.db.read(move |conn| payments::holds(conn, id, &holder)).await?;
-    if !holds {
-        // Answered already (double click, back button) or taken over: the page says where
-        // the order stands.
+    let clock = state.clock.clone();
+    let (id, holder) = (o.id, claims.holder.clone());
+    let resumed = state.db.write(move |conn| payments::resume(conn, clock.as_ref(), id, &holder)).await?;
+    if !resumed {
+        // Answered already (double click, back button) or taken over by a new attempt from
+        // the pay page: nothing goes to the acquirer, the page says where the order stands.
         return match o.status_at(state.clock.now_naive()) {
             OrderStatus::Expired | OrderStatus::Cancelled => view.closed(),
             _ => Ok(see_other(&view.link)),
@@ -240,22 +257,27 @@ async fn answer(
     let now = state.clock.now_naive().and_utc().timestamp();
     let expired = now - claims.issued > SESSION_MINUTES * 60;
     let refused = |code| Authorisation { approved: false, code };
-    let (three_ds, authorisation, reference) = match (expired, form.action.as_str()) {
-        (true, "approve" | "fail" | "abandon") => {
-            (ThreeDsOutcome::NotPerformed, refused(codes::SESSION_EXPIRED), claims.reference.as_str())
-        }
-        (false, "approve") => (
+    let (three_ds, authorisation, reference) = match (expired, action) {
+        (true, _) => (ThreeDsOutcome::NotPerformed, refused(codes::SESSION_EXPIRED), claims.reference.as_str()),
+        (false, IssuerAnswer::Approve) => (
             ThreeDsOutcome::ChallengePassed,
             acquirer.authorise(&claims.reference, o.amount, false),
             claims.reference.as_str(),
         ),
-        (false, "fail") => (ThreeDsOutcome::ChallengeFailed, refused(codes::AUTHENTICATION_FAILED), ""),
-        (false, "abandon") => (ThreeDsOutcome::NotPerformed, refused(codes::CANCELLED_BY_BUYER), ""),
-        _ => return Err(AppError::BadRequest("action")),
+        (false, IssuerAnswer::Fail) => (ThreeDsOutcome::ChallengeFailed, refused(codes::AUTHENTICATION_FAILED), ""),
+        (false, IssuerAnswer::Abandon) => (ThreeDsOutcome::NotPerformed, refused(codes::CANCELLED_BY_BUYER), ""),
     };
     let reference = reference.to_string();
     let attempt = Attempt { holder: claims.holder, card: claims.card };
     finish(&state, &view, o, shop, attempt, three_ds, authorisation, &reference).await
+}
+
+/// The buttons of the simulated issuer page.
+#[derive(Clone, Copy)]
+enum IssuerAnswer {
+    Approve,
+    Fail,
+    Abandon,
 }
 
 async fn qr_svg(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -366,10 +388,46 @@ fn parse_holder(raw: &str) -> Result<Option<String>, FieldError> {
     Ok(Some(name))
 }
 
-async fn take_lock(state: &AppState, o: &Order, holder: &str) -> Result<bool, AppError> {
+/// Takes the order for a new attempt; an attempt whose buyer left the issuer's challenge is
+/// recorded CANCELLED 02008 and taken over. False: not obtained.
+async fn take_lock(state: &AppState, o: &Order, shop: &Shop, holder: &str) -> Result<bool, AppError> {
     let clock = state.clock.clone();
-    let (id, holder) = (o.id, holder.to_string());
-    Ok(state.db.write(move |conn| payments::begin(conn, clock.as_ref(), id, &holder)).await?)
+    let public_url = state.settings.public_url.clone();
+    let (order, shop, holder) = (o.clone(), shop.clone(), holder.to_string());
+    let claimed =
+        state.db.write(move |conn| payments::claim(conn, clock.as_ref(), &shop, &order, &holder, &public_url)).await?;
+    match claimed {
+        Claimed::Free => Ok(true),
+        Claimed::TookOver(left) => {
+            state.metrics.payment("cancelled");
+            tracing::info!(
+                order.id = o.id.0,
+                transaction.id = left.id,
+                return_code = codes::CANCELLED_BY_BUYER,
+                "payment cancelled: the buyer left the challenge and paid again"
+            );
+            Ok(true)
+        }
+        Claimed::Busy => Ok(false),
+    }
+}
+
+/// Parks the attempt's lock while the buyer is at the issuer. False: it no longer holds the
+/// order. On an error the order is given back, as in `finish`.
+async fn park(state: &AppState, o: &Order, attempt: &Attempt) -> Result<bool, AppError> {
+    let (id, holder, card) = (o.id, attempt.holder.clone(), attempt.card.clone());
+    let parked = state.db.write(move |conn| payments::await_challenge(conn, id, &holder, &card)).await;
+    match parked {
+        Ok(parked) => Ok(parked),
+        Err(e) => {
+            let holder = attempt.holder.clone();
+            let released = state.db.write(move |conn| payments::abandon(conn, id, &holder)).await;
+            if let Err(release) = released {
+                tracing::warn!(order.id = o.id.0, error = %release, "payment lock not released");
+            }
+            Err(e.into())
+        }
+    }
 }
 
 /// Another attempt holds the order, or it changed meanwhile: paid shows the receipt (a double
@@ -446,7 +504,7 @@ async fn finish(
     }
 }
 
-// ---- Signed tokens -----------------------------------------------------------------------
+// ---- Signed and sealed tokens ------------------------------------------------------------
 
 /// HMAC-SHA256 under the server's secret over `parts` (each followed by a NUL, so no two
 /// lists of parts sign the same bytes), URL-safe base64.
@@ -476,14 +534,15 @@ fn session_start(state: &AppState, link: &str, raw: &str) -> Option<NaiveDateTim
     chrono::DateTime::from_timestamp(start.parse().ok()?, 0).map(|d| d.naive_utc())
 }
 
-/// What the challenge page and its answer need, signed: no server state.
+/// What the challenge page and its answer need, sealed: no server state, and nothing of it
+/// readable in the URL.
 #[derive(Serialize, Deserialize)]
 struct ChallengeClaims {
     /// The attempt id holding the order's lock.
     holder: String,
     /// The acquirer's reference of the authentication (never the card number).
     reference: String,
-    /// The card, masked.
+    /// The card, masked, and the holder's name.
     card: CardSummary,
     three_ds: String,
     /// When the pay page was shown, and when the challenge began (unix seconds).
@@ -492,24 +551,32 @@ struct ChallengeClaims {
 }
 
 impl ChallengeClaims {
-    fn sign(&self, state: &AppState, link: &str) -> String {
+    /// The claims encrypted and authenticated for `link` only, URL-safe.
+    fn seal(&self, state: &AppState, link: &str) -> String {
         let json = serde_json::to_vec(self).expect("claims serialise");
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
-        let mac = sign(state, &["paylink-3ds", link, &payload]);
-        format!("{payload}.{mac}")
+        secret_box::seal_bound(&challenge_key(state), &challenge_context(link), &json)
     }
 
-    fn verify(state: &AppState, link: &str, raw: &str) -> Option<ChallengeClaims> {
-        let (payload, mac) = raw.trim().split_once('.')?;
-        let expected = sign(state, &["paylink-3ds", link, payload]);
-        if !constant_time_eq(expected.as_bytes(), mac.as_bytes()) {
-            return None;
-        }
-        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    /// The claims, if `raw` was sealed by this server for this link and not altered.
+    fn open(state: &AppState, link: &str, raw: &str) -> Option<ChallengeClaims> {
+        let json = secret_box::open_bound(&challenge_key(state), &challenge_context(link), raw.trim())?;
         let claims: ChallengeClaims = serde_json::from_slice(&json).ok()?;
         ThreeDsPreference::parse(&claims.three_ds)?;
         Some(claims)
     }
+}
+
+/// The challenge tokens' own key, derived from the vault key: nothing sealed for a URL ever
+/// opens as a stored secret, nor the reverse.
+fn challenge_key(state: &AppState) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(state.settings.vault_key.expose()).expect("any key length");
+    mac.update(b"paylink-3ds-claims");
+    mac.finalize().into_bytes().into()
+}
+
+/// What a challenge token is bound to: its link.
+fn challenge_context(link: &str) -> Vec<u8> {
+    [b"paylink-3ds\0".as_slice(), link.as_bytes()].concat()
 }
 
 // ---- Rate limits -------------------------------------------------------------------------
@@ -568,27 +635,14 @@ async fn find(state: &AppState, token: String) -> Result<(Order, Shop), AppError
     if !plausible(&token) {
         return Err(AppError::NotFound);
     }
-    let found = state
-        .db
-        .read(move |conn| {
-            let Some(o) = store::find_by_token(conn, &token)? else { return Ok(None) };
-            let shop = {
-                use diesel::prelude::*;
-                let company: i64 = crate::db::schema::shops::table
-                    .find(o.shop_id.0)
-                    .select(crate::db::schema::shops::company_id)
-                    .first(conn)?;
-                crate::store::shops::find(conn, crate::domain::ids::CompanyId(company), o.shop_id)?
-            };
-            Ok::<_, DbError>(shop.map(|s| (o, s)))
-        })
-        .await?;
+    let found =
+        state.db.read_short(move |conn| store::find_by_token_with_shop(conn, &token).map_err(DbError::from)).await?;
     found.ok_or(AppError::NotFound)
 }
 
 async fn last_transaction(state: &AppState, o: &Order) -> Result<Option<Transaction>, AppError> {
     let Some(id) = o.transaction_id else { return Ok(None) };
-    Ok(state.db.read(move |conn| tx_store::get(conn, id).map_err(DbError::from)).await?)
+    Ok(state.db.read_short(move |conn| tx_store::get(conn, id).map_err(DbError::from)).await?)
 }
 
 fn see_other(to: &str) -> HttpResponse {

@@ -522,18 +522,30 @@ async fn forged_challenge_and_session_tokens_are_bad_requests() {
     let other = test_order(&app, &m);
     let buyer = Buyer::open(&app, &o).await;
     let (c, _) = buyer.to_challenge(CHALLENGE, "987").await;
-    let (payload, mac) = c.split_once('.').unwrap();
-    // Altered claims (another holder id, say) keep the old signature: refused.
-    let json = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
-    let mut claims: serde_json::Value = serde_json::from_slice(&json).unwrap();
-    assert!(claims.to_string().contains("497010******0014") && !claims.to_string().contains(CHALLENGE));
-    claims["reference"] = serde_json::json!("sim:0006");
-    let altered = format!(
-        "{}.{mac}",
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims.to_string())
+    // The sealed claims altered anywhere (nonce, ciphertext, tag), cut short or lengthened;
+    // and claims in the clear, signed or not, as earlier tokens carried them.
+    let flip = |i: usize| {
+        let mut bytes = c.clone().into_bytes();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(bytes).unwrap()
+    };
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s);
+    let clear = b64(
+        r#"{"holder":"x","reference":"sim:0006","card":{"brand":"CB / Visa","masked":"497010******0006","expiry":"12/30","holder":null},"three_ds":"DEFAULT","session":0,"issued":0}"#,
     );
-    let flipped = format!("{payload}.{}", mac.chars().rev().collect::<String>());
-    for forged in [altered.as_str(), flipped.as_str(), "nonsense", "", "a.b"] {
+    let forged_tokens = [
+        flip(2),
+        flip(c.len() / 2),
+        flip(c.len() - 2),
+        c[..c.len() - 4].to_string(),
+        format!("{c}AAAA"),
+        format!("{clear}.{}", b64("mac")),
+        clear.clone(),
+        "nonsense".into(),
+        String::new(),
+        "a.b".into(),
+    ];
+    for forged in &forged_tokens {
         let page = buyer.client.get(&format!("{}/3ds?c={forged}", buyer.link)).await;
         assert_eq!(page.status, 400, "GET {forged}");
         let page = buyer.answer(forged, "approve").await;
@@ -573,6 +585,210 @@ async fn forged_challenge_and_session_tokens_are_bad_requests() {
     let page = buyer.client.post_form_raw(&buyer.link, &[("card_number", FRICTIONLESS), ("session", &session)]).await;
     assert_eq!(page.status, 403);
     assert!(transactions(&app, &o).is_empty());
+}
+
+#[actix_web::test]
+async fn the_challenge_url_does_not_reveal_the_holder_or_the_card() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let answer = buyer.submit(CHALLENGE, "12", "2030", "654", "Marguerite Yourcenar").await;
+    assert_eq!(answer.status, 303, "{}", answer.excerpt());
+    let location = answer.location.clone().unwrap();
+    let c = location.split("?c=").nth(1).unwrap().to_string();
+    assert!(c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "URL-safe: {c}");
+    // Neither in the clear, nor as base64 of the claims at any alignment.
+    let lenient = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    for secret in ["Marguerite", "Yourcenar", "497010", "0014", "holder", "masked", "sim:"] {
+        assert!(!location.contains(secret), "{secret} in {location}");
+        for shift in 0..4 {
+            let part = &c[shift..];
+            let decoded = base64::Engine::decode(&lenient, &part[..part.len() / 4 * 4]).unwrap();
+            assert!(!contains(&decoded, secret), "{secret} decodes from the token at {shift}");
+        }
+    }
+    // The issuer page still has what it shows, and the answer what it writes.
+    let issuer = buyer.client.get(&location).await;
+    assert!(issuer.contains("497010******0014"), "{}", issuer.excerpt());
+    buyer.answer_and_follow(&c, "approve").await;
+    let t = the_transaction(&app, &o);
+    assert_eq!((t.holder.as_deref(), t.card_masked.as_str()), (Some("Marguerite Yourcenar"), "497010******0014"));
+}
+
+// ---- Back from the issuer page -------------------------------------------------------------
+
+#[actix_web::test]
+async fn a_buyer_back_from_the_issuer_page_pays_again_at_once() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(CHALLENGE, "654").await;
+    // The back button: the page is not cached (no-store), so the browser loads it again.
+    let page = buyer.client.get(&buyer.link).await;
+    assert_eq!((page.status, page.count("form#pay-form")), (200, 1), "{}", page.excerpt());
+    let back = Buyer { client: buyer.client, link: buyer.link, page };
+    let receipt = back.pay(FRICTIONLESS, "987").await;
+    assert!(receipt.contains("Payment accepted") && receipt.contains("497010******0006"), "{}", receipt.excerpt());
+    // The challenge left is recorded as its "abandon" button would have; then the payment.
+    let all = transactions(&app, &o);
+    assert_eq!(all.iter().map(|t| t.status).collect::<Vec<_>>(), [TxStatus::Captured, TxStatus::Cancelled]);
+    let (paid, left) = (&all[0], &all[1]);
+    assert_eq!((left.return_code.as_str(), left.three_ds.as_str()), ("02008", "NOT_PERFORMED"));
+    assert_eq!((left.card_masked.as_str(), left.holder.as_deref()), ("497010******0014", Some("Jane Doe")));
+    assert_eq!(left.acquirer_ref, "");
+    assert_eq!((paid.return_code.as_str(), paid.three_ds.as_str()), ("00000", "FRICTIONLESS"));
+    let order = reload(&app, &o);
+    assert_eq!((order.status, order.transaction_id), (OrderStatus::Paid, Some(paid.id)));
+    // The old issuer page holds nothing any more: showing it or approving there pays nothing
+    // and sends the buyer to the receipt.
+    back.client.get(&format!("{}/3ds?c={c}", back.link)).await.assert_redirect(&back.link);
+    let approved = back.answer(&c, "approve").await;
+    approved.assert_redirect(&back.link);
+    let page = back.client.follow(&approved).await;
+    assert!(page.contains("Payment accepted") && page.contains("497010******0006"), "{}", page.excerpt());
+    back.answer(&c, "abandon").await.assert_redirect(&back.link);
+    assert_eq!(transactions(&app, &o).len(), 2);
+    let metrics = app.client().get("/metrics").await.body;
+    assert_eq!((metric(&metrics, "accepted"), metric(&metrics, "cancelled")), (1, 1), "{metrics}");
+
+    // Back again, with a card refused this time: the order stays payable, and a later
+    // challenge left the same way is recorded too.
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(CHALLENGE, "654").await;
+    let page = buyer.pay(BANK_REFUSAL, "987").await;
+    assert!(page.contains("The bank refused the payment") && page.count("form#pay-form") == 1);
+    let buyer = Buyer { client: buyer.client, link: buyer.link, page };
+    let (again, _) = buyer.to_challenge(CHALLENGE, "654").await;
+    let page = buyer.answer_and_follow(&c, "approve").await;
+    assert!(!page.contains("Payment accepted"), "the first challenge pays nothing");
+    let receipt = buyer.answer_and_follow(&again, "approve").await;
+    assert!(receipt.contains("Payment accepted"), "{}", receipt.excerpt());
+    let all = transactions(&app, &o);
+    let codes: Vec<_> = all.iter().map(|t| (t.status, t.return_code.as_str())).collect();
+    assert_eq!(codes, [(TxStatus::Captured, "00000"), (TxStatus::Refused, "01005"), (TxStatus::Cancelled, "02008")]);
+}
+
+#[actix_web::test]
+async fn simultaneous_payments_after_a_challenge_take_it_over_once() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let at_issuer = Buyer::open(&app, &o).await;
+    let (c, _) = at_issuer.to_challenge(CHALLENGE, "654").await;
+    // Eight buyers (or eight clicks) pay while the challenge is pending.
+    let mut buyers = Vec::new();
+    for _ in 0..8 {
+        buyers.push(Buyer::open(&app, &o).await);
+    }
+    let answers = join_all(buyers.iter().map(|b| b.card(FRICTIONLESS, "987"))).await;
+    let mut redirected = 0;
+    for (buyer, answer) in buyers.iter().zip(&answers) {
+        match answer.status {
+            303 => {
+                answer.assert_redirect(&buyer.link);
+                let page = buyer.client.follow(answer).await;
+                assert!(page.contains("Payment accepted"), "{}", page.excerpt());
+                redirected += 1;
+            }
+            409 => assert!(answer.contains("A payment is already in progress"), "{}", answer.excerpt()),
+            other => panic!("unexpected {other}: {}", answer.excerpt()),
+        }
+    }
+    assert!(redirected >= 1);
+    let all = transactions(&app, &o);
+    let codes: Vec<_> = all.iter().map(|t| (t.status, t.return_code.as_str())).collect();
+    assert_eq!(codes, [(TxStatus::Captured, "00000"), (TxStatus::Cancelled, "02008")], "taken over once, paid once");
+    assert_eq!(reload(&app, &o).transaction_id, Some(all[0].id));
+    at_issuer.answer(&c, "approve").await.assert_redirect(&at_issuer.link);
+    assert_eq!(transactions(&app, &o).len(), 2);
+    let metrics = app.client().get("/metrics").await.body;
+    assert_eq!((metric(&metrics, "accepted"), metric(&metrics, "cancelled")), (1, 1), "{metrics}");
+
+    // The answer at the issuer and a new payment at once: whichever wins, one payment, and
+    // the acquirer is called for the challenge only if it was not taken over.
+    for round in 0..4 {
+        let o = test_order(&app, &m);
+        let at_issuer = Buyer::open(&app, &o).await;
+        let (c, _) = at_issuer.to_challenge(CHALLENGE, "654").await;
+        let back = Buyer::open(&app, &o).await;
+        let (approved, paid) = futures_util::join!(at_issuer.answer(&c, "approve"), back.card(FRICTIONLESS, "987"));
+        approved.assert_redirect(&at_issuer.link);
+        assert!([303, 409].contains(&paid.status), "round {round}: {}", paid.excerpt());
+        let all = transactions(&app, &o);
+        let seen: Vec<_> = all.iter().map(|t| (t.status, t.three_ds.as_str())).collect();
+        assert!(
+            seen == [(TxStatus::Captured, "CHALLENGE_PASSED")]
+                || seen == [(TxStatus::Captured, "FRICTIONLESS"), (TxStatus::Cancelled, "NOT_PERFORMED")],
+            "round {round}: {seen:?}"
+        );
+        assert_eq!(reload(&app, &o).status, OrderStatus::Paid);
+    }
+}
+
+/// The stages of the lock, driven directly: a lock whose attempt may be calling the acquirer
+/// is never taken over, only one parked at the challenge; and a parked attempt taken over
+/// can no longer take its lock back to call the acquirer.
+#[actix_web::test]
+async fn only_a_challenge_waiting_for_the_buyer_is_taken_over() {
+    use paylink::services::payments::{self, CardSummary, Claimed};
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = test_order(&app, &m);
+    let card = CardSummary {
+        brand: "CB / Visa".into(),
+        masked: "497010******0014".into(),
+        expiry: "12/30".into(),
+        holder: Some("Jane Doe".into()),
+    };
+    let public_url = app.settings.public_url.clone();
+    let clock = app.clock.clone();
+    let claim = |holder: &str| {
+        let (order, public_url, clock) = (o.clone(), public_url.clone(), clock.clone());
+        app.db
+            .write_blocking(|conn| {
+                let shop = paylink::store::shops::find(conn, CompanyId(m.company_id.0), ShopId(m.shop_id.0))?.unwrap();
+                payments::claim(conn, &clock, &shop, &order, holder, &public_url)
+            })
+            .unwrap()
+    };
+    let write = |f: &dyn Fn(&mut paylink::db::DbConn) -> paylink::services::ServiceResult<bool>| {
+        app.db.write_blocking(|conn| f(conn)).unwrap()
+    };
+    assert!(matches!(claim("first"), Claimed::Free));
+    // Calling the acquirer (just after the lock, or after an answer took it back): busy.
+    assert!(matches!(claim("second"), Claimed::Busy));
+    assert!(!write(&|conn| payments::resume(conn, &clock, o.id, "first")), "not parked: nothing to resume");
+    assert!(write(&|conn| payments::await_challenge(conn, o.id, "first", &card)));
+    assert!(!write(&|conn| payments::await_challenge(conn, o.id, "first", &card)), "parked once");
+    assert!(write(&|conn| payments::holds(conn, o.id, "first")));
+    assert!(write(&|conn| payments::resume(conn, &clock, o.id, "first")));
+    assert!(matches!(claim("second"), Claimed::Busy), "answered: calling the acquirer again");
+    assert!(!write(&|conn| payments::resume(conn, &clock, o.id, "first")), "answered once");
+    // Parked again (a test of the stages, not a flow of the page): taken over, once.
+    assert!(write(&|conn| payments::await_challenge(conn, o.id, "first", &card)));
+    let Claimed::TookOver(left) = claim("second") else { panic!("a parked challenge is taken over") };
+    assert_eq!((left.status, left.return_code.as_str()), (TxStatus::Cancelled, "02008"));
+    assert!(matches!(claim("third"), Claimed::Busy), "the new attempt holds it");
+    assert!(!write(&|conn| payments::holds(conn, o.id, "first")));
+    assert!(!write(&|conn| payments::resume(conn, &clock, o.id, "first")), "the old answer calls nothing");
+    assert!(write(&|conn| payments::holds(conn, o.id, "second")));
+    let order = reload(&app, &o);
+    assert_eq!((order.status, order.transaction_id), (OrderStatus::Refused, Some(left.id)));
+    // Given back (an error while writing its result): free again, and expiry still frees a
+    // lock whatever its stage.
+    write(&|conn| payments::abandon(conn, o.id, "second").map(|_| true));
+    assert!(matches!(claim("fourth"), Claimed::Free));
+    app.clock.advance(Duration::minutes(payments::LOCK_MINUTES + 1));
+    assert!(matches!(claim("fifth"), Claimed::Free), "an expired lock is free");
+    assert_eq!(transactions(&app, &o).len(), 1);
 }
 
 // ---- Bad input ---------------------------------------------------------------------------
