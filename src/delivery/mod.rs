@@ -14,9 +14,9 @@ use chrono::Duration as Span;
 use crate::config::Settings;
 use crate::db::{Db, DbError};
 use crate::domain::clock::SharedClock;
-use crate::domain::ids::OrderId;
+use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::order::DeliveryStatus;
-use crate::services::{ServiceError, orders};
+use crate::services::{ServiceError, orders, sms as sms_service};
 use crate::store::orders::{self as order_store, OrderUpdate};
 use crate::store::outbox::{self, Job, JobStatus, Kind};
 use crate::store::{idempotency, sessions};
@@ -141,8 +141,28 @@ impl Worker {
                     }
                     Outcome::Failed(error) => {
                         let tries = job.attempts as usize + 1;
-                        let retry = BACKOFF_MINUTES.get(tries - 1).map(|m| now + Span::minutes(*m));
-                        outbox::mark_failed(conn, job.id, error, retry)?;
+                        match BACKOFF_MINUTES.get(tries - 1) {
+                            Some(wait) => {
+                                outbox::mark_failed(conn, job.id, error, Some(now + Span::minutes(*wait)))?;
+                            }
+                            // The last try: given up. An SMS that will never go out gives its
+                            // credits back, in this transaction and only if this record is
+                            // the one that gave it up.
+                            None => {
+                                let given_up = outbox::give_up(conn, job.id, job.attempts, error)? == 1;
+                                if given_up && job.kind() == Some(Kind::Sms) {
+                                    let shop = ShopId(job.shop_id);
+                                    let credits = sms_service::give_back_credits(conn, shop, &job.payload)
+                                        .map_err(service_to_db)?;
+                                    tracing::info!(
+                                        job.id = job.id,
+                                        shop.id = job.shop_id,
+                                        credits,
+                                        "SMS given up after its last try; its credits went back to the shop"
+                                    );
+                                }
+                            }
+                        }
                         Some(DeliveryStatus::Failed)
                     }
                     Outcome::Held(reason) => {

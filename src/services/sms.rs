@@ -1,4 +1,6 @@
-//! A shop's SMS account (gateway credentials, default phone, credits).
+//! A shop's SMS account (gateway credentials, default phone, credits). Credits are taken
+//! when an SMS is queued (one per segment of its text) and given back if the worker gives
+//! the SMS up.
 
 use super::ServiceResult;
 use crate::db::DbConn;
@@ -6,6 +8,7 @@ use crate::domain::FieldError;
 use crate::domain::clock::Clock;
 use crate::domain::ids::ShopId;
 use crate::domain::secret_box;
+use crate::services::orders::SmsPayload;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::sms as store;
 
@@ -74,4 +77,29 @@ pub fn save(
         clock.now_naive(),
     )?;
     Ok(Ok(()))
+}
+
+/// Credits an SMS text costs: one per segment, the number `services::orders` takes when it
+/// queues the message.
+pub fn credits_for(text: &str) -> i32 {
+    i32::try_from(crate::domain::sms::cost(text).segments).unwrap_or(i32::MAX)
+}
+
+/// Gives the credits of a given-up SMS (its outbox payload) back to the shop's account, in
+/// the caller's transaction: the one that marks the job given up, so it happens once.
+/// Returns the credits given back: none when the payload cannot be read or the shop has no
+/// account any more.
+pub fn give_back_credits(conn: &mut DbConn, shop: ShopId, payload: &str) -> ServiceResult<i32> {
+    let text = match serde_json::from_str::<SmsPayload>(payload) {
+        Ok(p) => p.text,
+        Err(error) => {
+            tracing::warn!(shop.id = shop.0, %error, "a given-up SMS has an unreadable payload: no credits back");
+            return Ok(0);
+        }
+    };
+    let credits = credits_for(&text);
+    if credits == 0 || store::give_back_credits(conn, shop, credits)? == 0 {
+        return Ok(0);
+    }
+    Ok(credits)
 }

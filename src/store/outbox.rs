@@ -139,6 +139,21 @@ pub fn mark_failed(conn: &mut DbConn, id: i64, error: &str, retry_at: Option<Nai
         .execute(conn)
 }
 
+/// Records the last failed try: no more tries. Only if the row is still as claimed
+/// (`attempts` tries before this one), so a job is given up once even if two workers recorded
+/// it; returns the rows changed (1: given up now).
+pub fn give_up(conn: &mut DbConn, id: i64, attempts: i32, error: &str) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::id.eq(id).and(outbox::attempts.eq(attempts))))
+        .set((
+            outbox::status.eq(JobStatus::Failed.as_str()),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::next_attempt_at.eq(None::<NaiveDateTime>),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(error.chars().take(500).collect::<String>())),
+        ))
+        .execute(conn)
+}
+
 /// Parks a job until a sender is configured (it stays visible in the back office).
 pub fn hold(conn: &mut DbConn, id: i64, reason: &str) -> QueryResult<usize> {
     diesel::update(outbox::table.find(id))

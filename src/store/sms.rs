@@ -63,3 +63,9 @@ pub fn take_credits(conn: &mut DbConn, shop: ShopId, segments: i32) -> QueryResu
         .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Gives `credits` back to the shop's account (an SMS that will never go out). Returns the
+/// rows changed: 0 when the shop has no account any more.
+pub fn give_back_credits(conn: &mut DbConn, shop: ShopId, credits: i32) -> QueryResult<usize> {
+    diesel::update(sa::table.find(shop.0)).set(sa::credits.eq(sa::credits + credits)).execute(conn)
+}

@@ -271,6 +271,80 @@ async fn sms_go_through_the_http_gateway_with_the_account_credentials_and_retry(
     handle.stop(false).await;
 }
 
+fn credits_of(app: &TestApp, m: &CreatedMerchant) -> i32 {
+    app.db
+        .read_blocking(|c| paylink::store::sms::get(c, ShopId(m.shop_id.0)).map_err(paylink::db::DbError::from))
+        .unwrap()
+        .unwrap()
+        .credits
+}
+
+fn sms_job(app: &TestApp, o: &Order) -> paylink::store::outbox::Job {
+    app.db
+        .read_blocking(|c| paylink::store::outbox::for_order(c, o.id).map_err(paylink::db::DbError::from))
+        .unwrap()
+        .remove(0)
+}
+
+#[actix_web::test]
+async fn a_given_up_sms_gives_its_credits_back_and_a_sent_one_keeps_them_spent() {
+    // Every try of the first SMS fails: the first one and the 8 retries.
+    let tries = 9;
+    let gw = Gateway::default();
+    *gw.fail_first.lock().unwrap() = tries;
+    let (url, handle) = start_gateway(gw.clone());
+    let app = TestApp::spawn_with(&["--sms-gateway-url", &url]).await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    sms_account(&app, &m, 10);
+    assert_eq!(credits_of(&app, &m), 10, "before queuing");
+
+    // A message of two segments (GSM-7, more than 160 characters with the link).
+    let long =
+        RawOrder { message: format!("{} %url%", "Merci pour votre commande. ".repeat(6)), ..sms_order("0612345678") };
+    let order = create_orders(&app, &m, Channel::Sms, long).remove(0);
+    let job = sms_job(&app, &order);
+    let text: paylink::services::orders::SmsPayload = serde_json::from_str(&job.payload).unwrap();
+    assert_eq!(paylink::domain::sms::cost(&text.text).segments, 2, "{}", text.text);
+    assert_eq!(credits_of(&app, &m), 8, "two credits taken when queued");
+
+    // Each failure plans a retry and keeps the credits taken; the clock moves past each wait.
+    for attempt in 1..tries {
+        let report = app.run_worker().await;
+        assert_eq!((report.sent, report.failed), (0, 1), "try {attempt}");
+        let job = sms_job(&app, &order);
+        assert_eq!(job.attempts, attempt as i32);
+        let retry = job.next_attempt_at.expect("a retry is planned");
+        assert_eq!(credits_of(&app, &m), 8, "still taken after try {attempt}");
+        app.clock.set(retry.and_utc() + chrono::Duration::seconds(1));
+    }
+    // The last try fails: given up, and the credits are back.
+    let report = app.run_worker().await;
+    assert_eq!((report.sent, report.failed), (0, 1));
+    let job = sms_job(&app, &order);
+    assert_eq!((job.status.as_str(), job.attempts, job.next_attempt_at), ("FAILED", tries as i32, None));
+    assert!(job.last_error.as_deref().unwrap_or("").contains("503"), "{:?}", job.last_error);
+    assert_eq!(reload(&app, &order).delivery_status, DeliveryStatus::Failed);
+    assert_eq!(credits_of(&app, &m), 10, "given back with the give-up");
+    assert!(gw.received.lock().unwrap().is_empty(), "nothing went out");
+    // Once: later rounds neither try again nor give anything back twice.
+    app.clock.advance(chrono::Duration::days(30));
+    let report = app.run_worker().await;
+    assert_eq!((report.sent, report.failed), (0, 0));
+    assert_eq!(credits_of(&app, &m), 10);
+
+    // A sent SMS keeps its credit spent, even long after.
+    let sent = create_orders(&app, &m, Channel::Sms, sms_order("0698765432")).remove(0);
+    assert_eq!(credits_of(&app, &m), 9);
+    assert_eq!(app.run_worker().await.sent, 1);
+    assert_eq!(reload(&app, &sent).delivery_status, DeliveryStatus::Sent);
+    app.clock.advance(chrono::Duration::days(3));
+    let report = app.run_worker().await;
+    assert_eq!((report.sent, report.failed), (0, 0));
+    assert_eq!(credits_of(&app, &m), 9, "a sent SMS is paid for");
+    assert_eq!(gw.received.lock().unwrap().len(), 1);
+    handle.stop(false).await;
+}
+
 #[actix_web::test]
 async fn sms_without_a_gateway_are_held_in_the_outbox_and_need_credits() {
     let app = TestApp::spawn().await;

@@ -1,5 +1,6 @@
 //! Transactions, merchant side (issue 5): the back-office list (tabs, search, keyset pages,
-//! CSV) and detail with its actions (validate, capture date, cancel, refund), the REST API
+//! CSV) and detail with its actions (validate, capture now, capture date, cancel, refund),
+//! the REST API
 //! (read, list, capture, cancel, refund, idempotent), the worker's captures and expiries in
 //! the shop's time zone, rights and scoping, the audit log, and a look in Chromium.
 //!
@@ -437,6 +438,118 @@ async fn a_manual_transaction_is_validated_its_capture_date_changed_and_it_is_ca
 }
 
 #[actix_web::test]
+async fn an_authorised_transaction_is_captured_now_from_its_detail() {
+    let app = TestApp::spawn().await;
+    let (m, client) = admin(&app, "alice").await;
+    let log = CallLog::default();
+    let api = Api::test_key(&app, &m, &log);
+    let t = pay(&app, &m, &order(&app, &m, raw("NOW-1", "42,00", "AUTO", 3)));
+    assert_eq!(t.status, TxStatus::Authorised);
+    let path = format!("/transactions/{}", t.id);
+
+    // The button only where the capture applies: AUTHORISED, not the others.
+    let page = client.get(&path).await;
+    assert_eq!(page.count("#action-capture"), 1, "{}", page.excerpt());
+    assert_eq!(page.attr("#action-capture", "type").as_deref(), Some("submit"));
+    assert_eq!(page.texts("#action-capture"), ["Capture now"]);
+    let form = format!("form[action='{path}/capture'][method=post] input[name=csrf_token]");
+    assert!(page.attr(&form, "value").is_some_and(|v| !v.is_empty()), "a POST form with the CSRF token");
+    let manual = pay(&app, &m, &order(&app, &m, raw("NOW-2", "10,00", "MANUAL", 3)));
+    let captured = pay(&app, &m, &order(&app, &m, raw("NOW-3", "10,00", "AUTO", 0)));
+    let refused = pay_with(&app, &m, &order(&app, &m, raw("NOW-4", "10,00", "AUTO", 3)), false, "01005");
+    for (other, status) in
+        [(&manual, TxStatus::AuthorisedToValidate), (&captured, TxStatus::Captured), (&refused, TxStatus::Refused)]
+    {
+        assert_eq!(other.status, status);
+        let page = client.get(&format!("/transactions/{}", other.id)).await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.count("#action-capture"), 0, "{status}");
+    }
+    // In French.
+    let fr = app.client_lang("fr");
+    app.log_in(&fr, "alice", STRONG).await;
+    assert_eq!(fr.get(&path).await.texts("#action-capture"), ["Capturer maintenant"]);
+
+    // Without the CSRF token nothing happens.
+    let before = written(&app);
+    assert_eq!(client.post_form_raw(&format!("{path}/capture"), &[]).await.status, 403);
+    let res = client.post_form_raw(&format!("{path}/capture"), &[("csrf_token", "forged")]).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(tx(&app, t.id).status, TxStatus::Authorised);
+    assert_eq!(written(&app), before);
+
+    // Pressed: captured at once, before its capture date, with no worker round.
+    let res = client.post_form(&format!("{path}/capture"), &[]).await;
+    res.assert_redirect(&path);
+    assert_eq!(res.location.as_deref(), Some(format!("{path}?done=captured").as_str()));
+    let after = tx(&app, t.id);
+    assert_eq!((after.status, after.captured_at), (TxStatus::Captured, Some(app.clock.now_naive())));
+    let page = client.follow(&res).await;
+    assert!(page.contains("Transaction captured"), "{}", page.excerpt());
+    assert_eq!(page.texts("#tx-status"), ["Captured"]);
+    assert_eq!(page.texts("#amounts dd"), ["42.00 EUR", "42.00 EUR", "0.00 EUR", "42.00 EUR"]);
+    assert_eq!(page.count("#action-capture") + page.count("#action-cancel") + page.count("#action-capture-date"), 0);
+    assert_eq!(page.count("#action-refund"), 1, "now it is refunded, not cancelled");
+    let history = page.texts("#history tbody tr");
+    assert_eq!(history.len(), 2);
+    assert!(history[1].contains("Captured early by the merchant") && history[1].contains("alice"), "{history:?}");
+    assert!(!fr.get(&path).await.contains("Transaction remise en banque"), "the notice is for ?done= only");
+    assert!(fr.get(&format!("{path}?done=captured")).await.contains("Transaction remise en banque"));
+    // ... and through the API.
+    let got = api.get(&format!("/api/v1/transactions/{}", t.id)).await;
+    assert_eq!(got.assert_status(200).body["status"], "CAPTURED");
+    assert_eq!(got.body["captured_at"], "2026-06-15T10:00:00Z");
+    assert_eq!(event_kinds(&app, t.id), ["created", "captured"]);
+    assert_eq!(audit(&app, t.id), [("transaction.captured".to_string(), "alice".to_string())]);
+    let detail: String = app
+        .db
+        .read_blocking(|conn| {
+            audit_log::table
+                .filter(audit_log::target.eq(format!("transaction:{}", t.id)))
+                .select(audit_log::detail)
+                .first(conn)
+                .map_err(DbError::from)
+        })
+        .unwrap();
+    assert_eq!(detail, "captured early by the merchant");
+    // The worker has nothing left to capture on the capture date.
+    app.clock.advance(Duration::days(4));
+    assert_eq!(app.run_worker().await.transactions_captured, 0);
+    // (Four idle days end the session: sign in again.)
+    app.log_in(&client, "alice", STRONG).await;
+
+    // Twice, or on a transaction that is not AUTHORISED: refused, nothing written. A manual
+    // one is not validated behind the merchant's back (the API's capture would).
+    let before = written(&app);
+    for id in [t.id, manual.id, captured.id, refused.id] {
+        let res = client.post_form(&format!("/transactions/{id}/capture"), &[]).await;
+        assert_eq!(res.status, 409, "{id}: {}", res.excerpt());
+        assert!(res.contains("This transaction cannot be captured."), "{}", res.excerpt());
+    }
+    assert_eq!(tx(&app, manual.id).status, TxStatus::AuthorisedToValidate);
+    assert_eq!(written(&app), before);
+
+    // A user of another shop (a manager of the company's other shop, or another company's
+    // admin): 404, and nothing captured.
+    let lyon = crate::users::add_shop(&app, m.company_id.0, "Alice Lyon");
+    let created = crate::users::create_user_with(&app, &client, "lea", "manager", "2468", &[lyon], true).await;
+    let lea = app.client();
+    app.log_in_first_time(&lea, &created, "2468", STRONG).await;
+    let (_, bruno) = admin(&app, "bruno").await;
+    let other = pay(&app, &m, &order(&app, &m, raw("NOW-5", "10,00", "AUTO", 3)));
+    let other_path = format!("/transactions/{}", other.id);
+    let before = written(&app);
+    for intruder in [&lea, &bruno] {
+        assert_eq!(intruder.get(&other_path).await.status, 404);
+        let res = intruder.post_form(&format!("{other_path}/capture"), &[]).await;
+        assert_eq!(res.status, 404, "{}", res.excerpt());
+    }
+    assert_eq!(tx(&app, other.id).status, TxStatus::Authorised);
+    assert_eq!(written(&app), before);
+    assert_eq!(client.get(&other_path).await.count("#action-capture"), 1, "its own shop still may");
+}
+
+#[actix_web::test]
 async fn refunds_are_partial_or_total_never_above_the_capture_and_within_365_days() {
     let app = TestApp::spawn().await;
     let (m, client) = admin(&app, "alice").await;
@@ -536,6 +649,7 @@ async fn another_company_sees_404_everywhere_and_a_viewer_cannot_write() {
         assert_eq!(intruder.get(&path).await.status, 404);
         for (action, fields) in [
             ("validate", vec![]),
+            ("capture", vec![]),
             ("capture-date", vec![("capture_date", "2026-06-20")]),
             ("cancel", vec![]),
             ("refunds", vec![("amount", "1,00")]),
@@ -576,6 +690,7 @@ async fn another_company_sees_404_everywhere_and_a_viewer_cannot_write() {
         assert_eq!(page.count("form[action^='/transactions/']"), 0, "no action for a viewer");
         for (action, fields) in [
             ("validate", vec![]),
+            ("capture", vec![]),
             ("capture-date", vec![("capture_date", "2026-06-20")]),
             ("cancel", vec![]),
             ("refunds", vec![("amount", "1,00")]),

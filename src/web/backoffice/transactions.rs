@@ -1,8 +1,8 @@
 //! Transactions in the back office (DESIGN §3, seed 001 §10.1, seed 004): the list in three
 //! tabs (in progress, captured, refused / cancelled / expired) with its search, keyset pages
 //! and CSV export; the detail with the card, 3-D Secure, return code, amounts, history, and
-//! exactly the actions its status offers — validate, change the capture date, cancel,
-//! refund.
+//! exactly the actions its status offers — validate, capture now, change the capture date,
+//! cancel, refund.
 //!
 //! Handlers parse, make one service (or store) call inside `db.read`/`db.write`, and render.
 //! Everything is scoped to the session's shop and mode, like the orders: another shop's (or
@@ -49,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/transactions.csv", web::get().to(export))
         .route("/transactions/{id}", web::get().to(detail))
         .route("/transactions/{id}/validate", web::post().to(validate))
+        .route("/transactions/{id}/capture", web::post().to(capture))
         .route("/transactions/{id}/capture-date", web::post().to(change_capture_date))
         .route("/transactions/{id}/cancel", web::post().to(cancel))
         .route("/transactions/{id}/refunds", web::post().to(refund));
@@ -675,6 +676,7 @@ struct DetailPage {
     amounts: Vec<Fact>,
     history: Vec<EventLine>,
     can_validate: bool,
+    can_capture: bool,
     can_change_date: bool,
     can_cancel: bool,
     can_refund: bool,
@@ -694,7 +696,7 @@ impl DetailPage {
     }
 
     fn has_actions(&self) -> bool {
-        self.can_validate || self.can_change_date || self.can_cancel || self.can_refund
+        self.can_validate || self.can_capture || self.can_change_date || self.can_cancel || self.can_refund
     }
 }
 
@@ -833,6 +835,8 @@ fn detail_page(
         amounts,
         history,
         can_validate: write && x.status == TxStatus::AuthorisedToValidate,
+        // What `capture_early` accepts: a manual transaction is validated first.
+        can_capture: write && x.status == TxStatus::Authorised,
         can_change_date: write && authorised,
         can_cancel: write && authorised,
         can_refund: write && x.status == TxStatus::Captured && rest.minor > 0 && in_time,
@@ -862,6 +866,7 @@ fn detail_page(
 fn done_notice(t: &Tr, done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "validated" => t.get("transactions.done.validated"),
+        "captured" => t.get("transactions.done.captured"),
         "capture_date" => t.get("transactions.done.capture_date"),
         "cancelled" => t.get("transactions.done.cancelled"),
         "refunded" => t.get("transactions.done.refunded"),
@@ -916,6 +921,16 @@ async fn validate(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
     act(req, state, staff, id.into_inner(), "validated", service::validate).await
+}
+
+async fn capture(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    act(req, state, staff, id.into_inner(), "captured", service::capture_early).await
 }
 
 async fn cancel(

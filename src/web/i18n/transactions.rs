@@ -111,6 +111,7 @@ super::messages! {
 
     "transactions.actions.title" => "Actions", "Actions";
     "transactions.action.validate" => "Valider", "Validate";
+    "transactions.action.capture" => "Capturer maintenant", "Capture now";
     "transactions.action.cancel" => "Annuler la transaction", "Cancel the transaction";
     "transactions.action.capture_date" => "Modifier la date de remise", "Change the capture date";
     "transactions.action.capture_date_submit" => "Enregistrer la date", "Save the date";
@@ -121,6 +122,7 @@ super::messages! {
     "transactions.refund.at_most" => "Au plus", "At most";
     "transactions.refund.until" => "jusqu'au", "until";
     "transactions.done.validated" => "Transaction validée : elle sera remise en banque à sa date de remise.", "Transaction validated: it will be captured on its capture date.";
+    "transactions.done.captured" => "Transaction remise en banque : le montant est débité à l'acheteur.", "Transaction captured: the buyer is charged.";
     "transactions.done.capture_date" => "Date de remise modifiée.", "Capture date changed.";
     "transactions.done.cancelled" => "Transaction annulée : l'acheteur ne sera pas débité.", "Transaction cancelled: the buyer will not be charged.";
     "transactions.done.refunded" => "Remboursement enregistré.", "Refund recorded.";
