@@ -250,6 +250,9 @@ pub fn cancel(conn: &mut DbConn, clock: &dyn Clock, ctx: &OrderContext<'_>, id: 
     let now = clock.now_naive();
     let o = load(conn, ctx, id)?;
     require(&o, Action::Cancel, now)?;
+    if store::payment_in_flight(conn, id, now)? {
+        return Err(ServiceError::Conflict("order.payment_in_progress"));
+    }
     applied(store::apply(conn, id, OrderUpdate::Cancel, now)?)?;
     log(conn, clock, ctx, "order.cancelled", &o, "")?;
     load(conn, ctx, id)

@@ -140,8 +140,7 @@ pub fn abandon(conn: &mut DbConn, order: OrderId, holder: &str) -> ServiceResult
     Ok(())
 }
 
-/// The prefix of a lock parked at the issuer's challenge.
-const PARKED: &str = "3ds:";
+use order_store::PARKED;
 
 fn parked_lock(holder: &str, card: &CardSummary) -> String {
     format!("{PARKED}{holder}:{}", serde_json::to_string(card).expect("a card summary serialises"))

@@ -273,8 +273,16 @@ pub fn apply(conn: &mut DbConn, id: OrderId, update: OrderUpdate<'_>, now: Naive
     let target = po::table.find(id.0);
     let running = OrderStatus::Running.as_str();
     match update {
-        OrderUpdate::Cancel => diesel::update(target.filter(po::status.eq(running)))
-            .set((po::status.eq(OrderStatus::Cancelled.as_str()), po::updated_at.eq(now)))
+        // Never under an attempt that may be calling the acquirer (its authorisation would
+        // be left unwritten); a challenge waiting for the buyer loses its lock, so its answer
+        // calls nothing.
+        OrderUpdate::Cancel => diesel::update(target.filter(po::status.eq(running)).filter(no_payment_in_flight(now)))
+            .set((
+                po::status.eq(OrderStatus::Cancelled.as_str()),
+                po::updated_at.eq(now),
+                po::pay_lock.eq(None::<String>),
+                po::pay_lock_until.eq(None::<NaiveDateTime>),
+            ))
             .execute(conn),
         OrderUpdate::Reactivate => {
             diesel::update(target.filter(po::status.eq(OrderStatus::Cancelled.as_str()).and(po::expires_at.ge(now))))
@@ -331,10 +339,13 @@ pub fn apply(conn: &mut DbConn, id: OrderId, update: OrderUpdate<'_>, now: Naive
     }
 }
 
-/// Persists EXPIRED on running orders past their end. Returns the orders it expired.
+/// Persists EXPIRED on running orders past their end. Returns the orders it expired. An
+/// order whose payment is under way (at the acquirer or at the issuer's challenge) expires
+/// once its lock has: a payment begun in time may end.
 pub fn expire_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<OrderId>> {
     let due: Vec<i64> = po::table
         .filter(po::status.eq(OrderStatus::Running.as_str()).and(po::expires_at.lt(now)))
+        .filter(po::pay_lock.is_null().or(po::pay_lock_until.lt(now)))
         .order(po::expires_at)
         .limit(limit)
         .select(po::id)
@@ -342,9 +353,13 @@ pub fn expire_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryRes
     if due.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::update(po::table.filter(po::id.eq_any(&due).and(po::status.eq(OrderStatus::Running.as_str()))))
-        .set((po::status.eq(OrderStatus::Expired.as_str()), po::updated_at.eq(now)))
-        .execute(conn)?;
+    diesel::update(
+        po::table
+            .filter(po::id.eq_any(&due).and(po::status.eq(OrderStatus::Running.as_str())))
+            .filter(po::pay_lock.is_null().or(po::pay_lock_until.lt(now))),
+    )
+    .set((po::status.eq(OrderStatus::Expired.as_str()), po::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(due.into_iter().map(OrderId).collect())
 }
 
@@ -526,6 +541,28 @@ pub fn list(
         None
     };
     Ok(Page { items: rows, next })
+}
+
+/// The prefix of a payment lock parked at the issuer's challenge (`3ds:<holder>:<card>`):
+/// its buyer is away and no acquirer call is in flight.
+pub const PARKED: &str = "3ds:";
+
+/// No attempt holds the order's live lock, or only one waiting at the issuer's challenge.
+#[allow(clippy::type_complexity)]
+fn no_payment_in_flight(
+    now: NaiveDateTime,
+) -> diesel::dsl::Or<
+    diesel::dsl::Or<diesel::dsl::IsNull<po::pay_lock>, diesel::dsl::Lt<po::pay_lock_until, NaiveDateTime>>,
+    diesel::dsl::Like<po::pay_lock, String>,
+> {
+    po::pay_lock.is_null().or(po::pay_lock_until.lt(now)).or(po::pay_lock.like(format!("{PARKED}%")))
+}
+
+/// Whether an attempt holding the order's live lock may be calling the acquirer.
+pub fn payment_in_flight(conn: &mut DbConn, id: OrderId, now: NaiveDateTime) -> QueryResult<bool> {
+    let free: Option<i64> =
+        po::table.find(id.0).filter(no_payment_in_flight(now)).select(po::id).first(conn).optional()?;
+    Ok(free.is_none())
 }
 
 /// Takes the order for one payment attempt: only a payable order (running or refused,

@@ -97,6 +97,11 @@ impl Buyer {
         Buyer { client, link: link(o), page }
     }
 
+    /// The link as a buyer who arrives too late sees it.
+    async fn open_closed(app: &TestApp, o: &Order) -> Page {
+        app.client().get(&link(o)).await
+    }
+
     fn session(&self) -> String {
         self.page
             .attr("input[name=\"session\"]", "value")
@@ -789,6 +794,77 @@ async fn only_a_challenge_waiting_for_the_buyer_is_taken_over() {
     app.clock.advance(Duration::minutes(payments::LOCK_MINUTES + 1));
     assert!(matches!(claim("fifth"), Claimed::Free), "an expired lock is free");
     assert_eq!(transactions(&app, &o).len(), 1);
+}
+
+/// The merchant cancels the order, as the back office or the API does.
+fn cancel(app: &TestApp, m: &CreatedMerchant, o: &Order) -> Result<Order, paylink::services::ServiceError> {
+    let (clock, public_url) = (app.clock.clone(), app.settings.public_url.clone());
+    app.db.write_blocking(|conn| {
+        let shop = paylink::store::shops::find(conn, CompanyId(m.company_id.0), ShopId(m.shop_id.0))?.unwrap();
+        let actor = Actor { company_id: Some(shop.company_id), user_id: None, name: "alice".into(), ip: None };
+        let ctx = OrderContext { actor: &actor, shop: &shop, mode: Mode::Test, public_url: &public_url };
+        orders::cancel(conn, &clock, &ctx, o.id)
+    })
+}
+
+/// Neither the merchant's cancel nor the end of validity races a payment: a challenge
+/// waiting for the buyer loses to a cancel (its answer then pays nothing); an attempt that
+/// may be calling the acquirer holds the cancel back; a payment begun in time may end after
+/// the link's last second, and the worker expires the order only once its lock has.
+#[actix_web::test]
+async fn cancelling_or_expiring_an_order_never_races_its_payment() {
+    use paylink::services::{ServiceError, payments};
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+
+    let o = test_order(&app, &m);
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(CHALLENGE, "654").await;
+    assert_eq!(
+        cancel(&app, &m, &o).expect("the buyer at the issuer holds nothing back").status,
+        OrderStatus::Cancelled
+    );
+    let answer = buyer.answer(&c, "approve").await;
+    assert_eq!(answer.status, 410, "{}", answer.excerpt());
+    assert!(transactions(&app, &o).is_empty(), "the acquirer was not called");
+    assert_eq!(reload(&app, &o).status, OrderStatus::Cancelled);
+
+    let o = test_order(&app, &m);
+    let clock = app.clock.clone();
+    assert!(app.db.write_blocking(|conn| payments::begin(conn, &clock, o.id, "calling")).unwrap());
+    let refused = cancel(&app, &m, &o).unwrap_err();
+    assert!(matches!(refused, ServiceError::Conflict("order.payment_in_progress")), "{refused:?}");
+    assert_eq!(reload(&app, &o).status, OrderStatus::Running);
+    app.clock.advance(Duration::minutes(payments::LOCK_MINUTES + 1));
+    assert_eq!(cancel(&app, &m, &o).expect("a lost attempt's lock expires").status, OrderStatus::Cancelled);
+
+    // At the issuer five minutes before the end of validity, approving six minutes later.
+    let o = test_order(&app, &m);
+    let to_end = o.expires_at - app.clock.now().naive_utc();
+    app.clock.advance(to_end - Duration::minutes(5));
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(CHALLENGE, "654").await;
+    app.clock.advance(Duration::minutes(6));
+    app.run_worker().await;
+    assert_eq!(reload(&app, &o).status, OrderStatus::Running, "not expired under a payment");
+    let late = Buyer::open_closed(&app, &o).await;
+    assert_eq!(late.status, 410, "a new buyer finds the link expired: {}", late.excerpt());
+    let receipt = buyer.answer_and_follow(&c, "approve").await;
+    assert!(receipt.contains("Payment accepted"), "{}", receipt.excerpt());
+    assert_eq!(reload(&app, &o).status, OrderStatus::Paid);
+
+    // Left at the issuer past the end: the order expires once the lock has.
+    let o = test_order(&app, &m);
+    let to_end = o.expires_at - app.clock.now().naive_utc();
+    app.clock.advance(to_end - Duration::minutes(5));
+    let buyer = Buyer::open(&app, &o).await;
+    buyer.to_challenge(CHALLENGE, "654").await;
+    app.clock.advance(Duration::minutes(6));
+    app.run_worker().await;
+    assert_eq!(reload(&app, &o).status, OrderStatus::Running);
+    app.clock.advance(Duration::minutes(payments::LOCK_MINUTES));
+    app.run_worker().await;
+    assert_eq!(reload(&app, &o).status, OrderStatus::Expired);
 }
 
 // ---- Bad input ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ super::messages! {
     "order.alias_with_collection_form" => "L'enregistrement de la carte est impossible avec le formulaire de collecte.", "Saving the card is not possible with the collection form.";
     "order.alias_with_invoice" => "Un ordre de facture ne peut pas enregistrer la carte.", "An invoice order cannot save the card.";
     "order.action_not_allowed" => "Cette action n'est pas possible dans l'état actuel de l'ordre.", "This action is not possible in the order's current status.";
+    "order.payment_in_progress" => "Un paiement est en cours sur cet ordre ; réessayez dans quelques minutes.", "A payment is under way on this order; try again in a few minutes.";
     "order.state_changed" => "L'ordre a changé entre-temps ; rechargez la page.", "The order changed meanwhile; reload the page.";
     "order.reactivate_expired" => "La date de validité est atteinte : modifiez-la plutôt que de réactiver l'ordre.", "The end of validity has passed: change it rather than reactivating the order.";
     "order.one_recipient" => "Un ordre existant a un seul destinataire.", "An existing order has a single recipient.";
