@@ -849,7 +849,14 @@ struct TestCardView {
 
 /// `4970 1000 0000 0006`.
 fn spaced(number: &str) -> String {
-    number.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(number.len() + number.len() / 4);
+    for (i, c) in number.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The buyer's message for a return code (seed 004 families: 01xxx bank, 04xxx fraud).
