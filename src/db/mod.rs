@@ -4,7 +4,8 @@
 //! SQLite runs with WAL, `synchronous=FULL` (it holds money), foreign keys and a busy timeout.
 //! All writes go through a one-connection pool so that a deferred transaction can never fail
 //! to upgrade its lock; reads use a wider pool. PostgreSQL uses one pool for both.
-//! Every call runs on actix's blocking thread pool, never on an async worker.
+//! Every call runs on actix's blocking thread pool, never on an async worker, but for
+//! `read_short`: a lookup by key on SQLite, cheaper done in place than handed over.
 
 pub mod schema;
 

@@ -118,12 +118,12 @@ fn enqueue_delivery(
             outbox::enqueue(conn, o.shop_id, Some(o.id), Kind::Email, &json, now)?;
         }
         Channel::Sms => {
-            let cost = sms::cost(&rendered.text);
             let account = sms_store::get(conn, o.shop_id)?;
             if account.is_none() {
                 return Err(ServiceError::field("phone", "sms.no_account"));
             }
-            if !sms_store::take_credits(conn, o.shop_id, cost.segments as i32)? {
+            // The same count the worker gives back if the message is given up.
+            if !sms_store::take_credits(conn, o.shop_id, super::sms::credits_for(&rendered.text))? {
                 return Err(ServiceError::field("message", "sms.no_credits"));
             }
             let payload = SmsPayload { to: o.recipient.clone().unwrap_or_default(), text: rendered.text };

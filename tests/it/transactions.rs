@@ -468,7 +468,7 @@ async fn an_authorised_transaction_is_captured_now_from_its_detail() {
     // In French.
     let fr = app.client_lang("fr");
     app.log_in(&fr, "alice", STRONG).await;
-    assert_eq!(fr.get(&path).await.texts("#action-capture"), ["Capturer maintenant"]);
+    assert_eq!(fr.get(&path).await.texts("#action-capture"), ["Remettre en banque maintenant"]);
 
     // Without the CSRF token nothing happens.
     let before = written(&app);

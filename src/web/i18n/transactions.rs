@@ -111,7 +111,7 @@ super::messages! {
 
     "transactions.actions.title" => "Actions", "Actions";
     "transactions.action.validate" => "Valider", "Validate";
-    "transactions.action.capture" => "Capturer maintenant", "Capture now";
+    "transactions.action.capture" => "Remettre en banque maintenant", "Capture now";
     "transactions.action.cancel" => "Annuler la transaction", "Cancel the transaction";
     "transactions.action.capture_date" => "Modifier la date de remise", "Change the capture date";
     "transactions.action.capture_date_submit" => "Enregistrer la date", "Save the date";
