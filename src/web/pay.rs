@@ -195,15 +195,15 @@ async fn challenge(
     let (o, shop) = find(&state, token.into_inner()).await?;
     let claims = ChallengeClaims::open(&state, &o.token, &query.c).ok_or(AppError::BadRequest("challenge"))?;
     let view = View::new(&req, &state, &o, &shop);
-    match o.status_at(state.clock.now_naive()) {
-        OrderStatus::Expired | OrderStatus::Cancelled => return view.closed(),
-        OrderStatus::Paid => return Ok(see_other(&view.link)),
-        OrderStatus::Running | OrderStatus::Refused => {}
-    }
-    // Already answered (the back button) or taken over: the link says how it ended.
+    // Answered already (the back button), taken over, or cancelled by the merchant: the link
+    // says how it ended. Still held, it is shown even past the link's last second: a payment
+    // begun in time may end (its answer is accepted too).
     let (id, holder) = (o.id, claims.holder.clone());
     if !state.db.read(move |conn| payments::holds(conn, id, &holder)).await? {
-        return Ok(see_other(&view.link));
+        return match o.status_at(state.clock.now_naive()) {
+            OrderStatus::Expired | OrderStatus::Cancelled => view.closed(),
+            _ => Ok(see_other(&view.link)),
+        };
     }
     let page = ChallengePage {
         t: view.t,

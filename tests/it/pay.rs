@@ -824,6 +824,8 @@ async fn cancelling_or_expiring_an_order_never_races_its_payment() {
         cancel(&app, &m, &o).expect("the buyer at the issuer holds nothing back").status,
         OrderStatus::Cancelled
     );
+    let issuer = buyer.client.get(&format!("{}/3ds?c={c}", buyer.link)).await;
+    assert_eq!(issuer.status, 410, "the issuer page of a cancelled order: {}", issuer.excerpt());
     let answer = buyer.answer(&c, "approve").await;
     assert_eq!(answer.status, 410, "{}", answer.excerpt());
     assert!(transactions(&app, &o).is_empty(), "the acquirer was not called");
@@ -849,6 +851,8 @@ async fn cancelling_or_expiring_an_order_never_races_its_payment() {
     assert_eq!(reload(&app, &o).status, OrderStatus::Running, "not expired under a payment");
     let late = Buyer::open_closed(&app, &o).await;
     assert_eq!(late.status, 410, "a new buyer finds the link expired: {}", late.excerpt());
+    let issuer = buyer.client.get(&format!("{}/3ds?c={c}", buyer.link)).await;
+    assert_eq!(issuer.status, 200, "the issuer page reloads past the end: {}", issuer.excerpt());
     let receipt = buyer.answer_and_follow(&c, "approve").await;
     assert!(receipt.contains("Payment accepted"), "{}", receipt.excerpt());
     assert_eq!(reload(&app, &o).status, OrderStatus::Paid);
