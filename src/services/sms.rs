@@ -23,6 +23,10 @@ pub struct RawAccount {
     pub default_phone: String,
     #[serde(default)]
     pub credits: String,
+    /// The balance the form showed. When given, the credits typed are applied as a change
+    /// from it, so SMS queued or given back while the form was open are not overwritten.
+    #[serde(default)]
+    pub credits_seen: String,
 }
 
 pub fn save(
@@ -64,7 +68,13 @@ pub fn save(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    store::save(conn, shop, login, &password_enc, &phone, credits, clock.now_naive())?;
+    let seen = raw.credits_seen.trim().parse::<i32>().ok();
+    let change = match (&existing, seen) {
+        (Some(_), Some(seen)) => store::Credits::Add(credits - seen),
+        _ => store::Credits::Set(credits),
+    };
+    store::save(conn, shop, login, &password_enc, &phone, change, clock.now_naive())?;
+    let balance = store::get(conn, shop)?.map_or(credits, |a| a.credits);
     audit::append(
         conn,
         actor,
@@ -72,7 +82,10 @@ pub fn save(
             shop_id: Some(shop),
             action: "shop.sms_account_changed",
             target: &format!("shop:{shop}"),
-            detail: &format!("login {login}, {credits} credits"),
+            detail: &match change {
+                store::Credits::Add(0) | store::Credits::Set(_) => format!("login {login}, {balance} credits"),
+                store::Credits::Add(d) => format!("login {login}, {balance} credits ({d:+})"),
+            },
         },
         clock.now_naive(),
     )?;

@@ -23,13 +23,22 @@ pub fn get(conn: &mut DbConn, shop: ShopId) -> QueryResult<Option<SmsAccount>> {
     sa::table.find(shop.0).select(SmsAccount::as_select()).first(conn).optional()
 }
 
+/// What a save does to the credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credits {
+    /// A new balance (a new account, or a form that did not say what it showed).
+    Set(i32),
+    /// A change to the balance as it stands, never below zero.
+    Add(i32),
+}
+
 pub fn save(
     conn: &mut DbConn,
     shop: ShopId,
     login: &str,
     password_enc: &str,
     default_phone: &str,
-    credits: i32,
+    credits: Credits,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let updated = diesel::update(sa::table.find(shop.0))
@@ -37,11 +46,27 @@ pub fn save(
             sa::login.eq(login),
             sa::password_enc.eq(password_enc),
             sa::default_phone.eq(default_phone),
-            sa::credits.eq(credits),
             sa::updated_at.eq(now),
         ))
         .execute(conn)?;
+    // Each UPDATE is atomic, so SMS queued or given back meanwhile are counted.
+    match credits {
+        Credits::Set(n) => {
+            diesel::update(sa::table.find(shop.0)).set(sa::credits.eq(n)).execute(conn)?;
+        }
+        Credits::Add(d) => {
+            let added = diesel::update(sa::table.find(shop.0).filter(sa::credits.ge(-d)))
+                .set(sa::credits.eq(sa::credits + d))
+                .execute(conn)?;
+            if added == 0 {
+                diesel::update(sa::table.find(shop.0)).set(sa::credits.eq(0)).execute(conn)?;
+            }
+        }
+    }
     if updated == 0 {
+        let credits = match credits {
+            Credits::Set(n) | Credits::Add(n) => n.max(0),
+        };
         diesel::insert_into(sa::table)
             .values((
                 sa::shop_id.eq(shop.0),

@@ -194,6 +194,7 @@ fn add_sms_account(app: &TestApp, shop: ShopId, credits: &str) {
         password: "gateway-secret".into(),
         default_phone: String::new(),
         credits: credits.into(),
+        ..Default::default()
     };
     let vault_key = app.settings.vault_key.expose().to_vec();
     app.db

@@ -223,6 +223,7 @@ fn sms_account(app: &TestApp, m: &CreatedMerchant, credits: i32) {
                 password: "gateway-secret".into(),
                 default_phone: "0612345678".into(),
                 credits: credits.to_string(),
+                ..Default::default()
             };
             paylink::services::sms::save(conn, &clock, &actor, ShopId(m.shop_id.0), &raw, &key).map(|r| r.unwrap())
         })

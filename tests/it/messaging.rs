@@ -476,6 +476,57 @@ async fn the_sms_account_keeps_its_password_sealed_and_never_shows_it() {
     assert!(!audit.contains(SECRET));
 }
 
+/// The credits field is applied as a change from the balance the form showed: SMS queued
+/// while the form was open are not given back by saving it, and the balance never goes
+/// below zero.
+#[actix_web::test]
+async fn saving_the_sms_account_never_overwrites_credits_spent_meanwhile() {
+    let (app, m, admin) = acme().await;
+    let balance = || {
+        app.db.read_blocking(|conn| sms_store::get(conn, m.shop_id).map_err(DbError::from)).unwrap().unwrap().credits
+    };
+    let spend = |n: i32| {
+        assert!(
+            app.db.write_blocking(|conn| sms_store::take_credits(conn, m.shop_id, n).map_err(DbError::from)).unwrap()
+        )
+    };
+    let save = |credits: &'static str, seen: String| {
+        let admin = &admin;
+        async move {
+            let fields = [
+                ("login", "acme-sms"),
+                ("password", "Gw-p4ss!word"),
+                ("default_phone", ""),
+                ("credits", credits),
+                ("credits_seen", seen.as_str()),
+            ];
+            admin.post_form("/settings/sms", &fields).await.assert_redirect("/settings/sms");
+        }
+    };
+    save("10", String::new()).await;
+    assert_eq!(balance(), 10);
+    let seen = || async { admin.get("/settings/sms").await.attr("input[name=\"credits_seen\"]", "value").unwrap() };
+
+    let shown = seen().await;
+    assert_eq!(shown, "10");
+    spend(3);
+    save("10", shown).await;
+    assert_eq!(balance(), 7, "credits left untouched keep what was spent meanwhile");
+
+    let shown = seen().await;
+    spend(2);
+    save("50", shown).await;
+    assert_eq!(balance(), 48, "raised by 43 from the 7 shown");
+
+    let shown = seen().await;
+    spend(40);
+    save("0", shown).await;
+    assert_eq!(balance(), 0, "never below zero");
+
+    let audit = admin.get("/audit?action=shop.sms_account_changed").await;
+    assert!(audit.contains("48 credits (+43)") && audit.contains("0 credits (-48)"), "{}", audit.excerpt());
+}
+
 #[actix_web::test]
 async fn the_outbox_shows_queued_then_sent_mail_and_serves_the_eml_file() {
     let (app, m, admin) = acme().await;

@@ -71,6 +71,7 @@ fn sms_account(app: &TestApp, m: &CreatedMerchant, credits: i32) {
                 password: "gateway-secret".into(),
                 default_phone: String::new(),
                 credits: credits.to_string(),
+                ..Default::default()
             };
             paylink::services::sms::save(conn, &clock, &Actor::cli(), ShopId(m.shop_id.0), &raw, &key)
                 .map(|r| r.unwrap())

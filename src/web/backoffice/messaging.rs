@@ -459,6 +459,7 @@ async fn sms_form(
             password: String::new(),
             default_phone: a.default_phone.clone(),
             credits: a.credits.to_string(),
+            credits_seen: a.credits.to_string(),
         },
         None => RawAccount { credits: "0".into(), ..Default::default() },
     };
