@@ -5,7 +5,8 @@
 //! All writes go through a one-connection pool so that a deferred transaction can never fail
 //! to upgrade its lock; reads use a wider pool. PostgreSQL uses one pool for both.
 //! Every call runs on actix's blocking thread pool, never on an async worker, but for
-//! `read_short`: a lookup by key on SQLite, cheaper done in place than handed over.
+//! `read_short`: a lookup by key on SQLite (the pay page, the session and signed-in user of
+//! every back-office page, the API key), cheaper done in place than handed over.
 
 pub mod schema;
 

@@ -78,7 +78,7 @@ impl SessionStore for DbSessionStore {
         let now = self.clock.now_naive();
         let state = self
             .db
-            .read(move |conn| sessions::load(conn, &hash, now).map_err(DbError::from))
+            .read_short(move |conn| sessions::load(conn, &hash, now).map_err(DbError::from))
             .await
             .map_err(|e| LoadError::Other(anyhow::anyhow!(e)))?;
         match state {
@@ -228,7 +228,7 @@ impl FromRequest for Staff {
             let wanted_mode = session.get::<String>(KEY_MODE).ok().flatten().and_then(|m| Mode::parse(&m));
             let loaded = state
                 .db
-                .read(move |conn| {
+                .read_short(move |conn| {
                     let Some(user) = users::get(conn, user_id)? else { return Ok(None) };
                     let shops = if user.role == Role::Admin {
                         shops::list_for_company(conn, user.company_id)?

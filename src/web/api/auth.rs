@@ -58,8 +58,10 @@ impl FromRequest for ApiClient {
             let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
             let (shop_id, key) = credentials.ok_or(ApiError::Unauthorized)?;
             let presented = hash_key(&key);
-            let found =
-                state.db.read(move |conn| shops::find_with_key_hashes(conn, shop_id).map_err(DbError::from)).await?;
+            let found = state
+                .db
+                .read_short(move |conn| shops::find_with_key_hashes(conn, shop_id).map_err(DbError::from))
+                .await?;
             let Some(keys) = found else {
                 tracing::info!(shop.id = %shop_id, "API call for an unknown shop refused");
                 return Err(ApiError::Unauthorized);
