@@ -47,22 +47,33 @@ fn test_order(app: &TestApp, m: &CreatedMerchant) -> Order {
     order_with(app, m, RawOrder { reference: "CMD-42".into(), ..raw("42,50", "en") })
 }
 
+/// Runs an order service call as the merchant's back office would, in `mode`.
+fn as_merchant<T>(
+    app: &TestApp,
+    m: &CreatedMerchant,
+    mode: Mode,
+    f: impl FnOnce(&mut paylink::db::DbConn, &OrderContext<'_>) -> paylink::services::ServiceResult<T>,
+) -> paylink::services::ServiceResult<T> {
+    let public_url = app.settings.public_url.clone();
+    app.db.write_blocking(|conn| {
+        let shop = paylink::store::shops::find(conn, CompanyId(m.company_id.0), ShopId(m.shop_id.0))?.unwrap();
+        let actor = Actor { company_id: Some(shop.company_id), user_id: None, name: "alice".into(), ip: None };
+        let ctx = OrderContext { actor: &actor, shop: &shop, mode, public_url: &public_url };
+        f(conn, &ctx)
+    })
+}
+
 /// A PRODUCTION order (the API key or the back office in PRODUCTION mode would create it).
 fn production_order(app: &TestApp, m: &CreatedMerchant) -> Order {
     let clock = app.clock.clone();
-    let public_url = app.settings.public_url.clone();
-    app.db
-        .write_blocking(|conn| {
-            let shop = paylink::store::shops::find(conn, CompanyId(m.company_id.0), ShopId(m.shop_id.0))?.unwrap();
-            let today = clock.now().with_timezone(&shop.settings.time_zone).date_naive();
-            let draft = OrderDraft::parse(&raw("99", "en"), Channel::Url, &shop.settings, today, today)
-                .map_err(paylink::services::ServiceError::Invalid)?;
-            let actor = Actor { company_id: Some(shop.company_id), user_id: None, name: "test".into(), ip: None };
-            let ctx = OrderContext { actor: &actor, shop: &shop, mode: Mode::Production, public_url: &public_url };
-            orders::create(conn, &clock, &ctx, &draft)
-        })
-        .unwrap()
-        .remove(0)
+    as_merchant(app, m, Mode::Production, |conn, ctx| {
+        let today = clock.now().with_timezone(&ctx.shop.settings.time_zone).date_naive();
+        let draft = OrderDraft::parse(&raw("99", "en"), Channel::Url, &ctx.shop.settings, today, today)
+            .map_err(paylink::services::ServiceError::Invalid)?;
+        orders::create(conn, &clock, ctx, &draft)
+    })
+    .unwrap()
+    .remove(0)
 }
 
 fn transactions(app: &TestApp, o: &Order) -> Vec<Transaction> {
@@ -797,14 +808,9 @@ async fn only_a_challenge_waiting_for_the_buyer_is_taken_over() {
 }
 
 /// The merchant cancels the order, as the back office or the API does.
-fn cancel(app: &TestApp, m: &CreatedMerchant, o: &Order) -> Result<Order, paylink::services::ServiceError> {
-    let (clock, public_url) = (app.clock.clone(), app.settings.public_url.clone());
-    app.db.write_blocking(|conn| {
-        let shop = paylink::store::shops::find(conn, CompanyId(m.company_id.0), ShopId(m.shop_id.0))?.unwrap();
-        let actor = Actor { company_id: Some(shop.company_id), user_id: None, name: "alice".into(), ip: None };
-        let ctx = OrderContext { actor: &actor, shop: &shop, mode: Mode::Test, public_url: &public_url };
-        orders::cancel(conn, &clock, &ctx, o.id)
-    })
+fn cancel(app: &TestApp, m: &CreatedMerchant, o: &Order) -> paylink::services::ServiceResult<Order> {
+    let clock = app.clock.clone();
+    as_merchant(app, m, Mode::Test, |conn, ctx| orders::cancel(conn, &clock, ctx, o.id))
 }
 
 /// Neither the merchant's cancel nor the end of validity races a payment: a challenge
