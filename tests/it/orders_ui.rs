@@ -364,7 +364,12 @@ async fn invoice_orders_need_a_reference_no_other_open_invoice_uses() {
     let fields = [("reference", "FACT-2026-001"), ("amount", "80,00"), ("description", "Loyer de juin, lot 12")];
     let id = created_id(&create_via_form(&client, "invoice", &fields).await);
     let detail = client.get(&format!("/orders/{id}")).await;
-    assert!(detail.attr("#collect-url", "value").unwrap().ends_with("/collect/acme-shop"), "{}", detail.excerpt());
+    assert_eq!(
+        detail.attr("#collect-url", "value").as_deref(),
+        Some(format!("{}/collect/acme-shop", app.settings.public_url).as_str()),
+        "{}",
+        detail.excerpt()
+    );
     assert!(detail.contains("Loyer de juin, lot 12"));
     let page = create_via_form(&client, "invoice", &fields).await;
     assert_eq!(page.status, 422);
@@ -686,7 +691,7 @@ async fn sorted_pages_walk_every_order_exactly_once() {
         [("created", "desc"), ("created", "asc"), ("amount", "asc"), ("amount", "desc"), ("expires", "asc")]
     {
         let mut next = Some(format!("/orders?sort={sort}&dir={dir}"));
-        let mut seen: Vec<(i64, String, String)> = Vec::new();
+        let mut seen: Vec<(i64, String, String, String)> = Vec::new();
         let mut pages = 0;
         while let Some(path) = next {
             let page = client.get(&path).await;
@@ -694,9 +699,11 @@ async fn sorted_pages_walk_every_order_exactly_once() {
             let ids = page.texts("a.order-link");
             let amounts = page.texts("td.num.nowrap");
             let refs = page.texts("td.ref");
+            let expires = page.texts("td[data-label=\"Valid until\"]");
             assert!(ids.len() <= 50);
-            for ((id, amount), reference) in ids.iter().zip(amounts).zip(refs) {
-                seen.push((id.trim_start_matches('#').parse().unwrap(), amount, reference));
+            assert_eq!((amounts.len(), refs.len(), expires.len()), (ids.len(), ids.len(), ids.len()), "{path}");
+            for (((id, amount), reference), expires) in ids.iter().zip(amounts).zip(refs).zip(expires) {
+                seen.push((id.trim_start_matches('#').parse().unwrap(), amount, reference, expires));
             }
             next = page.attr("a[rel=next]", "href");
             pages += 1;
@@ -709,13 +716,26 @@ async fn sorted_pages_walk_every_order_exactly_once() {
         ids.dedup();
         assert_eq!(ids.len(), 120, "no duplicates: {sort} {dir}");
         let minor = |a: &str| -> i64 { a.trim_end_matches(" EUR").replace('.', "").parse().unwrap() };
+        let day = |d: &str| -> chrono::NaiveDate {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap_or_else(|e| panic!("date {d:?}: {e}"))
+        };
+        // The exact order expected: the rows seen, sorted by the key, ties by id in the same
+        // direction (the keyset cursor's order).
+        let mut expected = seen.clone();
         match (sort, dir) {
-            ("created", "desc") => assert!(in_order.windows(2).all(|w| w[0] > w[1])),
-            ("created", "asc") => assert!(in_order.windows(2).all(|w| w[0] < w[1])),
-            ("amount", "asc") => assert!(seen.windows(2).all(|w| minor(&w[0].1) <= minor(&w[1].1))),
-            ("amount", "desc") => assert!(seen.windows(2).all(|w| minor(&w[0].1) >= minor(&w[1].1))),
-            _ => {}
+            ("created", "desc") => expected.sort_by_key(|s| std::cmp::Reverse(s.0)),
+            ("created", "asc") => expected.sort_by_key(|s| s.0),
+            ("amount", "asc") => expected.sort_by_key(|s| (minor(&s.1), s.0)),
+            ("amount", "desc") => expected.sort_by_key(|s| std::cmp::Reverse((minor(&s.1), s.0))),
+            ("expires", "asc") => expected.sort_by_key(|s| (day(&s.3), s.0)),
+            other => panic!("no expected order for {other:?}"),
         }
+        let expected_ids: Vec<i64> = expected.iter().map(|s| s.0).collect();
+        assert_eq!(in_order, expected_ids, "rows in {sort} {dir} order");
+        // The data really varies, so the sort is not trivially satisfied.
+        let amounts: std::collections::BTreeSet<&str> = seen.iter().map(|s| s.1.as_str()).collect();
+        let days: std::collections::BTreeSet<&str> = seen.iter().map(|s| s.3.as_str()).collect();
+        assert_eq!((amounts.len(), days.len()), (21, 15), "{sort} {dir}");
     }
     // The sort links keep the search and flip the direction.
     let page = client.get("/orders?reference=P-*&sort=amount&dir=asc").await;

@@ -3,6 +3,8 @@
 
 use crate::auth::signed_in_admin;
 use crate::helpers::{STRONG, TestApp};
+use paylink::domain::order::Channel;
+use paylink::domain::order_form::{AmountInput, RawOrder};
 
 #[actix_web::test]
 async fn every_post_without_a_valid_csrf_token_is_refused_with_a_clear_page() {
@@ -72,7 +74,10 @@ async fn security_headers_are_on_every_response_error_pages_included() {
 
 #[actix_web::test]
 async fn another_company_sees_nothing_of_this_one() {
-    let (app, _, acme) = signed_in_admin().await;
+    let app = TestApp::spawn().await;
+    let acme_merchant = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let acme = app.client();
+    app.log_in_first_time(&acme, &acme_merchant, "4821", STRONG).await;
     let acme_user = crate::users::create_user_via_ui(&app, &acme, "bob", "viewer", "1357").await;
     let bob = crate::users::user_id(&app, "bob");
     let alice = crate::users::user_id(&app, "alice");
@@ -86,6 +91,20 @@ async fn another_company_sees_nothing_of_this_one() {
         .id
         .0;
     save_label(&acme, "Acme Secret Shop").await;
+    // Real data to leak: a paid order and its transaction, both visible to Acme's own admin.
+    let raw = RawOrder {
+        reference: "ACME-SECRET-7".into(),
+        amount: AmountInput::Decimal("77,77".into()),
+        ..Default::default()
+    };
+    let acme_order = crate::delivery::create_orders(&app, &acme_merchant, Channel::Url, raw).remove(0);
+    let acme_tx = crate::transactions::pay(&app, &acme_merchant, &acme_order);
+    let order_path = format!("/orders/{}", acme_order.id);
+    let tx_path = format!("/transactions/{}", acme_tx.id);
+    assert!(acme.get("/orders").await.contains("ACME-SECRET-7"), "control: Acme lists its order");
+    assert!(acme.get("/transactions?tab=all").await.contains("ACME-SECRET-7"), "control: Acme lists its payment");
+    assert_eq!(acme.get(&order_path).await.status, 200, "control: Acme opens its order");
+    assert_eq!(acme.get(&tx_path).await.status, 200, "control: Acme opens its transaction");
 
     let globex = app.create_merchant("Globex", "Globex Shop", "gina", "9753");
     let gina = app.client();
@@ -108,10 +127,54 @@ async fn another_company_sees_nothing_of_this_one() {
     assert!(!audit.contains("alice") && !audit.contains("Acme"), "{}", audit.excerpt());
     let csv = gina.get("/audit.csv").await;
     assert!(!csv.body.contains("alice"));
-    for path in ["/settings/shop", "/orders", "/transactions", "/account"] {
+    for path in [
+        "/settings/shop",
+        "/orders",
+        "/orders.csv",
+        "/transactions",
+        "/transactions?tab=all",
+        "/transactions.csv?tab=all",
+        "/account",
+    ] {
         let page = gina.get(path).await;
-        assert!(!page.contains("Acme"), "{path} shows another company's data");
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.contains("Acme") && !page.contains("ACME-SECRET-7"), "{path} shows another company's data");
+        assert!(!page.contains("77.77") && !page.contains("77,77"), "{path} shows another company's amount");
     }
+    // Searching for it by reference finds nothing (the search box echoes the text typed).
+    let search = gina.get("/orders?reference=ACME-SECRET-7").await;
+    assert_eq!(search.status, 200);
+    assert_eq!(search.count("tbody tr"), 0, "{}", search.excerpt());
+    assert!(search.contains("No order matches"), "{}", search.excerpt());
+    for path in [
+        order_path.clone(),
+        format!("{order_path}/message"),
+        format!("{order_path}/edit"),
+        format!("{order_path}/duplicate"),
+        format!("{order_path}/qr.svg"),
+        tx_path.clone(),
+    ] {
+        let page = gina.get(&path).await;
+        assert_eq!(page.status, 404, "GET {path}");
+        assert!(!page.contains("ACME-SECRET-7"), "GET {path} leaks the order");
+    }
+    for action in ["cancel", "resend", "mark-sent"] {
+        let page = gina.post_form(&format!("{order_path}/{action}"), &[]).await;
+        assert_eq!(page.status, 404, "POST {order_path}/{action}");
+    }
+    for action in ["validate", "capture", "cancel"] {
+        let page = gina.post_form(&format!("{tx_path}/{action}"), &[]).await;
+        assert_eq!(page.status, 404, "POST {tx_path}/{action}");
+    }
+    // Nothing of Acme's changed through those attempts.
+    let order_page = acme.get(&order_path).await;
+    assert_eq!(order_page.status, 200);
+    assert!(order_page.contains("ACME-SECRET-7"));
+    assert_eq!(
+        crate::delivery::reload(&app, &acme_order).status,
+        paylink::domain::order::OrderStatus::Paid,
+        "the order is still paid"
+    );
     // Creating a user on another company's shop is refused too.
     let page = gina
         .post_form(
@@ -146,12 +209,36 @@ async fn the_audit_log_is_append_only_in_the_database() {
             .execute(conn)
             .map_err(paylink::db::DbError::from)
     });
-    assert!(result.is_err(), "UPDATE refused");
+    assert_append_only_refusal(result, "UPDATE");
     let result = app.db.write_blocking(|conn| {
         use diesel::prelude::*;
         diesel::delete(paylink::db::schema::audit_log::table).execute(conn).map_err(paylink::db::DbError::from)
     });
-    assert!(result.is_err(), "DELETE refused");
+    assert_append_only_refusal(result, "DELETE");
+    // And the rows are all still there, unchanged.
+    let details: Vec<String> = app
+        .db
+        .read_blocking(|conn| {
+            use diesel::prelude::*;
+            paylink::db::schema::audit_log::table
+                .select(paylink::db::schema::audit_log::detail)
+                .load::<String>(conn)
+                .map_err(paylink::db::DbError::from)
+        })
+        .unwrap();
+    assert!(!details.is_empty(), "creating the merchant was audited");
+    assert!(details.iter().all(|d| d != "rewritten"), "{details:?}");
+}
+
+/// The refusal comes from the database trigger, not from any other failure (a bad
+/// connection, a typo in the query): a query error carrying the trigger's message.
+fn assert_append_only_refusal(result: Result<usize, paylink::db::DbError>, what: &str) {
+    match result {
+        Err(paylink::db::DbError::Query(diesel::result::Error::DatabaseError(_, info))) => {
+            assert!(info.message().contains("audit_log is append-only"), "{what}: {}", info.message());
+        }
+        other => panic!("{what} should be refused by the append-only trigger, got {other:?}"),
+    }
 }
 
 #[actix_web::test]
@@ -193,10 +280,33 @@ async fn audit_pages_are_keyset_paginated() {
     let first = admin.get("/audit").await;
     assert_eq!(first.count("tbody tr"), 50);
     let older = first.attr("a.button[href^=\"/audit?\"]", "href").expect("a link to older entries");
-    assert!(older.contains("before="), "{older}");
     let second = admin.get(&older).await;
-    assert!(second.count("tbody tr") >= 10);
-    let first_ids: Vec<String> = first.texts("tbody tr td:first-child");
-    let second_ids: Vec<String> = second.texts("tbody tr td:first-child");
-    assert!(first_ids.last() >= second_ids.first(), "newest first, no overlap");
+    // The whole log, newest first, with its ids: what the two pages must split between them.
+    let csv = admin.get("/audit.csv").await;
+    let mut reader = csv::Reader::from_reader(csv.body.trim_start_matches('\u{feff}').as_bytes());
+    let log: Vec<(i64, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let when = chrono::NaiveDateTime::parse_from_str(&r[1], "%Y-%m-%dT%H:%M:%SZ").unwrap();
+            (r[0].parse().unwrap(), when.format("%Y-%m-%d %H:%M:%S").to_string())
+        })
+        .collect();
+    assert!(log.len() > 60, "{} entries", log.len());
+    assert!(log.windows(2).all(|w| w[0].0 > w[1].0), "the log is newest first by id");
+    // The cursor is the id of the last row shown, so page two starts right after it.
+    let cursor: i64 = older
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("before="))
+        .unwrap_or_else(|| panic!("no before= in {older}"))
+        .parse()
+        .unwrap();
+    assert_eq!(cursor, log[49].0, "the cursor is the 50th newest entry: {older}");
+    let expected_second = (log.len() - 50).min(50);
+    assert_eq!(second.count("tbody tr"), expected_second, "page two holds the next entries");
+    let first_times: Vec<String> = first.texts("tbody tr td:first-child");
+    let second_times: Vec<String> = second.texts("tbody tr td:first-child");
+    let expected: Vec<String> = log.iter().map(|(_, t)| t.clone()).collect();
+    assert_eq!(first_times, expected[..50], "page one is the 50 newest");
+    assert_eq!(second_times, expected[50..50 + expected_second], "page two continues with no overlap");
 }

@@ -49,7 +49,13 @@ async fn an_admin_edits_the_shop_defaults_and_the_change_is_audited() {
     assert_eq!(page.attr("#validation_mode option[selected]", "value").as_deref(), Some("MANUAL"));
     assert_eq!(page.attr("#three_ds option[selected]", "value").as_deref(), Some("CHALLENGE"));
     let orders = admin.get("/orders").await;
-    assert!(orders.contains("Manual"), "the orders screen shows the new defaults");
+    assert_eq!(
+        orders.texts("p.defaults-line"),
+        [
+            "Defaults of new orders — Default validity (days, 90 at most): 90 · Validation mode: Manual · Capture delay (days): 3. Settings"
+        ],
+        "the orders screen shows the new defaults"
+    );
     let audit = admin.get("/audit?action=shop.").await;
     let details = audit.texts("tbody td").join("\n");
     assert!(details.contains("validity_days: 30 -> 90"), "{details}");
