@@ -61,6 +61,9 @@ pub struct RawSettings {
     /// Connections in the database pool.
     #[arg(long, env = "PAYLINK_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
+    /// Seconds a client has to send a request body once its headers arrived.
+    #[arg(long, env = "PAYLINK_BODY_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_timeout_secs: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +90,7 @@ pub struct Settings {
     pub login_rate_per_login: u32,
     pub pay_rate_per_ip: u32,
     pub db_pool_size: u32,
+    pub body_timeout_secs: u32,
     /// Directory of the SQLite file (embedded mode) or the working directory: holds outbox/.
     pub data_dir: PathBuf,
 }
@@ -192,6 +196,7 @@ impl RawSettings {
             login_rate_per_login: self.login_rate_per_login,
             pay_rate_per_ip: self.pay_rate_per_ip.max(1),
             db_pool_size: self.db_pool_size.max(2),
+            body_timeout_secs: self.body_timeout_secs.max(1),
             data_dir,
         })
     }
@@ -201,6 +206,10 @@ impl Settings {
     /// Whether cookies may omit `Secure` (plain HTTP on a loopback address only).
     pub fn cookies_secure(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.body_timeout_secs))
     }
 }
 

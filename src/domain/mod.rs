@@ -12,6 +12,7 @@ pub mod secret_box;
 pub mod shop;
 pub mod sms;
 pub mod template;
+pub mod text;
 pub mod user;
 
 /// A value refused at the boundary: which field, and a message key for the page or the API.

@@ -9,7 +9,7 @@ use super::money::{Currency, Money};
 use super::order::{self, AliasMode, Channel, Reference};
 use super::shop::{MAX_CAPTURE_DELAY_DAYS, ShopSettings, ThreeDsPreference, ValidationMode};
 use super::template;
-use super::user::is_email;
+use super::text::is_email;
 
 /// How the amount arrived: typed by a person, or in minor units from the API.
 #[derive(Debug, Clone)]

@@ -118,7 +118,7 @@ impl ShopSettings {
             errors.push(FieldError::new("url", "shop.url.invalid"));
         }
         let contact_email = raw.contact_email.trim().to_string();
-        if !super::user::is_email(&contact_email) {
+        if !super::text::is_email(&contact_email) {
             errors.push(FieldError::new("contact_email", "field.email.invalid"));
         }
         let time_zone = raw.time_zone.trim().parse::<Tz>().map_err(|_| ()).ok();

@@ -3,7 +3,16 @@
 //! characters such as `€` count twice); anything outside GSM-7 switches the whole message
 //! to UCS-2: 70, then 67 per part, counted in UTF-16 units (an emoji counts twice).
 
+use serde::{Deserialize, Serialize};
+
 use super::FieldError;
+
+/// An SMS as queued in the outbox: the number and the text, already rendered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsPayload {
+    pub to: String,
+    pub text: String,
+}
 
 pub const MAX_CHARS: usize = 500;
 

@@ -64,9 +64,7 @@ impl Login {
     }
 }
 
-pub fn is_email(raw: &str) -> bool {
-    raw.len() <= 254 && raw.contains('.') && email_address::EmailAddress::is_valid(raw)
-}
+pub use super::text::is_email;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RawUser {

@@ -82,16 +82,18 @@ pub fn login(
         Err(_) => None,
     };
     let Some(user) = user else {
-        // Same cost as a real check, so timing does not reveal which logins exist.
+        // Same cost as a real check, so timing does not reveal which logins exist; and the
+        // same count of failures, so the fifth answers "locked" as it does for an account.
         password::verify(pw, password::dummy_hash());
-        let actor = Actor {
-            company_id: None,
-            user_id: None,
-            name: raw_login.chars().take(64).collect(),
-            ip: ip.map(str::to_string),
-        };
-        log(conn, &actor, "login.failed", "user:?", "unknown login", clock)?;
-        return Ok(LoginOutcome::Refused { remaining: None });
+        let name: String = raw_login.trim().to_lowercase().chars().take(64).collect();
+        let actor = Actor { company_id: None, user_id: None, name, ip: ip.map(str::to_string) };
+        let before = audit::unknown_login_failures(conn, &actor.name)?;
+        log(conn, &actor, "login.failed", audit::UNKNOWN_LOGIN, "unknown login", clock)?;
+        let (_, outcome) = register_failure(i32::try_from(before).unwrap_or(i32::MAX));
+        return Ok(match outcome {
+            FailureOutcome::Locked => LoginOutcome::Locked,
+            FailureOutcome::Counted { .. } => LoginOutcome::Refused { remaining: None },
+        });
     };
     if user.is_locked() {
         password::verify(pw, password::dummy_hash());

@@ -87,11 +87,7 @@ pub struct EmailPayload {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SmsPayload {
-    pub to: String,
-    pub text: String,
-}
+pub use crate::domain::sms::SmsPayload;
 
 /// Queues the order's message (e-mail or SMS) and counts one more sending; `o` follows.
 fn enqueue_delivery(
@@ -158,7 +154,7 @@ fn log(
 
 fn new_token() -> String {
     // 128 random bits, URL-safe.
-    crate::web::security::random_token(16)
+    crate::domain::text::random_token(16)
 }
 
 /// Creates one order per recipient (references numbered `-001`, `-002`, …) and queues their

@@ -8,7 +8,7 @@ use crate::domain::FieldError;
 use crate::domain::clock::Clock;
 use crate::domain::ids::ShopId;
 use crate::domain::secret_box;
-use crate::services::orders::SmsPayload;
+use crate::domain::sms::SmsPayload;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::sms as store;
 

@@ -48,6 +48,19 @@ pub fn append(conn: &mut DbConn, actor: &Actor, entry: Entry<'_>, now: NaiveDate
         .map(|_| ())
 }
 
+/// Failed logins recorded for `name`, a login that belongs to no account.
+pub fn unknown_login_failures(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
+    audit_log::table
+        .filter(audit_log::target.eq(UNKNOWN_LOGIN))
+        .filter(audit_log::actor.eq(name))
+        .filter(audit_log::action.eq("login.failed"))
+        .count()
+        .get_result(conn)
+}
+
+/// The target of an entry about a login that belongs to no account.
+pub const UNKNOWN_LOGIN: &str = "user:?";
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {

@@ -16,6 +16,7 @@ use super::security::client_ip;
 use super::session::{self, Stage};
 use super::shell::{Public, tr};
 use crate::domain::password::{self, Strength};
+use crate::domain::text::LocalPath;
 use crate::services::ServiceError;
 use crate::services::auth::{self, CodeOutcome, LoginOutcome, PasswordChange};
 
@@ -52,12 +53,7 @@ struct LoginQuery {
 
 /// Only a local path may be a post-login destination (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => {
-            n.to_string()
-        }
-        _ => "/orders".to_string(),
-    }
+    LocalPath::or(next.filter(|n| !n.starts_with("/login")), "/orders")
 }
 
 fn see_other(to: &str) -> HttpResponse {
@@ -368,10 +364,7 @@ async fn switch_language(
     q: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
     let lang = Lang::parse(&path).ok_or(AppError::NotFound)?;
-    let next = match q.next.as_deref() {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/login".to_string(),
-    };
+    let next = LocalPath::or(q.next.as_deref(), "/login");
     let secure = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.cookies_secure());
     let cookie = Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
@@ -394,6 +387,7 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/orders");
         assert_eq!(safe_next(Some("/\\evil.example")), "/orders");
         assert_eq!(safe_next(Some("/login/code")), "/orders");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/orders");
         assert_eq!(safe_next(None), "/orders");
     }
 }

@@ -25,6 +25,9 @@ pub enum AppError {
     RateLimited,
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// Input refused with a message of its own (an i18n key): a control character, …
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error("login required")]
     LoginRequired { next: String },
     #[error("redirect")]
@@ -49,6 +52,7 @@ impl AppError {
             AppError::Csrf => ("error.csrf.title", "error.csrf.text"),
             AppError::RateLimited => ("error.rate.title", "error.rate.text"),
             AppError::BadRequest(_) => ("error.bad_request.title", "error.bad_request.text"),
+            AppError::Refused(key) => ("error.bad_request.title", key),
             AppError::NoShop => ("error.no_shop.title", "error.no_shop.text"),
             AppError::Conflict(key) => ("error.conflict.title", key),
             _ => ("error.internal.title", "error.internal.text"),
@@ -80,7 +84,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf | AppError::NoShop => StatusCode::FORBIDDEN,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::LoginRequired { .. } | AppError::Redirect(_) => StatusCode::SEE_OTHER,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

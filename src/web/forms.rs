@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::AppError;
 use super::security::{CSRF_FIELD, CsrfSeed};
+use crate::domain::text::has_control;
 
 pub struct CsrfForm<T>(pub T);
 
@@ -35,9 +36,36 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             if !is_form {
                 return Err(AppError::BadRequest("content type"));
             }
+            refuse_control(&body)?;
             serde_urlencoded::from_bytes::<T>(&body).map(CsrfForm).map_err(|_| AppError::BadRequest(CSRF_FIELD))
         })
     }
+}
+
+/// Refuses a form or query string holding a control character in any name or value (a NUL
+/// byte cannot be stored in PostgreSQL, none has a place in typed text), before any handler
+/// reads it, so nothing is half-written.
+pub fn refuse_control(encoded: &[u8]) -> Result<(), AppError> {
+    let pairs: Pairs = serde_urlencoded::from_bytes(encoded).unwrap_or_default();
+    if pairs.iter().any(|(k, v)| has_control(k) || has_control(v)) {
+        return Err(AppError::Refused(crate::domain::text::CONTROL_CHARACTER));
+    }
+    Ok(())
+}
+
+/// Middleware applying [`refuse_control`] to the query string of every page outside the
+/// API (which answers its own JSON error per field).
+pub async fn control_free_query(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    if !req.path().starts_with("/api/")
+        && let Err(refused) = refuse_control(req.query_string().as_bytes())
+    {
+        // Answered here, inside the error pages' middleware, which renders it.
+        return Ok(req.error_response(refused));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// A form's values parsed as (name, value) pairs, for repeated fields such as checkboxes.

@@ -3,13 +3,12 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpMessage, HttpRequest};
 use base64::Engine;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::Sha256;
 
 pub const CSRF_COOKIE: &str = "paylink_csrf";
@@ -21,11 +20,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-}
+pub use crate::domain::text::random_token;
 
 /// CSRF tokens bound to a random per-browser seed kept in an HttpOnly cookie (double
 /// submit, signed): a form token is HMAC(secret, seed), so another site can neither read
@@ -90,9 +85,16 @@ impl LoginLimiter {
     }
 }
 
-/// Headers on every response, error pages included.
-pub fn headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// Headers on every response, error pages included. `https`: the public URL is https, so
+/// browsers are told to never reach it over plain HTTP again (HSTS, one year).
+pub fn headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new();
+    let headers = if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"))
+    } else {
+        headers
+    };
+    headers
         .add((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -107,6 +109,60 @@ pub fn headers() -> DefaultHeaders {
             HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
         ))
         .add((HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")))
+}
+
+/// Every request body must arrive within this time from the end of its headers; a client
+/// that sends one byte at a time then gets an error instead of holding a worker for ever
+/// (the server's own `client_request_timeout` covers only the headers).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Middleware putting the request's payload behind [`BODY_TIMEOUT`].
+pub async fn body_deadline(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let timeout =
+        req.app_data::<actix_web::web::Data<super::AppState>>().map_or(BODY_TIMEOUT, |s| s.settings.body_timeout());
+    let inner = req.take_payload();
+    let sleep = Box::pin(tokio::time::sleep(timeout));
+    let stream: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<actix_web::web::Bytes, PayloadError>>>> =
+        Box::pin(Deadline { inner, sleep, done: false });
+    req.set_payload(actix_web::dev::Payload::from(stream));
+    next.call(req).await
+}
+
+use actix_web::error::PayloadError;
+
+struct Deadline {
+    inner: actix_web::dev::Payload,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    done: bool,
+}
+
+impl futures_util::Stream for Deadline {
+    type Item = Result<actix_web::web::Bytes, PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(item) => return Poll::Ready(item),
+            Poll::Pending => {}
+        }
+        match self.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.done = true;
+                let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "request body too slow");
+                Poll::Ready(Some(Err(PayloadError::Io(late))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,12 @@
 mod helpers;
 
 mod api;
+mod architecture;
 mod auth;
 mod browser;
 mod cli;
 mod delivery;
+mod hardening;
 mod messaging;
 mod ops;
 mod orders_ui;

@@ -7,6 +7,7 @@ use serde::de::{Deserialize, DeserializeOwned, Deserializer};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use crate::domain::text::has_control;
 
 pub fn parse<T: DeserializeOwned>(body: &[u8], empty_allowed: bool) -> Result<T, ApiError> {
     let value: Value = if empty_allowed && body.iter().all(u8::is_ascii_whitespace) {
@@ -15,6 +16,9 @@ pub fn parse<T: DeserializeOwned>(body: &[u8], empty_allowed: bool) -> Result<T,
         serde_json::from_slice(body).map_err(|_| ApiError::InvalidJson)?
     };
     let Value::Object(fields) = &value else { return Err(ApiError::InvalidJson) };
+    if let Some(key) = fields.iter().find(|(_, v)| holds_control(v)).map(|(k, _)| k) {
+        return Err(ApiError::ControlCharacter(key.clone()));
+    }
     if let Ok(parsed) = serde_json::from_value::<T>(value.clone()) {
         return Ok(parsed);
     }
@@ -28,6 +32,16 @@ pub fn parse<T: DeserializeOwned>(body: &[u8], empty_allowed: bool) -> Result<T,
         }
     }
     Err(ApiError::InvalidJson)
+}
+
+/// A string anywhere in `v` holds a control character (a NUL byte cannot even be stored).
+fn holds_control(v: &Value) -> bool {
+    match v {
+        Value::String(s) => has_control(s),
+        Value::Array(items) => items.iter().any(holds_control),
+        Value::Object(fields) => fields.iter().any(|(k, v)| has_control(k) || holds_control(v)),
+        _ => false,
+    }
 }
 
 /// For `Option<Option<T>>` fields: absent is `None`, `null` is `Some(None)`.
@@ -59,7 +73,12 @@ pub fn page_limit(raw: Option<&str>, errors: &mut Vec<crate::domain::FieldError>
 
 /// A query string as (name, value) pairs, for lists that refuse unknown parameters.
 pub fn query_pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(raw).map_err(|_| ApiError::BadRequest("invalid_query"))
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw).map_err(|_| ApiError::BadRequest("invalid_query"))?;
+    match pairs.iter().find(|(k, v)| has_control(k) || has_control(v)) {
+        Some((k, _)) => Err(ApiError::ControlCharacter(k.clone())),
+        None => Ok(pairs),
+    }
 }
 
 #[cfg(test)]
@@ -77,9 +96,9 @@ mod tests {
 
     fn code(r: Result<Sample, ApiError>) -> (&'static str, String) {
         match r.unwrap_err() {
-            e @ (ApiError::UnknownField(_) | ApiError::InvalidType(_)) => {
+            e @ (ApiError::UnknownField(_) | ApiError::InvalidType(_) | ApiError::ControlCharacter(_)) => {
                 let field = match &e {
-                    ApiError::UnknownField(f) | ApiError::InvalidType(f) => f.clone(),
+                    ApiError::UnknownField(f) | ApiError::InvalidType(f) | ApiError::ControlCharacter(f) => f.clone(),
                     _ => unreachable!(),
                 };
                 (e.code(), field)
@@ -104,5 +123,7 @@ mod tests {
         assert_eq!(code(parse(br#"{"amount": 1"#, false)).0, "invalid_json");
         assert_eq!(code(parse(b"", false)).0, "invalid_json");
         assert!(parse::<Sample>(b" ", true).is_ok());
+        assert_eq!(code(parse(br#"{"name": "a\u0000b"}"#, false)), ("field.control_character", "name".into()));
+        assert_eq!(query_pairs("reference=a%00b").unwrap_err().code(), "field.control_character");
     }
 }

@@ -36,6 +36,9 @@ pub enum ApiError {
     /// A JSON value of the wrong type (a float or a string where an integer is due, …).
     #[error("wrong type for {0}")]
     InvalidType(String),
+    /// A text value (body or query string) holding a control character.
+    #[error("control character in {0}")]
+    ControlCharacter(String),
     #[error("invalid Idempotency-Key header")]
     IdempotencyKeyInvalid,
     #[error("Idempotency-Key reused with another request")]
@@ -115,6 +118,7 @@ impl ApiError {
             // An amount is an integer of minor units: say so rather than "wrong type".
             ApiError::InvalidType(field) if field == "amount" => "amount.not_integer",
             ApiError::InvalidType(_) => "invalid_type",
+            ApiError::ControlCharacter(_) => crate::domain::text::CONTROL_CHARACTER,
             ApiError::IdempotencyKeyInvalid => "idempotency_key_invalid",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::IdempotencyInProgress => "idempotency_in_progress",
@@ -128,7 +132,7 @@ impl ApiError {
 
     fn field(&self) -> Option<String> {
         match self {
-            ApiError::UnknownField(f) | ApiError::InvalidType(f) => Some(f.clone()),
+            ApiError::UnknownField(f) | ApiError::InvalidType(f) | ApiError::ControlCharacter(f) => Some(f.clone()),
             ApiError::IdempotencyKeyInvalid => Some("Idempotency-Key".to_string()),
             ApiError::Invalid(errors) => errors.first().map(|e| api_field(e.field).to_string()),
             _ => None,
@@ -210,6 +214,7 @@ impl ResponseError for ApiError {
             ApiError::InvalidJson
             | ApiError::UnknownField(_)
             | ApiError::InvalidType(_)
+            | ApiError::ControlCharacter(_)
             | ApiError::IdempotencyKeyInvalid
             | ApiError::Invalid(_)
             | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -252,6 +257,7 @@ mod tests {
             ApiError::UnknownField("x".into()),
             ApiError::InvalidType("amount".into()),
             ApiError::InvalidType("x".into()),
+            ApiError::ControlCharacter("x".into()),
             ApiError::IdempotencyKeyInvalid,
             ApiError::IdempotencyKeyReused,
             ApiError::IdempotencyInProgress,

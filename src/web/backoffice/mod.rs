@@ -18,6 +18,7 @@ use super::error::AppError;
 use super::forms::CsrfForm;
 use super::session::{KEY_MODE, KEY_SHOP, Staff};
 use crate::domain::api_key::Mode;
+use crate::domain::text::LocalPath;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home)).route("/context", web::post().to(switch_context));
@@ -74,6 +75,5 @@ async fn switch_context(staff: Staff, CsrfForm(form): CsrfForm<ContextForm>) -> 
         }
         staff.session.insert(KEY_MODE, mode.as_str()).map_err(AppError::internal)?;
     }
-    let back = if form.back.starts_with('/') && !form.back.starts_with("//") { form.back.as_str() } else { "/orders" };
-    Ok(see_other(back))
+    Ok(see_other(&LocalPath::or(Some(&form.back), "/orders")))
 }

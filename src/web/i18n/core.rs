@@ -113,6 +113,7 @@ super::messages! {
 
     "field.required" => "Ce champ est obligatoire.", "This field is required.";
     "field.email.invalid" => "Indiquez une adresse e-mail valide.", "Enter a valid e-mail address.";
+    "field.control_character" => "Ce texte contient un caractère de contrôle (comme un octet nul) : retirez-le.", "This text holds a control character (such as a NUL byte): remove it.";
     "field.choice.invalid" => "Choisissez une valeur de la liste.", "Choose a value from the list.";
     "field.too_long" => "Ce texte est trop long.", "This text is too long.";
     "form.errors" => "Corrigez les champs signalés.", "Please correct the marked fields.";
