@@ -797,6 +797,22 @@ async fn the_openapi_document_matches_what_the_server_answers() {
     let doc = doc.body;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert_eq!(doc["components"]["securitySchemes"]["basic"]["scheme"], "basic");
+    // The bounds the server enforces are in the document.
+    for list in ["/api/v1/payment-orders", "/api/v1/transactions"] {
+        let params = doc["paths"][list]["get"]["parameters"].as_array().expect("list parameters");
+        let limit = params.iter().find(|p| p["name"] == "limit").expect("a limit parameter");
+        assert_eq!((&limit["schema"]["minimum"], &limit["schema"]["maximum"]), (&json!(1), &json!(200)), "{list}");
+    }
+    let create = doc["paths"]["/api/v1/payment-orders"]["post"]["parameters"].as_array().expect("create parameters");
+    let key = create.iter().find(|p| p["name"] == "Idempotency-Key").expect("an Idempotency-Key parameter");
+    assert_eq!(key["schema"]["pattern"], "^[\\x20-\\x7E]{1,255}$");
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["PaymentOrderChanges"]["minProperties"],
+        1,
+        "an empty PATCH is refused: {}",
+        schemas.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default()
+    );
 
     // Every route, with the outcomes a client meets.
     let single = api.create(json!({"channel": "URL", "amount": 100})).await;

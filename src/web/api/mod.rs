@@ -70,6 +70,12 @@ impl utoipa::Modify for BasicAuth {
         doc.components
             .get_or_insert_with(Default::default)
             .add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        // utoipa's derive has no `minProperties` for a struct: an empty PATCH is refused
+        // (`patch.empty`), so the schema says so.
+        let changes = doc.components.as_mut().and_then(|c| c.schemas.get_mut("PaymentOrderChanges"));
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(o))) = changes {
+            o.min_properties = Some(1);
+        }
     }
 }
 

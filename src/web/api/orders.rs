@@ -325,14 +325,18 @@ pub enum Created {
     Several(CreatedOrders),
 }
 
-/// Filters of the list; empty values are ignored.
+/// Filters of the list. An empty value (`?status=`) is taken as absent, and the values of
+/// `status` and `channel` are also accepted in lower case, as the back office's links send
+/// them.
 #[derive(Debug, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Upper case as listed (lower case accepted); empty: no filter.
     #[param(value_type = Option<OrderStatus>)]
     pub status: Option<String>,
     /// Exact reference, or a prefix followed by `*`.
     pub reference: Option<String>,
+    /// Upper case as listed (lower case accepted); empty: no filter.
     #[param(value_type = Option<Channel>)]
     pub channel: Option<String>,
     /// Created at or after: RFC 3339, or a day (`2026-06-15`, from its start in the shop's zone).
@@ -340,7 +344,7 @@ pub struct ListQuery {
     /// Created before: RFC 3339, or a day (`2026-06-15`, up to its end in the shop's zone).
     pub created_to: Option<String>,
     /// 1 to 200, default 50.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -447,7 +451,7 @@ fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
     operation_id = "createPaymentOrder",
     tag = "payment-orders",
     request_body = CreateOrderRequest,
-    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe: 1 to 255 printable ASCII characters, kept 24 hours.")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x20-\\x7E]{1,255}$", description = "Makes a retry safe: 1 to 255 printable ASCII characters, kept 24 hours.")),
     responses(
         (status = 201, description = "Created: the order, or `{\"items\": [...]}` when several recipients made several orders.", body = Created),
         (status = 400, description = "Refused input; nothing was created.", body = ErrorBody),
@@ -638,7 +642,7 @@ async fn act(
     tag = "payment-orders",
     params(
         ("id" = i64, Path, description = "The order's id"),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x20-\\x7E]{1,255}$", description = "Makes a retry safe."),
     ),
     responses(
         (status = 200, description = "The order, CANCELLED.", body = OrderObject),
@@ -667,7 +671,7 @@ pub async fn cancel(
     tag = "payment-orders",
     params(
         ("id" = i64, Path, description = "The order's id"),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x20-\\x7E]{1,255}$", description = "Makes a retry safe."),
     ),
     responses(
         (status = 200, description = "The order, RUNNING again.", body = OrderObject),
@@ -696,7 +700,7 @@ pub async fn reactivate(
     tag = "payment-orders",
     params(
         ("id" = i64, Path, description = "The order's id"),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x20-\\x7E]{1,255}$", description = "Makes a retry safe."),
     ),
     responses(
         (status = 200, description = "The order; its e-mail is queued again and `send_count` counts it.", body = OrderObject),

@@ -124,17 +124,20 @@ pub struct RefundRequest {
 #[serde(deny_unknown_fields)]
 struct NoFields {}
 
-/// Filters of the list; empty values are ignored.
+/// Filters of the list. An empty value (`?status=`) is taken as absent, and the values of
+/// `status` and `channel` are also accepted in lower case, as the back office's links send
+/// them.
 #[derive(Debug, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// The transactions of this payment order (every attempt, newest first).
     #[param(value_type = Option<i64>)]
     pub order_id: Option<String>,
+    /// Upper case as listed (lower case accepted); empty: no filter.
     #[param(value_type = Option<TxStatus>)]
     pub status: Option<String>,
     /// 1 to 200, default 50.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -294,7 +297,7 @@ async fn act(
     tag = "transactions",
     params(
         ("id" = i64, Path, description = "The transaction's id"),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x20-\\x7E]{1,255}$", description = "Makes a retry safe."),
     ),
     responses(
         (status = 200, description = "AUTHORISED: captured now (CAPTURED). AUTHORISED_TO_VALIDATE: validated (AUTHORISED), captured on its capture date.", body = TransactionObject),
@@ -323,7 +326,7 @@ pub async fn capture(
     tag = "transactions",
     params(
         ("id" = i64, Path, description = "The transaction's id"),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x20-\\x7E]{1,255}$", description = "Makes a retry safe."),
     ),
     responses(
         (status = 200, description = "The transaction, CANCELLED: the buyer is not charged.", body = TransactionObject),
@@ -352,7 +355,7 @@ pub async fn cancel(
     tag = "transactions",
     params(
         ("id" = i64, Path, description = "The transaction's id"),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry safe."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x20-\\x7E]{1,255}$", description = "Makes a retry safe."),
     ),
     request_body(content = RefundRequest, description = "`{}` refunds the whole refundable rest."),
     responses(
