@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
 use anyhow::Context;
+use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -21,6 +22,23 @@ pub struct Running {
     pub server: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
     /// The worker of this server (running in the background only with `run_worker`).
     pub worker: Arc<Worker>,
+    /// The background worker's task (with `run_worker`) and its stop signal.
+    background: Option<(watch::Sender<bool>, actix_web::rt::task::JoinHandle<()>)>,
+}
+
+impl Running {
+    /// Stops the background worker: it finishes the round under way, closes its mail
+    /// transport, and its task is awaited. Then closes this server's own worker's transport.
+    /// Await it inside the runtime, before the runtime goes away.
+    pub async fn stop_worker(&mut self) {
+        if let Some((stop, task)) = self.background.take() {
+            let _ = stop.send(true);
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "the worker task failed");
+            }
+        }
+        self.worker.shutdown().await;
+    }
 }
 
 /// Opens the database and applies pending migrations.
@@ -60,11 +78,14 @@ pub fn start_with_db(
     let server = web::server(state, listener)?;
     let handle = server.handle();
     let server = actix_web::rt::spawn(server);
-    if run_worker {
+    let background = if run_worker {
         let background = Worker::new(db.clone(), clock, state_settings(&worker))?;
-        actix_web::rt::spawn(background.run());
-    }
-    Ok(Running { addr, db, handle, server, worker })
+        let (stop, stopped) = watch::channel(false);
+        Some((stop, actix_web::rt::spawn(background.run(stopped))))
+    } else {
+        None
+    };
+    Ok(Running { addr, db, handle, server, worker, background })
 }
 
 /// `paylink serve`: what `cargo run --release` does.
@@ -77,10 +98,18 @@ pub async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()>
         .with_context(|| format!("cannot listen on {} (PAYLINK_BIND)", settings.bind))?;
     let public_url = settings.public_url.clone();
     let backend = settings.backend.name();
-    let running = start_with_db(settings, db, clock, listener, true)?;
+    let mut running = start_with_db(settings, db, clock, listener, true)?;
     tracing::info!(addr = %running.addr, backend, "paylink is listening");
     println!("paylink is running: open {public_url}/login");
-    running.server.await.context("server task failed")?.context("server failed")
+    // Returns on SIGTERM / SIGINT once actix has stopped accepting and drained its requests
+    // (graceful shutdown, `shutdown_timeout`); the worker is stopped after it, and everything
+    // holding the SMTP pool is dropped here, inside the runtime.
+    let served = (&mut running.server).await;
+    tracing::info!("paylink is stopping");
+    running.stop_worker().await;
+    drop(running);
+    tracing::info!("paylink stopped: requests drained, worker stopped, mail transport closed");
+    served.context("server task failed")?.context("server failed")
 }
 
 fn print_demo(settings: &Settings, demo: &merchants::CreatedMerchant) {

@@ -26,6 +26,13 @@ impl Mailer {
         }
     }
 
+    /// Closes the pooled SMTP connections; to be awaited inside the Tokio runtime.
+    pub async fn shutdown(&self) {
+        if let Mailer::Smtp(transport) = self {
+            transport.shutdown().await;
+        }
+    }
+
     pub async fn send(&self, job: &Job, settings: &Settings) -> Outcome {
         let message = match build(job, settings) {
             Ok(m) => m,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as Span;
+use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::db::{Db, DbError};
@@ -182,15 +183,35 @@ impl Worker {
             .await
     }
 
-    /// Runs forever; a failed round is logged and the next one tries again.
-    pub async fn run(self) {
+    /// Runs until `stop` turns true (or its sender is gone); a failed round is logged and the
+    /// next one tries again. A stop never interrupts a round: the jobs it claimed are delivered
+    /// and recorded first. The mail transport is then closed, inside the runtime (lettre's
+    /// pool spawns its clean-up on Tokio when dropped, and panics outside a runtime).
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut interval = tokio::time::interval(TICK);
         loop {
-            interval.tick().await;
+            tokio::select! {
+                biased;
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break;
+                    }
+                    continue;
+                }
+                _ = interval.tick() => {}
+            }
             if let Err(error) = self.run_once().await {
                 tracing::warn!(%error, "worker round failed");
             }
         }
+        self.shutdown().await;
+        tracing::debug!("worker stopped");
+    }
+
+    /// Closes the mail transport's pooled SMTP connections. Call it, and drop the worker,
+    /// inside the Tokio runtime.
+    pub async fn shutdown(&self) {
+        self.mailer.shutdown().await;
     }
 }
 

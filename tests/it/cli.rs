@@ -1,7 +1,9 @@
 //! The command line, run as the real binary against the backend under test.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
+use crate::delivery::free_port;
 use crate::helpers::{PgDatabase, STRONG, TestApp, test_backend};
 use paylink::db::Backend;
 
@@ -182,4 +184,145 @@ async fn an_admin_unlock_from_the_cli_lets_a_locked_user_in_again() {
     let out = Command::new(env!("CARGO_BIN_EXE_paylink")).args(&args).args(["unlock-user", "alice"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     app.log_in(&client, "alice", STRONG).await;
+}
+
+/// Python's aiosmtpd, a real SMTP server writing what it receives into a Maildir.
+struct Smtp {
+    child: std::process::Child,
+    maildir: std::path::PathBuf,
+}
+
+impl Smtp {
+    fn start(port: u16, dir: &std::path::Path) -> Smtp {
+        let maildir = dir.join("maildir");
+        let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd runs (Debian package python3-aiosmtpd; scripts/test installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(15), "aiosmtpd did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Smtp { child, maildir }
+    }
+
+    fn received(&self) -> usize {
+        std::fs::read_dir(self.maildir.join("new")).map(|d| d.count()).unwrap_or(0)
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Kills the server if the test fails before it exits on its own.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[actix_web::test]
+async fn serve_stops_cleanly_on_sigterm_after_sending_mail_over_smtp() {
+    let t = target();
+    let smtp_port = free_port();
+    let smtp = Smtp::start(smtp_port, t._dir.path());
+    let out = paylink(
+        &t,
+        &[
+            "create-merchant",
+            "--company",
+            "Acme",
+            "--shop",
+            "Acme Shop",
+            "--login",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--first-login-code",
+            "4821",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let merchant: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shop_id = match &merchant["shop_id"] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let api_key = merchant["test_api_key"].as_str().unwrap().to_string();
+
+    let port = free_port();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_paylink"))
+            .args(&t.args)
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(["--data-dir", t._dir.path().to_str().unwrap()])
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env("PAYLINK_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+            .env("PAYLINK_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the paylink binary runs"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(15)).build().unwrap();
+    let started = Instant::now();
+    loop {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        assert!(server.0.try_wait().unwrap().is_none(), "paylink serve exited early");
+        assert!(started.elapsed() < Duration::from_secs(30), "paylink serve did not start on port {port}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let order = serde_json::json!({"channel": "EMAIL", "amount": 800, "recipients": "dan@example.com"});
+    let res = http
+        .post(format!("{base}/api/v1/payment-orders"))
+        .basic_auth(&shop_id, Some(&api_key))
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    assert_eq!(status, 201, "{}", res.text().await.unwrap());
+
+    // The worker (a 5 s tick) sends it through the pooled SMTP transport.
+    let started = Instant::now();
+    while smtp.received() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the worker sent no e-mail to the SMTP server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let pid = server.0.id().to_string();
+    let kill = Command::new("kill").arg("-TERM").arg(&pid).status().unwrap();
+    assert!(kill.success(), "kill -TERM {pid}");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "paylink serve did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("panicked") && !stderr.contains("no reactor running"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "exit status {status}: {stderr}");
+    assert!(stderr.contains("paylink is stopping") && stderr.contains("paylink stopped"), "{stderr}");
 }
