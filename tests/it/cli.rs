@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::delivery::free_port;
+use crate::delivery::{SmtpServer, free_port};
 use crate::helpers::{PgDatabase, STRONG, TestApp, test_backend};
 use paylink::db::Backend;
 
@@ -51,13 +51,10 @@ fn paylink(target: &Target, args: &[&str]) -> std::process::Output {
         .expect("the paylink binary runs")
 }
 
-#[test]
-fn create_merchant_prints_one_json_object_and_refuses_bad_input() {
-    let t = target();
-    let out = paylink(&t, &["migrate"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = paylink(
-        &t,
+/// `create-merchant` for Acme (login alice, first-login code 4821).
+fn create_acme(t: &Target) -> std::process::Output {
+    paylink(
+        t,
         &[
             "create-merchant",
             "--company",
@@ -71,7 +68,15 @@ fn create_merchant_prints_one_json_object_and_refuses_bad_input() {
             "--first-login-code",
             "4821",
         ],
-    );
+    )
+}
+
+#[test]
+fn create_merchant_prints_one_json_object_and_refuses_bad_input() {
+    let t = target();
+    let out = paylink(&t, &["migrate"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = create_acme(&t);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.trim().lines().count(), 1, "one line: {stdout}");
@@ -125,22 +130,7 @@ fn create_merchant_prints_one_json_object_and_refuses_bad_input() {
 #[test]
 fn unlock_user_and_reset_password_work_from_the_command_line() {
     let t = target();
-    let out = paylink(
-        &t,
-        &[
-            "create-merchant",
-            "--company",
-            "Acme",
-            "--shop",
-            "Acme Shop",
-            "--login",
-            "alice",
-            "--email",
-            "alice@example.com",
-            "--first-login-code",
-            "4821",
-        ],
-    );
+    let out = create_acme(&t);
     assert!(out.status.success());
     let out = paylink(&t, &["reset-password", "alice"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -186,43 +176,6 @@ async fn an_admin_unlock_from_the_cli_lets_a_locked_user_in_again() {
     app.log_in(&client, "alice", STRONG).await;
 }
 
-/// Python's aiosmtpd, a real SMTP server writing what it receives into a Maildir.
-struct Smtp {
-    child: std::process::Child,
-    maildir: std::path::PathBuf,
-}
-
-impl Smtp {
-    fn start(port: u16, dir: &std::path::Path) -> Smtp {
-        let maildir = dir.join("maildir");
-        let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
-        let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd runs (Debian package python3-aiosmtpd; scripts/test installs it)");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(15), "aiosmtpd did not start on port {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Smtp { child, maildir }
-    }
-
-    fn received(&self) -> usize {
-        std::fs::read_dir(self.maildir.join("new")).map(|d| d.count()).unwrap_or(0)
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Kills the server if the test fails before it exits on its own.
 struct Server(std::process::Child);
 
@@ -239,23 +192,8 @@ impl Drop for Server {
 async fn serve_stops_cleanly_on_sigterm_after_sending_mail_over_smtp() {
     let t = target();
     let smtp_port = free_port();
-    let smtp = Smtp::start(smtp_port, t._dir.path());
-    let out = paylink(
-        &t,
-        &[
-            "create-merchant",
-            "--company",
-            "Acme",
-            "--shop",
-            "Acme Shop",
-            "--login",
-            "alice",
-            "--email",
-            "alice@example.com",
-            "--first-login-code",
-            "4821",
-        ],
-    );
+    let smtp = SmtpServer::start(smtp_port, t._dir.path());
+    let out = create_acme(&t);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let merchant: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let shop_id = match &merchant["shop_id"] {
@@ -288,7 +226,7 @@ async fn serve_stops_cleanly_on_sigterm_after_sending_mail_over_smtp() {
         }
         assert!(server.0.try_wait().unwrap().is_none(), "paylink serve exited early");
         assert!(started.elapsed() < Duration::from_secs(30), "paylink serve did not start on port {port}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::task::yield_now().await;
     }
 
     let order = serde_json::json!({"channel": "EMAIL", "amount": 800, "recipients": "dan@example.com"});
@@ -306,7 +244,7 @@ async fn serve_stops_cleanly_on_sigterm_after_sending_mail_over_smtp() {
     let started = Instant::now();
     while smtp.received() == 0 {
         assert!(started.elapsed() < Duration::from_secs(30), "the worker sent no e-mail to the SMTP server");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::task::yield_now().await;
     }
 
     let pid = server.0.id().to_string();
@@ -318,7 +256,7 @@ async fn serve_stops_cleanly_on_sigterm_after_sending_mail_over_smtp() {
             break status;
         }
         assert!(started.elapsed() < Duration::from_secs(20), "paylink serve did not exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::task::yield_now().await;
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut stderr).unwrap();

@@ -65,13 +65,13 @@ fn email_order(to: &str) -> RawOrder {
 }
 
 /// Python's aiosmtpd, a real SMTP server, writing what it receives into a Maildir.
-struct SmtpServer {
+pub struct SmtpServer {
     child: Child,
     maildir: PathBuf,
 }
 
 impl SmtpServer {
-    fn start(port: u16, dir: &Path) -> SmtpServer {
+    pub fn start(port: u16, dir: &Path) -> SmtpServer {
         let maildir = dir.join("maildir");
         let python = if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
         let child = Command::new(python)
@@ -88,6 +88,11 @@ impl SmtpServer {
             std::thread::yield_now();
         }
         SmtpServer { child, maildir }
+    }
+
+    /// How many messages it has received so far.
+    pub fn received(&self) -> usize {
+        std::fs::read_dir(self.maildir.join("new")).map(|d| d.count()).unwrap_or(0)
     }
 
     fn messages(&self) -> Vec<String> {
