@@ -7,11 +7,12 @@ use actix_web::dev::ServerHandle;
 use anyhow::Context;
 use tokio::sync::watch;
 
+use crate::acquirer::Acquirers;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::delivery::Worker;
 use crate::domain::clock::SharedClock;
-use crate::services::merchants;
+use crate::services::{Env, merchants};
 use crate::web;
 
 /// A running server.
@@ -71,15 +72,29 @@ pub fn start_with_db(
     listener: TcpListener,
     run_worker: bool,
 ) -> anyhow::Result<Running> {
+    let acquirers = Arc::new(Acquirers::standard(settings.acquirer_timeout()));
+    start_with_acquirers(settings, db, clock, listener, run_worker, acquirers)
+}
+
+/// [`start_with_db`] with these acquirers (tests install fake ones).
+pub fn start_with_acquirers(
+    settings: Settings,
+    db: Db,
+    clock: SharedClock,
+    listener: TcpListener,
+    run_worker: bool,
+    acquirers: Arc<Acquirers>,
+) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let settings = Arc::new(settings);
-    let worker = Arc::new(Worker::new(db.clone(), clock.clone(), settings.clone())?);
-    let state = web::AppState::new(settings, db.clone(), clock.clone());
+    let env = Env { db: db.clone(), clock: clock.clone(), acquirers: acquirers.clone() };
+    let worker = Arc::new(Worker::new(env.clone(), settings.clone())?);
+    let state = web::AppState::new(settings, db.clone(), clock.clone(), acquirers);
     let server = web::server(state, listener)?;
     let handle = server.handle();
     let server = actix_web::rt::spawn(server);
     let background = if run_worker {
-        let background = Worker::new(db.clone(), clock, state_settings(&worker))?;
+        let background = Worker::new(env, state_settings(&worker))?;
         let (stop, stopped) = watch::channel(false);
         Some((stop, actix_web::rt::spawn(background.run(stopped))))
     } else {

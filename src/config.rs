@@ -64,6 +64,10 @@ pub struct RawSettings {
     /// Seconds a client has to send a request body once its headers arrived.
     #[arg(long, env = "PAYLINK_BODY_TIMEOUT_SECS", default_value_t = 10)]
     pub body_timeout_secs: u32,
+    /// Milliseconds any call to the acquirer may take; past it the operation is left pending
+    /// and the worker asks the acquirer what became of it.
+    #[arg(long, env = "PAYLINK_ACQUIRER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub acquirer_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,6 +95,7 @@ pub struct Settings {
     pub pay_rate_per_ip: u32,
     pub db_pool_size: u32,
     pub body_timeout_secs: u32,
+    pub acquirer_timeout_ms: u64,
     /// Directory of the SQLite file (embedded mode) or the working directory: holds outbox/.
     pub data_dir: PathBuf,
 }
@@ -197,6 +202,7 @@ impl RawSettings {
             pay_rate_per_ip: self.pay_rate_per_ip.max(1),
             db_pool_size: self.db_pool_size.max(2),
             body_timeout_secs: self.body_timeout_secs.max(1),
+            acquirer_timeout_ms: self.acquirer_timeout_ms.max(1),
             data_dir,
         })
     }
@@ -210,6 +216,10 @@ impl Settings {
 
     pub fn body_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(u64::from(self.body_timeout_secs))
+    }
+
+    pub fn acquirer_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.acquirer_timeout_ms)
     }
 }
 

@@ -1,9 +1,17 @@
 //! The acquirer boundary: 3-D Secure authentication, authorisation, capture, cancel, refund.
 //! Card data crosses it only as arguments of `authenticate`; afterwards both sides speak of
-//! the acquirer's reference. It knows no database.
+//! the acquirer's reference. It knows no database. Every call is async, may fail, and is bounded
+//! by a timeout ([`Gate`]); the services record what they ask before asking (intent → call →
+//! confirm), so an answer lost to a crash or a timeout is found again with [`Acquirer::lookup`].
 
 pub mod simulator;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::api_key::Mode;
 use crate::domain::card::{CardNumber, Cvv, Expiry};
 use crate::domain::money::Money;
 use crate::domain::shop::ThreeDsPreference;
@@ -63,21 +71,150 @@ pub struct Authorisation {
     pub code: &'static str,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("acquirer error: {0}")]
-pub struct AcquirerError(pub String);
+/// Why a call did not give an answer. `Refused` and `Unavailable` are definite: nothing was
+/// done. A `Timeout` is not: the acquirer may have done it, so the operation stays pending
+/// until the worker has asked the acquirer (`lookup`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcquirerError {
+    #[error("refused by the acquirer: {0}")]
+    Refused(String),
+    #[error("acquirer unavailable: {0}")]
+    Unavailable(String),
+    #[error("no answer from the acquirer within {0:?}")]
+    Timeout(Duration),
+}
 
+impl AcquirerError {
+    /// Whether the operation may have been done anyway.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, AcquirerError::Timeout(_))
+    }
+}
+
+/// One money operation as the acquirer sees it. `key` is ours, unique per operation, and the
+/// acquirer keeps it: a retried call with the same key is done once, and `lookup` finds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation<'a> {
+    pub key: &'a str,
+    pub reference: &'a str,
+    pub amount: Money,
+}
+
+/// What the acquirer knows of an operation, by key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looked {
+    /// Done (an authorisation: approved).
+    Done,
+    /// Received and refused (an authorisation: declined).
+    Refused,
+    /// Never received.
+    NotFound,
+}
+
+#[async_trait]
 pub trait Acquirer: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// 3-D Secure for this card under the order's preference.
-    fn authenticate(&self, card: CardInput<'_>, preference: ThreeDsPreference) -> Authentication;
+    async fn authenticate(
+        &self,
+        card: CardInput<'_>,
+        preference: ThreeDsPreference,
+    ) -> Result<Authentication, AcquirerError>;
 
-    /// Authorises `amount` on an authenticated reference. `merchant_initiated` is set for
+    /// Authorises `op.amount` on an authenticated reference. `merchant_initiated` is set for
     /// charges without the buyer (instalments).
-    fn authorise(&self, reference: &str, amount: Money, merchant_initiated: bool) -> Authorisation;
+    async fn authorise(&self, op: Operation<'_>, merchant_initiated: bool) -> Result<Authorisation, AcquirerError>;
 
-    fn capture(&self, reference: &str, amount: Money) -> Result<(), AcquirerError>;
-    fn cancel(&self, reference: &str) -> Result<(), AcquirerError>;
-    fn refund(&self, reference: &str, amount: Money) -> Result<(), AcquirerError>;
+    async fn capture(&self, op: Operation<'_>) -> Result<(), AcquirerError>;
+    async fn cancel(&self, op: Operation<'_>) -> Result<(), AcquirerError>;
+    async fn refund(&self, op: Operation<'_>) -> Result<(), AcquirerError>;
+
+    /// What became of the operation `key` (reconciliation after a timeout or a crash).
+    async fn lookup(&self, key: &str) -> Result<Looked, AcquirerError>;
+}
+
+/// The acquirers this server talks to, by mode, and how long any call may take. Held by the
+/// application state and the worker; tests install their own.
+pub struct Acquirers {
+    test: Option<Arc<dyn Acquirer>>,
+    production: Option<Arc<dyn Acquirer>>,
+    timeout: Duration,
+}
+
+/// How long a call to the acquirer may take by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Acquirers {
+    /// The TEST simulator; no acquirer is connected for PRODUCTION yet.
+    pub fn standard(timeout: Duration) -> Self {
+        Acquirers { test: Some(Arc::new(simulator::Simulator::default())), production: None, timeout }
+    }
+
+    /// `acquirer` for TEST (tests install a fake one this way).
+    pub fn with_test(acquirer: Arc<dyn Acquirer>, timeout: Duration) -> Self {
+        Acquirers { test: Some(acquirer), production: None, timeout }
+    }
+
+    /// The acquirer of an order's mode, every call bounded by the timeout. None: card payment
+    /// is not available in this mode.
+    pub fn for_mode(&self, mode: Mode) -> Option<Gate<'_>> {
+        let inner = match mode {
+            Mode::Test => self.test.as_deref()?,
+            Mode::Production => self.production.as_deref()?,
+        };
+        Some(Gate { inner, timeout: self.timeout })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+/// An acquirer whose every call ends within the timeout.
+#[derive(Clone, Copy)]
+pub struct Gate<'a> {
+    inner: &'a dyn Acquirer,
+    timeout: Duration,
+}
+
+impl<'a> Gate<'a> {
+    pub fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    async fn within<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, AcquirerError>>,
+    ) -> Result<T, AcquirerError> {
+        tokio::time::timeout(self.timeout, call).await.unwrap_or(Err(AcquirerError::Timeout(self.timeout)))
+    }
+
+    pub async fn authenticate(
+        &self,
+        card: CardInput<'_>,
+        preference: ThreeDsPreference,
+    ) -> Result<Authentication, AcquirerError> {
+        self.within(self.inner.authenticate(card, preference)).await
+    }
+
+    pub async fn authorise(&self, op: Operation<'_>, merchant_initiated: bool) -> Result<Authorisation, AcquirerError> {
+        self.within(self.inner.authorise(op, merchant_initiated)).await
+    }
+
+    pub async fn capture(&self, op: Operation<'_>) -> Result<(), AcquirerError> {
+        self.within(self.inner.capture(op)).await
+    }
+
+    pub async fn cancel(&self, op: Operation<'_>) -> Result<(), AcquirerError> {
+        self.within(self.inner.cancel(op)).await
+    }
+
+    pub async fn refund(&self, op: Operation<'_>) -> Result<(), AcquirerError> {
+        self.within(self.inner.refund(op)).await
+    }
+
+    pub async fn lookup(&self, key: &str) -> Result<Looked, AcquirerError> {
+        self.within(self.inner.lookup(key)).await
+    }
 }

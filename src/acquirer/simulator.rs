@@ -2,8 +2,14 @@
 //! (refused as a wrong CVV, `01063`). References name the test card by its last four
 //! digits, which is all the simulator needs after authentication.
 
-use super::{Acquirer, AcquirerError, Authentication, Authorisation, CardInput, ThreeDsOutcome, codes};
-use crate::domain::money::Money;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{
+    Acquirer, AcquirerError, Authentication, Authorisation, CardInput, Looked, Operation, ThreeDsOutcome, codes,
+};
 use crate::domain::shop::ThreeDsPreference;
 
 /// What a test card does.
@@ -45,14 +51,29 @@ fn card_of(reference: &str) -> Option<&'static TestCard> {
     TEST_CARDS.iter().find(|c| tail.len() == 4 && c.number.ends_with(tail))
 }
 
-pub struct Simulator;
+/// The TEST acquirer. It answers at once and keeps, in memory, what it did under each
+/// operation key: a retried key is done once, and `lookup` answers for the life of the
+/// process (after a restart it knows nothing, and says so: an error, never "not found").
+#[derive(Default)]
+pub struct Simulator {
+    journal: Mutex<HashMap<String, Looked>>,
+}
 
-impl Acquirer for Simulator {
-    fn name(&self) -> &'static str {
-        "TEST simulator"
+impl Simulator {
+    fn record(&self, key: &str, what: Looked) -> Looked {
+        *self.journal.lock().expect("simulator journal").entry(key.to_string()).or_insert(what)
     }
 
-    fn authenticate(&self, card: CardInput<'_>, preference: ThreeDsPreference) -> Authentication {
+    /// Capture, cancel and refund of a simulator reference are always done.
+    fn settle(&self, op: Operation<'_>) -> Result<(), AcquirerError> {
+        if card_of(op.reference).is_none() {
+            return Err(AcquirerError::Refused(format!("unknown reference {}", op.reference)));
+        }
+        self.record(op.key, Looked::Done);
+        Ok(())
+    }
+
+    fn authenticate_now(&self, card: CardInput<'_>, preference: ThreeDsPreference) -> Authentication {
         let Some(test) = TEST_CARDS.iter().find(|c| c.number == card.number.digits()) else {
             return Authentication::Refused { code: codes::UNKNOWN_TEST_CARD, outcome: ThreeDsOutcome::NotPerformed };
         };
@@ -70,7 +91,7 @@ impl Acquirer for Simulator {
         }
     }
 
-    fn authorise(&self, reference: &str, _amount: Money, merchant_initiated: bool) -> Authorisation {
+    fn authorise_now(reference: &str, merchant_initiated: bool) -> Authorisation {
         let refused = |code| Authorisation { approved: false, code };
         match card_of(reference).map(|c| c.behaviour) {
             Some(Behaviour::Frictionless | Behaviour::Challenge) => {
@@ -84,17 +105,45 @@ impl Acquirer for Simulator {
             None => refused(codes::UNKNOWN_TEST_CARD),
         }
     }
+}
 
-    fn capture(&self, reference: &str, _amount: Money) -> Result<(), AcquirerError> {
-        card_of(reference).map(|_| ()).ok_or_else(|| AcquirerError(format!("unknown reference {reference}")))
+#[async_trait]
+impl Acquirer for Simulator {
+    fn name(&self) -> &'static str {
+        "TEST simulator"
     }
 
-    fn cancel(&self, reference: &str) -> Result<(), AcquirerError> {
-        self.capture(reference, Money { minor: 1, currency: crate::domain::money::Currency::EUR })
+    async fn authenticate(
+        &self,
+        card: CardInput<'_>,
+        preference: ThreeDsPreference,
+    ) -> Result<Authentication, AcquirerError> {
+        Ok(self.authenticate_now(card, preference))
     }
 
-    fn refund(&self, reference: &str, amount: Money) -> Result<(), AcquirerError> {
-        self.capture(reference, amount)
+    async fn authorise(&self, op: Operation<'_>, merchant_initiated: bool) -> Result<Authorisation, AcquirerError> {
+        let answer = Self::authorise_now(op.reference, merchant_initiated);
+        self.record(op.key, if answer.approved { Looked::Done } else { Looked::Refused });
+        Ok(answer)
+    }
+
+    async fn capture(&self, op: Operation<'_>) -> Result<(), AcquirerError> {
+        self.settle(op)
+    }
+
+    async fn cancel(&self, op: Operation<'_>) -> Result<(), AcquirerError> {
+        self.settle(op)
+    }
+
+    async fn refund(&self, op: Operation<'_>) -> Result<(), AcquirerError> {
+        self.settle(op)
+    }
+
+    async fn lookup(&self, key: &str) -> Result<Looked, AcquirerError> {
+        match self.journal.lock().expect("simulator journal").get(key) {
+            Some(what) => Ok(*what),
+            None => Err(AcquirerError::Unavailable(format!("the simulator has no record of {key} (restarted?)"))),
+        }
     }
 }
 
@@ -102,17 +151,12 @@ impl Acquirer for Simulator {
 mod tests {
     use super::*;
     use crate::domain::card::{CardNumber, Cvv, Expiry};
-    use crate::domain::money::Currency;
 
     fn auth(number: &str, cvv: &str, pref: ThreeDsPreference) -> Authentication {
         let n = CardNumber::parse(number).unwrap();
         let cvv = Cvv::parse(cvv, n.brand()).unwrap();
         let expiry = Expiry { month: 12, year: 2030 };
-        Simulator.authenticate(CardInput { number: &n, expiry, cvv: &cvv }, pref)
-    }
-
-    fn eur() -> Money {
-        Money { minor: 1500, currency: Currency::EUR }
+        Simulator::default().authenticate_now(CardInput { number: &n, expiry, cvv: &cvv }, pref)
     }
 
     #[test]
@@ -147,7 +191,7 @@ mod tests {
             auth("4111111111111111", "123", NoPreference),
             Authentication::Refused { code: "01014", outcome: ThreeDsOutcome::NotPerformed }
         );
-        let a = |n: &str, mit| Simulator.authorise(&r(n), eur(), mit);
+        let a = |n: &str, mit| Simulator::authorise_now(&r(n), mit);
         assert_eq!(a("4970100000000006", false), Authorisation { approved: true, code: "00000" });
         assert_eq!(a("4970100000000014", false), Authorisation { approved: true, code: "00000" });
         assert_eq!(a("4970100000000030", false), Authorisation { approved: false, code: "04059" });
@@ -160,5 +204,23 @@ mod tests {
         let refs: Vec<_> = TEST_CARDS.iter().map(|c| r(c.number)).collect();
         assert!(refs.iter().all(|x| x.len() == 8), "a reference never carries the full number");
         assert!(TEST_CARDS.iter().all(|c| card_of(&r(c.number)).map(|t| t.number) == Some(c.number)), "unique");
+    }
+
+    #[tokio::test]
+    async fn operations_are_kept_by_key_for_lookup() {
+        use crate::domain::money::{Currency, Money};
+        let sim = Simulator::default();
+        let amount = Money { minor: 1500, currency: Currency::EUR };
+        let op = |key| Operation { key, reference: "sim:0006", amount };
+        assert!(sim.lookup("k1").await.is_err(), "unknown to the simulator: an error, not 'not found'");
+        sim.capture(op("k1")).await.unwrap();
+        assert_eq!(sim.lookup("k1").await, Ok(Looked::Done));
+        let refused = sim.authorise(Operation { key: "k2", reference: "sim:0030", amount }, false).await.unwrap();
+        assert!(!refused.approved);
+        assert_eq!(sim.lookup("k2").await, Ok(Looked::Refused));
+        assert!(matches!(
+            sim.capture(Operation { key: "k3", reference: "sim:9999", amount }).await,
+            Err(AcquirerError::Refused(_))
+        ));
     }
 }

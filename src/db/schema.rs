@@ -233,6 +233,30 @@ diesel::table! {
         captured_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        settling_op -> Nullable<BigInt>,
+        refund_pending -> BigInt,
+    }
+}
+
+diesel::table! {
+    acquirer_operations (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        order_id -> BigInt,
+        transaction_id -> Nullable<BigInt>,
+        mode -> Text,
+        kind -> Text,
+        op_key -> Text,
+        reference -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        actor -> Text,
+        detail -> Text,
+        attempts -> Integer,
+        retry_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -250,4 +274,4 @@ diesel::table! {
 
 diesel::joinable!(transactions -> payment_orders (order_id));
 diesel::joinable!(transaction_events -> transactions (transaction_id));
-diesel::allow_tables_to_appear_in_same_query!(transactions, transaction_events, payment_orders);
+diesel::allow_tables_to_appear_in_same_query!(transactions, transaction_events, payment_orders, acquirer_operations);

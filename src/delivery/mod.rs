@@ -17,7 +17,7 @@ use crate::db::{Db, DbError};
 use crate::domain::clock::SharedClock;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::order::DeliveryStatus;
-use crate::services::{ServiceError, orders, sms as sms_service};
+use crate::services::{Env, ServiceError, operations, orders, sms as sms_service};
 use crate::store::orders::{self as order_store, OrderUpdate};
 use crate::store::outbox::{self, Job, JobStatus, Kind};
 use crate::store::{idempotency, sessions};
@@ -36,6 +36,10 @@ pub struct Report {
     pub orders_expired: usize,
     pub transactions_captured: usize,
     pub transactions_expired: usize,
+    /// Pending acquirer operations found done, or not done, at the acquirer.
+    pub operations_reconciled: usize,
+    /// Operations the acquirer could not account for: now in the merchant's review.
+    pub operations_to_review: usize,
     pub sent: usize,
     pub failed: usize,
     pub held: usize,
@@ -50,6 +54,7 @@ pub enum Outcome {
 }
 
 pub struct Worker {
+    env: Env,
     db: Db,
     clock: SharedClock,
     settings: Arc<Settings>,
@@ -58,10 +63,10 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(db: Db, clock: SharedClock, settings: Arc<Settings>) -> anyhow::Result<Self> {
+    pub fn new(env: Env, settings: Arc<Settings>) -> anyhow::Result<Self> {
         let mailer = email::Mailer::from_settings(&settings)?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
-        Ok(Worker { db, clock, settings, mailer, http })
+        Ok(Worker { db: env.db.clone(), clock: env.clock.clone(), env, settings, mailer, http })
     }
 
     pub fn settings(&self) -> Arc<Settings> {
@@ -77,22 +82,21 @@ impl Worker {
                 let now = clock.now_naive();
                 let sessions_purged = sessions::purge_expired(conn, now)?;
                 let orders_expired = orders::expire_due(conn, clock.as_ref()).map_err(service_to_db)?;
-                let (transactions_captured, transactions_expired) =
-                    crate::services::payments::run_due(conn, clock.as_ref()).map_err(service_to_db)?;
                 idempotency::purge_older_than(conn, now - Span::hours(24))?;
                 if gateway {
                     outbox::release_held(conn, Kind::Sms, now)?;
                 }
                 sessions::beat(conn, HEARTBEAT, now)?;
-                Ok::<_, DbError>(Report {
-                    sessions_purged,
-                    orders_expired,
-                    transactions_captured,
-                    transactions_expired,
-                    ..Default::default()
-                })
+                Ok::<_, DbError>(Report { sessions_purged, orders_expired, ..Default::default() })
             })
             .await?;
+        // The acquirer's operations: what was left pending first, then what is due today.
+        let reconciled = operations::reconcile(&self.env).await.map_err(service_to_db)?;
+        let due = operations::run_due(&self.env).await.map_err(service_to_db)?;
+        report.operations_reconciled = reconciled.reconciled;
+        report.operations_to_review = reconciled.to_review;
+        report.transactions_captured = due.captured;
+        report.transactions_expired = due.expired;
         loop {
             let clock = self.clock.clone();
             let jobs = self

@@ -53,6 +53,24 @@ pub struct Money {
 }
 
 impl Money {
+    /// `self - other` in the same currency, never below zero. None: another currency, or
+    /// more than `self`.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        if self.currency != other.currency {
+            return None;
+        }
+        let minor = self.minor.checked_sub(other.minor).filter(|m| *m >= 0)?;
+        Some(Money { minor, currency: self.currency })
+    }
+
+    /// `self + other` in the same currency. None: another currency, or an overflow.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        if self.currency != other.currency {
+            return None;
+        }
+        Some(Money { minor: self.minor.checked_add(other.minor)?, currency: self.currency })
+    }
+
     /// An amount from the API: already in minor units, range-checked.
     pub fn from_minor(minor: i64, currency: Currency) -> Result<Self, FieldError> {
         if (MIN_MINOR..=MAX_MINOR).contains(&minor) {
@@ -177,5 +195,18 @@ mod tests {
         assert_eq!(Money::from_minor(1500, jpy).unwrap().display(false), "1500 JPY");
         assert!(Money::from_minor(0, jpy).is_err());
         assert!(Money::from_minor(MAX_MINOR + 1, jpy).is_err());
+    }
+
+    #[test]
+    fn arithmetic_is_checked_and_keeps_the_currency() {
+        let eur = |minor| Money { minor, currency: Currency::EUR };
+        let usd = Money { minor: 100, currency: Currency::parse("USD").unwrap() };
+        assert_eq!(eur(1500).checked_sub(eur(500)), Some(eur(1000)));
+        assert_eq!(eur(1500).checked_sub(eur(1500)), Some(eur(0)));
+        assert_eq!(eur(1500).checked_sub(eur(1501)), None, "never below zero");
+        assert_eq!(eur(1500).checked_sub(usd), None, "another currency");
+        assert_eq!(eur(1).checked_add(eur(2)), Some(eur(3)));
+        assert_eq!(eur(i64::MAX).checked_add(eur(1)), None);
+        assert_eq!(eur(1).checked_add(usd), None);
     }
 }

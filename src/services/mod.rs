@@ -2,7 +2,9 @@
 //! `Db::write`) and writes its audit entries inside it, so nothing is ever half-written.
 
 pub mod auth;
+pub mod checkout;
 pub mod merchants;
+pub mod operations;
 pub mod orders;
 pub mod payments;
 pub mod shops;
@@ -10,8 +12,21 @@ pub mod sms;
 pub mod templates;
 pub mod users;
 
-use crate::db::DbError;
+use std::sync::Arc;
+
+use crate::acquirer::Acquirers;
+use crate::db::{Db, DbError};
 use crate::domain::FieldError;
+use crate::domain::clock::SharedClock;
+
+/// What the use cases that span several transactions or call the acquirer need: the
+/// database, the clock and the acquirers. Cheap to clone (three shared handles).
+#[derive(Clone)]
+pub struct Env {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub acquirers: Arc<Acquirers>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

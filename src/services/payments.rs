@@ -22,7 +22,7 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use super::{ServiceError, ServiceResult};
+use super::{Env, ServiceError, ServiceResult, operations};
 use crate::acquirer::{Authorisation, ThreeDsOutcome, codes};
 use crate::db::DbConn;
 use crate::domain::clock::Clock;
@@ -187,7 +187,9 @@ pub fn finalise(
     out: &Outcome<'_>,
     public_url: &str,
 ) -> ServiceResult<(Transaction, Finalised)> {
-    write_result(conn, clock, shop, o, out, public_url, true)
+    let (t, result) = write_result(conn, clock, shop, o, out, public_url, true)?;
+    operations::close_authorisation(conn, out.holder, result == Finalised::Accepted, t.id, clock.now_naive())?;
+    Ok((t, result))
 }
 
 /// [`finalise`]'s writing; `release: false` leaves the lock with `out.holder` (a new attempt
@@ -395,16 +397,10 @@ pub fn validate(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i
 }
 
 /// The API's capture: validates a manual transaction, or captures an authorised one now.
-pub fn capture_now(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
-    let t = load(conn, ctx, id)?;
-    match t.status {
-        TxStatus::AuthorisedToValidate => validate(conn, clock, ctx, id),
-        TxStatus::Authorised => {
-            acquire(&t, |a| a.capture(&t.acquirer_ref, t.amount))?;
-            applied(store::apply(conn, id, TxUpdate::Capture, clock.now_naive())?, "transaction.not_capturable")?;
-            record(conn, clock, ctx, &t, "captured", Some(t.amount.minor), "captured early by the merchant")?;
-            load(conn, ctx, id)
-        }
+pub async fn capture_now(env: &Env, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    match read_one(env, ctx, id).await?.status {
+        TxStatus::AuthorisedToValidate => validate_now(env, ctx, id).await,
+        TxStatus::Authorised => operations::capture(env, ctx, id).await,
         _ => Err(ServiceError::Conflict("transaction.not_capturable")),
     }
 }
@@ -412,11 +408,81 @@ pub fn capture_now(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id
 /// The back office's "capture now": an AUTHORISED transaction only. `capture_now` (the API's
 /// capture) would validate an AUTHORISED_TO_VALIDATE one instead, which the button must not
 /// do under a "captured" notice; such a transaction is validated with its own button first.
-pub fn capture_early(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
-    if load(conn, ctx, id)?.status != TxStatus::Authorised {
-        return Err(ServiceError::Conflict("transaction.not_capturable"));
+pub async fn capture_early(env: &Env, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    operations::capture(env, ctx, id).await
+}
+
+/// The merchant's actions on one transaction that take no input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxAction {
+    Validate,
+    /// The back office's "capture now" (AUTHORISED only).
+    CaptureEarly,
+    /// The API's capture (validates a manual transaction).
+    CaptureNow,
+    Cancel,
+}
+
+/// Runs `action` on the transaction `id`; the transaction as it is after.
+pub async fn perform(env: &Env, ctx: &TxContext<'_>, id: i64, action: TxAction) -> ServiceResult<Transaction> {
+    match action {
+        TxAction::Validate => validate_now(env, ctx, id).await,
+        TxAction::CaptureEarly => capture_early(env, ctx, id).await,
+        TxAction::CaptureNow => capture_now(env, ctx, id).await,
+        TxAction::Cancel => operations::cancel(env, ctx, id).await,
     }
-    capture_now(conn, clock, ctx, id)
+}
+
+/// A refund typed by a person (`15,00`), in the transaction's currency.
+pub async fn refund_typed(env: &Env, ctx: &TxContext<'_>, id: i64, typed: &str) -> ServiceResult<Transaction> {
+    let currency = read_one(env, ctx, id).await?.amount.currency;
+    let amount = Money::parse(typed, currency).map_err(|e| ServiceError::Invalid(vec![e]))?;
+    operations::refund(env, ctx, id, Some(amount.minor)).await
+}
+
+/// One transaction the context may see, in its own read.
+pub async fn find(env: &Env, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    read_one(env, ctx, id).await
+}
+
+/// [`validate`] in its own transaction.
+pub async fn validate_now(env: &Env, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    let (clock, asked) = (env.clock.clone(), Owned::of(ctx));
+    env.db.write(move |conn| validate(conn, clock.as_ref(), &asked.ctx(), id)).await
+}
+
+/// [`change_capture_date`] in its own transaction.
+pub async fn change_capture_date_now(
+    env: &Env,
+    ctx: &TxContext<'_>,
+    id: i64,
+    raw: String,
+) -> ServiceResult<Transaction> {
+    let (clock, asked) = (env.clock.clone(), Owned::of(ctx));
+    env.db.write(move |conn| change_capture_date(conn, clock.as_ref(), &asked.ctx(), id, &raw)).await
+}
+
+async fn read_one(env: &Env, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
+    let asked = Owned::of(ctx);
+    env.db.read(move |conn| load(conn, &asked.ctx(), id)).await
+}
+
+/// A [`TxContext`] owned, to cross into a database closure.
+struct Owned {
+    actor: Actor,
+    shops: Vec<crate::domain::ids::ShopId>,
+    mode: crate::domain::api_key::Mode,
+    time_zone: chrono_tz::Tz,
+}
+
+impl Owned {
+    fn of(ctx: &TxContext<'_>) -> Owned {
+        Owned { actor: ctx.actor.clone(), shops: ctx.shops.to_vec(), mode: ctx.mode, time_zone: ctx.time_zone }
+    }
+
+    fn ctx(&self) -> TxContext<'_> {
+        TxContext { actor: &self.actor, shops: &self.shops, mode: self.mode, time_zone: self.time_zone }
+    }
 }
 
 pub fn change_capture_date(
@@ -441,107 +507,6 @@ pub fn change_capture_date(
     let before = t.capture_date.map(|d| d.to_string()).unwrap_or_default();
     record(conn, clock, ctx, &t, "capture_date_changed", None, &format!("{before} -> {date}"))?;
     load(conn, ctx, id)
-}
-
-pub fn cancel(conn: &mut DbConn, clock: &dyn Clock, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
-    let t = load(conn, ctx, id)?;
-    if !matches!(t.status, TxStatus::Authorised | TxStatus::AuthorisedToValidate) {
-        return Err(ServiceError::Conflict("transaction.already_captured"));
-    }
-    acquire(&t, |a| a.cancel(&t.acquirer_ref))?;
-    applied(store::apply(conn, id, TxUpdate::Cancel, clock.now_naive())?, "transaction.already_captured")?;
-    record(conn, clock, ctx, &t, "cancelled", Some(t.amount.minor), "")?;
-    load(conn, ctx, id)
-}
-
-/// A refund after capture: never above what was captured, within 365 days.
-pub fn refund(
-    conn: &mut DbConn,
-    clock: &dyn Clock,
-    ctx: &TxContext<'_>,
-    id: i64,
-    amount: Money,
-) -> ServiceResult<Transaction> {
-    let t = load(conn, ctx, id)?;
-    if t.status != TxStatus::Captured {
-        return Err(ServiceError::Conflict("transaction.not_captured"));
-    }
-    if amount.currency != t.amount.currency {
-        return Err(ServiceError::field("amount", "currency.invalid"));
-    }
-    let now = clock.now_naive();
-    if t.captured_at.is_some_and(|c| now - c > Duration::days(REFUND_DAYS)) {
-        return Err(ServiceError::Conflict("refund.too_late"));
-    }
-    if amount.minor > t.amount.minor - t.refunded {
-        return Err(ServiceError::field("amount", "refund.too_much"));
-    }
-    acquire(&t, |a| a.refund(&t.acquirer_ref, amount))?;
-    applied(store::apply(conn, id, TxUpdate::Refund(amount.minor), now)?, "refund.too_much")?;
-    record(conn, clock, ctx, &t, "refunded", Some(amount.minor), &amount.display(false))?;
-    load(conn, ctx, id)
-}
-
-/// The acquirer of a transaction's mode: the simulator in TEST; none yet in PRODUCTION.
-fn acquirer_for(mode: crate::domain::api_key::Mode) -> Option<&'static dyn crate::acquirer::Acquirer> {
-    match mode {
-        crate::domain::api_key::Mode::Test => Some(&crate::acquirer::simulator::Simulator),
-        crate::domain::api_key::Mode::Production => None,
-    }
-}
-
-/// Asks the acquirer first; the database follows only what it accepted. The simulator
-/// answers in memory; a network acquirer will need this call taken out of the database
-/// transaction (record the intent, call, then confirm), as the pay page already does.
-fn acquire(
-    t: &Transaction,
-    op: impl FnOnce(&dyn crate::acquirer::Acquirer) -> Result<(), crate::acquirer::AcquirerError>,
-) -> ServiceResult<()> {
-    let acquirer = acquirer_for(t.mode).ok_or(ServiceError::Conflict("acquirer.unavailable"))?;
-    op(acquirer).map_err(|e| {
-        tracing::warn!(transaction.id = t.id, error = %e, "the acquirer refused an operation");
-        ServiceError::Conflict("acquirer.refused")
-    })
-}
-
-/// Worker: captures what is due today in each shop's zone, expires what was not validated.
-pub fn run_due(conn: &mut DbConn, clock: &dyn Clock) -> ServiceResult<(usize, usize)> {
-    let now = clock.now();
-    let mut captured = 0;
-    // The latest local date anywhere is at most one day ahead of UTC.
-    for t in store::due_for_capture(conn, now.date_naive() + Duration::days(1), 500)? {
-        let tz = shop_zone(conn, &t)?;
-        if t.capture_date.is_some_and(|d| d <= order::local_today(now, tz))
-            && acquire(&t, |a| a.capture(&t.acquirer_ref, t.amount)).is_ok()
-            && store::apply(conn, t.id, TxUpdate::Capture, now.naive_utc())? == 1
-        {
-            store::add_event(
-                conn,
-                t.id,
-                "captured",
-                Some(t.amount.minor),
-                "system",
-                "capture date reached",
-                now.naive_utc(),
-            )?;
-            captured += 1;
-        }
-    }
-    let mut expired = 0;
-    for t in store::due_for_expiry(conn, now.naive_utc(), 500)? {
-        if store::apply(conn, t.id, TxUpdate::Expire, now.naive_utc())? == 1 {
-            store::add_event(conn, t.id, "expired", None, "system", "not validated in time", now.naive_utc())?;
-            expired += 1;
-        }
-    }
-    Ok((captured, expired))
-}
-
-fn shop_zone(conn: &mut DbConn, t: &Transaction) -> ServiceResult<chrono_tz::Tz> {
-    use diesel::prelude::*;
-    let name: String =
-        crate::db::schema::shops::table.find(t.shop_id.0).select(crate::db::schema::shops::time_zone).first(conn)?;
-    Ok(name.parse().unwrap_or(chrono_tz::Europe::Paris))
 }
 
 /// Whether a transaction was refused for reasons of the session (02324) or the buyer (02008).

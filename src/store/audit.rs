@@ -9,7 +9,7 @@ use crate::db::schema::audit_log;
 use crate::domain::ids::{AuditId, CompanyId, ShopId, UserId};
 
 /// Who did something, from where.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     pub company_id: Option<CompanyId>,
     pub user_id: Option<UserId>,
@@ -21,6 +21,11 @@ pub struct Actor {
 impl Actor {
     pub fn cli() -> Self {
         Actor { company_id: None, user_id: None, name: "cli".into(), ip: None }
+    }
+
+    /// The worker, acting on dates and on what the acquirer answered.
+    pub fn system() -> Self {
+        Actor { company_id: None, user_id: None, name: "system".into(), ip: None }
     }
 }
 

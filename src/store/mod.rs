@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod idempotency;
+pub mod operations;
 pub mod orders;
 pub mod outbox;
 pub mod sessions;

@@ -62,6 +62,8 @@ struct Row {
     captured_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    settling_op: Option<i64>,
+    refund_pending: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +90,10 @@ pub struct Transaction {
     pub captured_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The capture, cancellation or expiry under way at the acquirer (its operation id).
+    pub settling_op: Option<i64>,
+    /// Refunds asked of the acquirer and not yet confirmed (minor units).
+    pub refund_pending: i64,
 }
 
 impl From<Row> for Transaction {
@@ -116,6 +122,8 @@ impl From<Row> for Transaction {
             captured_at: r.captured_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            settling_op: r.settling_op,
+            refund_pending: r.refund_pending,
         }
     }
 }
@@ -301,43 +309,103 @@ pub fn order_references(conn: &mut DbConn, orders: &[OrderId]) -> QueryResult<Ve
 pub enum TxUpdate {
     Validate,
     CaptureDate(NaiveDate),
-    Capture,
-    Cancel,
-    Expire,
-    Refund(i64),
+    /// The acquirer did operation `op`, which had claimed the transaction: it becomes `to`
+    /// (CAPTURED, CANCELLED or EXPIRED) and is free again.
+    Settled {
+        op: i64,
+        to: TxStatus,
+    },
+    /// The acquirer refunded `amount`, reserved before the call.
+    Refunded(i64),
 }
 
 pub fn apply(conn: &mut DbConn, id: i64, update: TxUpdate, now: NaiveDateTime) -> QueryResult<usize> {
     let target = tx::table.find(id);
     let authorised = ["AUTHORISED", "AUTHORISED_TO_VALIDATE"];
     match update {
-        TxUpdate::Validate => diesel::update(target.filter(tx::status.eq("AUTHORISED_TO_VALIDATE")))
-            .set((tx::status.eq("AUTHORISED"), tx::validate_by.eq(None::<NaiveDateTime>), tx::updated_at.eq(now)))
-            .execute(conn),
-        TxUpdate::CaptureDate(d) => diesel::update(target.filter(tx::status.eq_any(authorised)))
-            .set((tx::capture_date.eq(Some(d)), tx::updated_at.eq(now)))
-            .execute(conn),
-        TxUpdate::Capture => diesel::update(target.filter(tx::status.eq("AUTHORISED")))
-            .set((tx::status.eq("CAPTURED"), tx::captured_at.eq(Some(now)), tx::updated_at.eq(now)))
-            .execute(conn),
-        TxUpdate::Cancel => diesel::update(target.filter(tx::status.eq_any(authorised)))
-            .set((tx::status.eq("CANCELLED"), tx::updated_at.eq(now)))
-            .execute(conn),
-        TxUpdate::Expire => diesel::update(target.filter(tx::status.eq("AUTHORISED_TO_VALIDATE")))
-            .set((tx::status.eq("EXPIRED"), tx::updated_at.eq(now)))
-            .execute(conn),
-        TxUpdate::Refund(amount) => diesel::update(
-            target.filter(tx::status.eq("CAPTURED")).filter((tx::refunded_amount + amount).le(tx::amount)),
-        )
-        .set((tx::refunded_amount.eq(tx::refunded_amount + amount), tx::updated_at.eq(now)))
-        .execute(conn),
+        TxUpdate::Validate => {
+            diesel::update(target.filter(tx::status.eq("AUTHORISED_TO_VALIDATE")).filter(tx::settling_op.is_null()))
+                .set((tx::status.eq("AUTHORISED"), tx::validate_by.eq(None::<NaiveDateTime>), tx::updated_at.eq(now)))
+                .execute(conn)
+        }
+        TxUpdate::CaptureDate(d) => {
+            diesel::update(target.filter(tx::status.eq_any(authorised)).filter(tx::settling_op.is_null()))
+                .set((tx::capture_date.eq(Some(d)), tx::updated_at.eq(now)))
+                .execute(conn)
+        }
+        TxUpdate::Settled { op, to } => {
+            let from: &[&str] = match to {
+                TxStatus::Captured => &["AUTHORISED"],
+                TxStatus::Expired => &["AUTHORISED_TO_VALIDATE"],
+                _ => &authorised,
+            };
+            let captured_at = (to == TxStatus::Captured).then_some(now);
+            diesel::update(target.filter(tx::settling_op.eq(op)).filter(tx::status.eq_any(from)))
+                .set((
+                    tx::status.eq(to.as_str()),
+                    tx::captured_at.eq(captured_at),
+                    tx::settling_op.eq(None::<i64>),
+                    tx::updated_at.eq(now),
+                ))
+                .execute(conn)
+        }
+        TxUpdate::Refunded(amount) => {
+            diesel::update(target.filter(tx::status.eq("CAPTURED")).filter(tx::refund_pending.ge(amount)))
+                .set((
+                    tx::refunded_amount.eq(tx::refunded_amount + amount),
+                    tx::refund_pending.eq(tx::refund_pending - amount),
+                    tx::updated_at.eq(now),
+                ))
+                .execute(conn)
+        }
     }
+}
+
+/// Operation `op` claims the transaction for a capture, cancellation or expiry, if it is in
+/// one of `statuses` and no other operation holds it. 0: not claimed.
+pub fn claim_settlement(
+    conn: &mut DbConn,
+    id: i64,
+    op: i64,
+    statuses: &[&str],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(tx::table.find(id).filter(tx::settling_op.is_null()).filter(tx::status.eq_any(statuses)))
+        .set((tx::settling_op.eq(Some(op)), tx::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// The acquirer did not do operation `op`: the transaction is free again, unchanged.
+pub fn release_settlement(conn: &mut DbConn, id: i64, op: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(tx::table.find(id).filter(tx::settling_op.eq(op)))
+        .set((tx::settling_op.eq(None::<i64>), tx::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Reserves `amount` for a refund: never above what was captured, counting the refunds done
+/// and those under way. 0: too much.
+pub fn reserve_refund(conn: &mut DbConn, id: i64, amount: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        tx::table
+            .find(id)
+            .filter(tx::status.eq("CAPTURED"))
+            .filter((tx::refunded_amount + tx::refund_pending + amount).le(tx::amount)),
+    )
+    .set((tx::refund_pending.eq(tx::refund_pending + amount), tx::updated_at.eq(now)))
+    .execute(conn)
+}
+
+/// The acquirer did not refund `amount`: the reservation is given back.
+pub fn release_refund(conn: &mut DbConn, id: i64, amount: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(tx::table.find(id).filter(tx::refund_pending.ge(amount)))
+        .set((tx::refund_pending.eq(tx::refund_pending - amount), tx::updated_at.eq(now)))
+        .execute(conn)
 }
 
 /// Authorised transactions whose capture date has come (per shop zone, checked by caller).
 pub fn due_for_capture(conn: &mut DbConn, up_to: NaiveDate, limit: i64) -> QueryResult<Vec<Transaction>> {
     tx::table
-        .filter(tx::status.eq("AUTHORISED").and(tx::capture_date.le(up_to)))
+        .filter(tx::status.eq("AUTHORISED").and(tx::capture_date.le(up_to)).and(tx::settling_op.is_null()))
         .order(tx::id)
         .limit(limit)
         .select(Row::as_select())
@@ -348,7 +416,7 @@ pub fn due_for_capture(conn: &mut DbConn, up_to: NaiveDate, limit: i64) -> Query
 /// Manual transactions not validated in time.
 pub fn due_for_expiry(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Transaction>> {
     tx::table
-        .filter(tx::status.eq("AUTHORISED_TO_VALIDATE").and(tx::validate_by.lt(now)))
+        .filter(tx::status.eq("AUTHORISED_TO_VALIDATE").and(tx::validate_by.lt(now)).and(tx::settling_op.is_null()))
         .order(tx::id)
         .limit(limit)
         .select(Row::as_select())

@@ -24,9 +24,11 @@ use actix_web::dev::{Server, ServiceRequest};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 
+use crate::acquirer::Acquirers;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::clock::SharedClock;
+use crate::services::Env;
 use security::{CSRF_COOKIE, CsrfKey, CsrfSeed, LoginLimiter};
 
 pub const SESSION_COOKIE: &str = "paylink_session";
@@ -35,21 +37,34 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub clock: SharedClock,
+    pub acquirers: Arc<Acquirers>,
     pub csrf: CsrfKey,
     pub login_limiter: LoginLimiter,
+    pub pay_limiter: pay::limiter::PayLimiter,
     pub metrics: ops::Metrics,
 }
 
 impl AppState {
-    pub fn new(settings: Arc<Settings>, db: Db, clock: SharedClock) -> web::Data<AppState> {
+    pub fn new(settings: Arc<Settings>, db: Db, clock: SharedClock, acquirers: Arc<Acquirers>) -> web::Data<AppState> {
         web::Data::new(AppState {
+            acquirers,
             csrf: CsrfKey::new(settings.secret_key.expose()),
             login_limiter: LoginLimiter::new(settings.login_rate_per_ip, settings.login_rate_per_login),
+            pay_limiter: pay::limiter::PayLimiter::new(
+                pay::limiter::ATTEMPTS_PER_LINK,
+                settings.pay_rate_per_ip,
+                clock.clone(),
+            ),
             metrics: ops::Metrics::new(),
             settings,
             db,
             clock,
         })
+    }
+
+    /// What the services that call the acquirer or span transactions need.
+    pub fn env(&self) -> Env {
+        Env { db: self.db.clone(), clock: self.clock.clone(), acquirers: self.acquirers.clone() }
     }
 }
 

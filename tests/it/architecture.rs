@@ -22,7 +22,6 @@ const WEB_FILES_STILL_REACHING_DATA: &[&str] = &[
     "web/error.rs",
     "web/mod.rs",
     "web/ops.rs",
-    "web/pay.rs",
     "web/session.rs",
 ];
 

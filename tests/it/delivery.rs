@@ -445,7 +445,7 @@ async fn two_workers_deliver_each_job_exactly_once() {
         create_orders(&app, &m, Channel::Sms, sms_order("0612345678"));
     }
     let settings = Arc::new(app.settings.clone());
-    let second = paylink::delivery::Worker::new(app.db.clone(), app.shared_clock.clone(), settings).unwrap();
+    let second = paylink::delivery::Worker::new(app.env(), settings).unwrap();
     let (a, b) = futures_util::join!(app.worker.run_once(), second.run_once());
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.sent + b.sent, 30, "{a:?} {b:?}");

@@ -8,6 +8,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
 
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
@@ -130,6 +131,7 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     handle: actix_web::dev::ServerHandle,
     pub worker: Arc<Worker>,
+    pub acquirers: Arc<paylink::acquirer::Acquirers>,
     /// Declared last: dropped after `db`, so the database outlives our own pool.
     pub pg: Option<PgDatabase>,
 }
@@ -142,6 +144,15 @@ impl TestApp {
     /// Starts paylink with the default test flags plus `extra_flags` (which win: a default
     /// flag is left out when `extra_flags` names it).
     pub async fn spawn_with(extra_flags: &[&str]) -> TestApp {
+        Self::spawn_full(extra_flags, None).await
+    }
+
+    /// Starts paylink with `acquirer` as its TEST acquirer, every call bounded by `timeout`.
+    pub async fn spawn_with_acquirer(acquirer: Arc<dyn paylink::acquirer::Acquirer>, timeout: StdDuration) -> TestApp {
+        Self::spawn_full(&[], Some(Arc::new(paylink::acquirer::Acquirers::with_test(acquirer, timeout)))).await
+    }
+
+    async fn spawn_full(extra_flags: &[&str], acquirers: Option<Arc<paylink::acquirer::Acquirers>>) -> TestApp {
         let backend = test_backend();
         let dir = tempfile::Builder::new().prefix("paylink-test-").tempdir().expect("temp dir");
         let (pg, database_url) = match backend {
@@ -184,8 +195,18 @@ impl TestApp {
 
         let clock = ManualClock::new(start_instant());
         let shared_clock: SharedClock = Arc::new(clock.clone());
-        let running =
-            paylink::app::start(settings.clone(), shared_clock.clone(), listener, false).expect("paylink::app::start");
+        let acquirers =
+            acquirers.unwrap_or_else(|| Arc::new(paylink::acquirer::Acquirers::standard(settings.acquirer_timeout())));
+        let db = paylink::app::open_db(&settings).expect("open the database");
+        let running = paylink::app::start_with_acquirers(
+            settings.clone(),
+            db,
+            shared_clock.clone(),
+            listener,
+            false,
+            acquirers.clone(),
+        )
+        .expect("paylink::app::start");
         TestApp {
             base,
             addr: running.addr,
@@ -197,7 +218,17 @@ impl TestApp {
             dir,
             handle: running.handle,
             worker: running.worker,
+            acquirers,
             pg,
+        }
+    }
+
+    /// What services that call the acquirer need, on this app's database, clock and acquirers.
+    pub fn env(&self) -> paylink::services::Env {
+        paylink::services::Env {
+            db: self.db.clone(),
+            clock: self.shared_clock.clone(),
+            acquirers: self.acquirers.clone(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod acquirer;
 mod api;
 mod architecture;
 mod auth;

@@ -219,6 +219,9 @@ impl ResponseError for ApiError {
             | ApiError::Invalid(_)
             | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            // The acquirer did not do it, or did not say: a gateway's error, worth a retry later.
+            ApiError::Conflict("acquirer.unreachable") => StatusCode::BAD_GATEWAY,
+            ApiError::Conflict("acquirer.pending") => StatusCode::GATEWAY_TIMEOUT,
             ApiError::IdempotencyInProgress | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

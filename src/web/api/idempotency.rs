@@ -160,6 +160,57 @@ where
     }
 }
 
+/// [`run`] for a use case that owns its transactions and calls the acquirer (capture, cancel,
+/// refund): the key is claimed first, the use case runs, and its answer is stored in a
+/// transaction of its own. A crash between the two leaves the key claimed and unanswered:
+/// a retry then gets 409 until the claim lapses, and the operation itself is reconciled by
+/// the worker, never done twice.
+pub async fn run_async<T, F, Fut>(
+    state: &AppState,
+    client: &ApiClient,
+    req: &HttpRequest,
+    body: &[u8],
+    input: Result<T, ApiError>,
+    op: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(T) -> Fut,
+    Fut: std::future::Future<Output = Result<Reply, ApiError>>,
+{
+    let Some(key) = IdempotencyKey::of(req)? else {
+        return op(input?).await.map(|r| r.into_response(false));
+    };
+    let shop = client.shop.id;
+    let hash = request_hash(req, client, body);
+    let now = state.clock.now_naive();
+    let claim_key = key.clone();
+    let claim = state.db.write(move |conn| claim(conn, shop, &claim_key, &hash, now)).await?;
+    if let Claim::Answered(reply) = claim {
+        return Ok(reply.into_response(true));
+    }
+    let result = match input {
+        Ok(input) => op(input).await,
+        Err(e) => Err(e),
+    };
+    let reply = match &result {
+        Err(ApiError::Internal(_)) => {
+            give_back(state, shop, key).await;
+            return result.map(|r| r.into_response(false));
+        }
+        Ok(reply) => reply.clone(),
+        Err(refused) => Reply::of_error(refused),
+    };
+    let (status, body) = (i32::from(reply.status.as_u16()), reply.body.clone());
+    let stored = state
+        .db
+        .write(move |conn| idempotency::complete(conn, shop, key.as_str(), status, &body).map_err(DbError::from))
+        .await;
+    if let Err(e) = stored {
+        tracing::error!(shop.id = %shop, error = %e, "an answer could not be kept for its idempotency key");
+    }
+    result.map(|r| r.into_response(false))
+}
+
 fn claim(
     conn: &mut DbConn,
     shop: ShopId,

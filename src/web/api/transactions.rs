@@ -13,13 +13,11 @@ use super::auth::ApiClient;
 use super::body;
 use super::error::{ApiError, ErrorBody};
 use super::idempotency::{self, Reply};
-use crate::db::{DbConn, DbError};
+use crate::db::DbError;
 use crate::domain::FieldError;
-use crate::domain::clock::Clock;
 use crate::domain::ids::{OrderId, ShopId};
-use crate::domain::money::Money;
-use crate::services::ServiceResult;
-use crate::services::payments::{self as service, TxContext};
+use crate::services::operations;
+use crate::services::payments::{self as service, TxAction, TxContext};
 use crate::store::transactions::{self as store, Tab, Transaction, TxFilter, TxStatus};
 use crate::web::AppState;
 
@@ -269,8 +267,6 @@ pub async fn get(
     Ok(json(StatusCode::OK, &TransactionObject::new(&t)))
 }
 
-type Action = fn(&mut DbConn, &dyn Clock, &TxContext<'_>, i64) -> ServiceResult<Transaction>;
-
 /// An action on one transaction: capture, cancel. The body is empty or `{}`.
 async fn act(
     state: web::Data<AppState>,
@@ -278,13 +274,12 @@ async fn act(
     req: HttpRequest,
     path: web::Path<String>,
     body: Bytes,
-    action: Action,
+    action: TxAction,
 ) -> Result<HttpResponse, ApiError> {
     let input = transaction_id(&path).and_then(|id| body::parse::<NoFields>(&body, true).map(|_| id));
-    let clock = state.clock.clone();
-    let caller = client.clone();
-    idempotency::run(&state, &client, &req, &body, input, move |conn: &mut DbConn, id: i64| {
-        let t = action(conn, clock.as_ref(), &context(&caller), id)?;
+    let (env, caller) = (state.env(), client.clone());
+    idempotency::run_async(&state, &client, &req, &body, input, move |id: i64| async move {
+        let t = service::perform(&env, &context(&caller), id, action).await?;
         Ok(Reply::json(StatusCode::OK, &TransactionObject::new(&t)))
     })
     .await
@@ -316,7 +311,7 @@ pub async fn capture(
     path: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    act(state, client, req, path, body, service::capture_now).await
+    act(state, client, req, path, body, TxAction::CaptureNow).await
 }
 
 #[utoipa::path(
@@ -345,7 +340,7 @@ pub async fn cancel(
     path: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    act(state, client, req, path, body, service::cancel).await
+    act(state, client, req, path, body, TxAction::Cancel).await
 }
 
 #[utoipa::path(
@@ -376,22 +371,10 @@ pub async fn refund(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input = transaction_id(&path).and_then(|id| body::parse::<RefundRequest>(&body, true).map(|r| (id, r.amount)));
-    let clock = state.clock.clone();
-    let caller = client.clone();
-    idempotency::run(&state, &client, &req, &body, input, move |conn: &mut DbConn, (id, minor): (i64, Option<i64>)| {
-        let ctx = context(&caller);
+    let (env, caller) = (state.env(), client.clone());
+    idempotency::run_async(&state, &client, &req, &body, input, move |(id, minor): (i64, Option<i64>)| async move {
         // The amount is in the transaction's currency; absent, it is all that is left.
-        let t = service::load(conn, &ctx, id)?;
-        let currency = t.amount.currency;
-        let rest = t.amount.minor - t.refunded;
-        let amount = match minor {
-            Some(minor) => Money::from_minor(minor, currency).map_err(|e| ApiError::Invalid(vec![e]))?,
-            None if t.status == TxStatus::Captured && rest <= 0 => {
-                return Err(ApiError::Invalid(vec![FieldError::new("amount", "refund.too_much")]));
-            }
-            None => Money { minor: rest, currency },
-        };
-        let t = service::refund(conn, clock.as_ref(), &ctx, id, amount)?;
+        let t = operations::refund(&env, &context(&caller), id, minor).await?;
         Ok(Reply::json(StatusCode::CREATED, &TransactionObject::new(&t)))
     })
     .await

@@ -21,12 +21,11 @@ use crate::acquirer::{ThreeDsOutcome, codes};
 use crate::db::{DbConn, DbError};
 use crate::domain::FieldError;
 use crate::domain::api_key::Mode;
-use crate::domain::clock::Clock;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::money::Money;
 use crate::domain::order::{self, Channel};
-use crate::services::payments::{self as service, REFUND_DAYS, TxContext};
-use crate::services::{ServiceError, ServiceResult};
+use crate::services::ServiceError;
+use crate::services::payments::{self as service, REFUND_DAYS, TxAction, TxContext};
 use crate::store::audit::Actor;
 use crate::store::orders as order_store;
 use crate::store::transactions::{self as store, Event, Tab, Transaction, TxFilter, TxStatus};
@@ -895,21 +894,18 @@ async fn detail(
 #[derive(Deserialize)]
 struct Empty {}
 
-type Action = fn(&mut DbConn, &dyn Clock, &TxContext<'_>, i64) -> ServiceResult<Transaction>;
-
-/// Runs one action on a transaction in a write transaction, then back to its detail.
+/// Runs one action on a transaction, then back to its detail.
 async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     id: i64,
     done: &str,
-    action: Action,
+    action: TxAction,
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let scope = Scope::new(&req, &staff);
-    let clock = state.clock.clone();
-    state.db.write(move |conn| action(conn, clock.as_ref(), &scope.ctx(), id)).await?;
+    service::perform(&state.env(), &scope.ctx(), id, action).await?;
     Ok(see_other(&format!("/transactions/{id}?done={done}")))
 }
 
@@ -920,7 +916,7 @@ async fn validate(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "validated", service::validate).await
+    act(req, state, staff, id.into_inner(), "validated", TxAction::Validate).await
 }
 
 async fn capture(
@@ -930,7 +926,7 @@ async fn capture(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "captured", service::capture_early).await
+    act(req, state, staff, id.into_inner(), "captured", TxAction::CaptureEarly).await
 }
 
 async fn cancel(
@@ -940,7 +936,7 @@ async fn cancel(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "cancelled", service::cancel).await
+    act(req, state, staff, id.into_inner(), "cancelled", TxAction::Cancel).await
 }
 
 /// Field errors of a refused service call; anything else becomes the page's error.
@@ -981,10 +977,7 @@ async fn change_capture_date(
     staff.require_write()?;
     let id = id.into_inner();
     let scope = Scope::new(&req, &staff);
-    let clock = state.clock.clone();
-    let raw = form.capture_date.clone();
-    let changed =
-        state.db.write(move |conn| service::change_capture_date(conn, clock.as_ref(), &scope.ctx(), id, &raw)).await;
+    let changed = service::change_capture_date_now(&state.env(), &scope.ctx(), id, form.capture_date.clone()).await;
     let errors = match changed {
         Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done=capture_date"))),
         Err(e) => invalid(e)?,
@@ -1009,19 +1002,9 @@ async fn refund(
     let id = id.into_inner();
     // The amount is typed in the transaction's currency.
     let scope = Scope::new(&req, &staff);
-    let currency = state.db.read(move |conn| service::load(conn, &scope.ctx(), id)).await?.amount.currency;
-    let errors = match Money::parse(&form.amount, currency) {
-        Ok(amount) => {
-            let scope = Scope::new(&req, &staff);
-            let clock = state.clock.clone();
-            let done =
-                state.db.write(move |conn| service::refund(conn, clock.as_ref(), &scope.ctx(), id, amount)).await;
-            match done {
-                Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done=refunded"))),
-                Err(e) => invalid(e)?,
-            }
-        }
-        Err(e) => vec![e],
+    let errors = match service::refund_typed(&state.env(), &scope.ctx(), id, &form.amount).await {
+        Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done=refunded"))),
+        Err(e) => invalid(e)?,
     };
     refused(&req, &state, &staff, id, errors, Typed { capture_date: None, amount: Some(form.amount) }).await
 }

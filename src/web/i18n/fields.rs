@@ -46,4 +46,12 @@ super::messages! {
     "capture_date.too_far" => "La date de remise est trop lointaine (365 jours au plus).", "The capture date is too far away (365 days at most).";
     "acquirer.unavailable" => "Aucun acquéreur n'est configuré pour ce mode.", "No acquirer is configured for this mode.";
     "acquirer.refused" => "L'acquéreur a refusé l'opération ; réessayez plus tard.", "The acquirer refused the operation; try again later.";
+    "acquirer.unreachable" => "L'acquéreur n'a pas pu être joint : rien n'a été fait. Réessayez plus tard.", "The acquirer could not be reached: nothing was done. Try again later.";
+    "acquirer.pending" => "L'acquéreur n'a pas répondu à temps. L'opération est en attente : paylink lui demandera ce qu'il en est et la transaction le montrera.", "The acquirer did not answer in time. The operation is pending: paylink will ask the acquirer what became of it, and the transaction will show it.";
+    "payment.paid_without_transaction" => "Ce lien est payé mais sa transaction est introuvable.", "This link is paid but its transaction cannot be found.";
+    "operation.without_transaction" => "Cette opération ne porte sur aucune transaction.", "This operation concerns no transaction.";
+    "operation.not_settlement" => "Une autorisation ne se confirme pas comme une remise.", "An authorisation is not confirmed like a capture.";
+    "operation.transaction_changed" => "La transaction a changé pendant l'opération : à vérifier.", "The transaction changed during the operation: to be checked.";
+    "shop.time_zone_unknown" => "Le fuseau horaire de la boutique est inconnu.", "The shop's time zone is unknown.";
+    "transaction.operation_pending" => "Une opération est déjà en cours auprès de l'acquéreur pour cette transaction.", "An operation with the acquirer is already under way for this transaction.";
 }

@@ -35,6 +35,8 @@ super::messages! {
     "pay.code" => "code", "code";
     "pay.in_progress.title" => "Paiement en cours", "Payment in progress";
     "pay.rate.title" => "Trop de tentatives", "Too many attempts";
+    "pay.unavailable.title" => "Paiement impossible pour le moment", "Payment not possible right now";
+    "pay.unavailable.text" => "Le service de paiement n'a pas répondu. Aucun paiement n'a été enregistré : réessayez dans quelques minutes.", "The payment service did not answer. No payment was recorded: try again in a few minutes.";
     "pay.rate.text" => "Trop de tentatives de paiement en peu de temps. Patientez une minute avant de réessayer.", "Too many payment attempts in a short time. Wait a minute before trying again.";
     "pay.receipt.title" => "Paiement accepté", "Payment accepted";
     "pay.receipt.thanks" => "Merci : votre paiement a été accepté. Conservez ce ticket.", "Thank you: your payment was accepted. Keep this receipt.";

@@ -1,0 +1,164 @@
+//! The pay forms as posted, parsed at the edge: the card (into `checkout::Card`, which lives
+//! for one request) and the issuer's answer.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::acquirer::simulator;
+use crate::domain::FieldError;
+use crate::domain::api_key::Mode;
+use crate::domain::card::{Brand, CardNumber, Cvv, Expiry};
+use crate::services::checkout::{Card, IssuerAnswer};
+
+/// The card form as posted. Every field defaults to empty, so a missing one is reported next
+/// to its input rather than as a bad request.
+#[derive(Deserialize)]
+pub struct PayForm {
+    #[serde(default)]
+    pub card_number: String,
+    #[serde(default)]
+    pub expiry_month: String,
+    #[serde(default)]
+    pub expiry_year: String,
+    #[serde(default)]
+    pub cvv: String,
+    #[serde(default)]
+    pub holder: String,
+    #[serde(default)]
+    pub session: String,
+}
+
+impl PayForm {
+    /// The card, or every refusal next to its field.
+    pub fn card(&self, today: NaiveDate, mode: Mode) -> Result<Card, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let number = self.number(mode).map_err(|e| errors.push(e)).ok();
+        let expiry = self.expiry(today).map_err(|e| errors.push(e)).ok();
+        let cvv = self.cvv(number.as_ref()).map_err(|e| errors.push(e)).ok();
+        let holder = parse_holder(&self.holder).map_err(|e| errors.push(e)).ok().flatten();
+        match (number, expiry, cvv) {
+            (Some(number), Some(expiry), Some(cvv)) if errors.is_empty() => Ok(Card { number, expiry, cvv, holder }),
+            _ => Err(errors),
+        }
+    }
+
+    fn number(&self, mode: Mode) -> Result<CardNumber, FieldError> {
+        let n = CardNumber::parse(&self.card_number)?;
+        // The simulator's cards are public: a real payment never accepts them.
+        if mode == Mode::Production && simulator::is_test_card(n.digits()) {
+            return Err(FieldError::new("card_number", "pay.card.test_only"));
+        }
+        Ok(n)
+    }
+
+    fn expiry(&self, today: NaiveDate) -> Result<Expiry, FieldError> {
+        let (month, year) = (self.expiry_month.trim(), self.expiry_year.trim());
+        if month.is_empty() {
+            return Err(FieldError::new("expiry_month", "field.required"));
+        }
+        if year.is_empty() {
+            return Err(FieldError::new("expiry_year", "field.required"));
+        }
+        Expiry::parse(month, year, today)
+    }
+
+    fn cvv(&self, number: Option<&CardNumber>) -> Result<Cvv, FieldError> {
+        if self.cvv.trim().is_empty() {
+            return Err(FieldError::new("cvv", "field.required"));
+        }
+        // Without a valid number, any well-formed code (3 or 4 digits) passes here.
+        match number.map(CardNumber::brand) {
+            Some(b) => Cvv::parse(&self.cvv, b),
+            None => Cvv::parse(&self.cvv, Brand::Visa).or_else(|_| Cvv::parse(&self.cvv, Brand::Amex)),
+        }
+    }
+}
+
+/// The name on the card: optional, 64 characters at most, and no digits (a card number typed
+/// in the wrong field must not end up stored as a name).
+pub fn parse_holder(raw: &str) -> Result<Option<String>, FieldError> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 64 {
+        return Err(FieldError::new("holder", "pay.holder.too_long"));
+    }
+    if name.chars().any(|c| c.is_ascii_digit() || c.is_control()) {
+        return Err(FieldError::new("holder", "pay.holder.invalid"));
+    }
+    Ok(Some(name))
+}
+
+/// The form's state: kept values (never the number nor the CVV) and the refusals.
+pub struct CardForm {
+    pub session: String,
+    pub expiry_month: String,
+    pub expiry_year: String,
+    pub holder: String,
+    pub errors: Vec<(&'static str, &'static str)>,
+}
+
+impl CardForm {
+    pub fn fresh(session: String) -> CardForm {
+        CardForm {
+            session,
+            expiry_month: String::new(),
+            expiry_year: String::new(),
+            holder: String::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// What was typed, kept for a re-render: the expiry and the holder only — and not even
+    /// those when they could hold card digits (a card number pasted in the wrong field).
+    pub fn kept(form: &PayForm, errors: Vec<FieldError>) -> CardForm {
+        let short = |s: &str| if s.trim().chars().count() <= 4 { s.trim().to_string() } else { String::new() };
+        let holder_ok = errors.iter().all(|e| e.field != "holder");
+        CardForm {
+            session: form.session.clone(),
+            expiry_month: short(&form.expiry_month),
+            expiry_year: short(&form.expiry_year),
+            holder: if holder_ok { form.holder.trim().to_string() } else { String::new() },
+            errors: errors.into_iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ChallengeQuery {
+    pub c: String,
+}
+
+#[derive(Deserialize)]
+pub struct ChallengeForm {
+    #[serde(default)]
+    pub c: String,
+    #[serde(default)]
+    pub action: String,
+}
+
+impl ChallengeForm {
+    pub fn answer(&self) -> Option<IssuerAnswer> {
+        match self.action.as_str() {
+            "approve" => Some(IssuerAnswer::Approve),
+            "fail" => Some(IssuerAnswer::Fail),
+            "abandon" => Some(IssuerAnswer::Abandon),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_names_are_optional_short_and_never_digits() {
+        assert_eq!(parse_holder("  ").unwrap(), None);
+        assert_eq!(parse_holder(" Jane   Doe ").unwrap().as_deref(), Some("Jane Doe"));
+        assert_eq!(parse_holder(&"a".repeat(65)).unwrap_err().code, "pay.holder.too_long");
+        assert_eq!(parse_holder("4970 1000 0000 0006").unwrap_err().code, "pay.holder.invalid");
+        assert!(parse_holder("Zoë O'Brien-Łukasz").is_ok());
+    }
+}

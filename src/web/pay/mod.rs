@@ -1,0 +1,136 @@
+//! The buyer side: the hosted payment page of a link, `/t/{token}`. The flow itself (locks,
+//! acquirer calls, results) is `services::checkout`; this module parses, renders, signs the
+//! tokens the pages carry and limits attempts.
+//!
+//! - `GET /t/{token}`: the order in its own language, and what can be done with it — the card
+//!   form (TEST: with the simulator's cards), the receipt once paid, the last refusal above a
+//!   fresh form when refused, a clear 410 page once expired or cancelled. PRODUCTION orders
+//!   have no acquirer yet: the page says card payment is not available.
+//! - `POST /t/{token}`: one payment attempt, the card parsed at the edge.
+//! - `GET|POST /t/{token}/3ds`: the TEST issuer's challenge. What it needs travels in a token
+//!   sealed (AES-GCM) under a key derived from the vault key and bound to the link (attempt
+//!   id, acquirer reference, masked card and holder's name, time): unreadable in browser
+//!   history or proxy logs, and never the card number.
+//!
+//! The full card number and the CVV exist only inside one request: they are never logged,
+//! stored, put in a URL or rendered back (a refused form is re-rendered without them).
+
+mod form;
+pub mod limiter;
+mod pages;
+mod tokens;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::AppState;
+use super::error::AppError;
+use super::forms::CsrfForm;
+use crate::services::checkout::{self, Link, Progress};
+use form::{CardForm, ChallengeForm, ChallengeQuery, PayForm};
+use pages::View;
+use tokens::ChallengeClaims;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/t/{token}", web::get().to(link))
+        .route("/t/{token}", web::post().to(pay))
+        .route("/t/{token}/3ds", web::get().to(challenge))
+        .route("/t/{token}/3ds", web::post().to(answer))
+        .route("/t/{token}/qr.svg", web::get().to(qr_svg))
+        .route("/t/{token}/qr.png", web::get().to(qr_png));
+}
+
+async fn find(state: &AppState, token: web::Path<String>) -> Result<Link, AppError> {
+    Ok(checkout::find(&state.env(), token.into_inner()).await?)
+}
+
+async fn link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let link = find(&state, token).await?;
+    let shown = checkout::show(&state.env(), &link).await?;
+    View::new(&req, &state, &link).shown(shown)
+}
+
+async fn pay(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<PayForm>,
+) -> Result<HttpResponse, AppError> {
+    let link = find(&state, token).await?;
+    let view = View::new(&req, &state, &link);
+    if !state.pay_limiter.allow(req.peer_addr().map(|a| a.ip()), link.token()) {
+        tracing::warn!(order.id = link.order_id(), "pay attempts over the rate limit");
+        return view.too_many();
+    }
+    if let Some(step) = checkout::takes_no_card(&state.env(), &link) {
+        return view.step(step, &state, link.three_ds());
+    }
+    let started = tokens::session_start(&state, link.token(), &form.session).ok_or(AppError::BadRequest("session"))?;
+    let card = match form.card(checkout::today(&state.env(), &link), link.mode()) {
+        Ok(card) => card,
+        Err(errors) => return view.refused_form(CardForm::kept(&form, errors)),
+    };
+    let progress = checkout::pay(&state.env(), &link, card, started, &state.settings.public_url).await?;
+    respond(&state, &view, &link, progress)
+}
+
+/// Counts what the step did and renders it.
+fn respond(state: &AppState, view: &View, link: &Link, progress: Progress) -> Result<HttpResponse, AppError> {
+    for outcome in progress.counted {
+        state.metrics.payment(outcome);
+    }
+    view.step(progress.step, state, link.three_ds())
+}
+
+async fn challenge(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    query: web::Query<ChallengeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let link = find(&state, token).await?;
+    let claims = ChallengeClaims::open(&state, link.token(), &query.c).ok_or(AppError::BadRequest("challenge"))?;
+    let view = View::new(&req, &state, &link);
+    // Answered already (the back button), taken over, or cancelled by the merchant: the link
+    // says how it ended. Still held, it is shown even past the link's last second: a payment
+    // begun in time may end (its answer is accepted too).
+    if !checkout::challenge_open(&state.env(), &link, claims.holder().to_string()).await? {
+        return view.step(
+            checkout::standing(&state.env(), &link).unwrap_or(checkout::Step::Moved),
+            &state,
+            link.three_ds(),
+        );
+    }
+    view.challenge(query.into_inner().c, &claims)
+}
+
+async fn answer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<ChallengeForm>,
+) -> Result<HttpResponse, AppError> {
+    let link = find(&state, token).await?;
+    let claims = ChallengeClaims::open(&state, link.token(), &form.c).ok_or(AppError::BadRequest("challenge"))?;
+    // Checked before the lock is taken back: a bad request must not end the challenge.
+    let answer = form.answer().ok_or(AppError::BadRequest("action"))?;
+    let parked = claims.parked().ok_or(AppError::BadRequest("challenge"))?;
+    let view = View::new(&req, &state, &link);
+    let progress = checkout::answer(&state.env(), &link, parked, answer, &state.settings.public_url).await?;
+    respond(&state, &view, &link, progress)
+}
+
+async fn qr_svg(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let link = find(&state, token).await?;
+    let url = crate::services::orders::pay_url(&state.settings.public_url, link.token());
+    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(super::qr::svg(&url)))
+}
+
+async fn qr_png(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let link = find(&state, token).await?;
+    let url = crate::services::orders::pay_url(&state.settings.public_url, link.token());
+    Ok(HttpResponse::Ok().content_type("image/png").body(super::qr::png(&url)))
+}

@@ -1,0 +1,399 @@
+//! The pay pages: the link (form, refusal, receipt), the notices and the TEST issuer's
+//! challenge, in the order's language.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{Datelike, NaiveDate};
+
+use super::form::CardForm;
+use super::tokens::{self, ChallengeClaims};
+use crate::acquirer::simulator::TEST_CARDS;
+use crate::acquirer::{ThreeDsOutcome, codes};
+use crate::domain::api_key::Mode;
+use crate::domain::order;
+use crate::services::checkout::{self, Attempted, Link, Shown, Step};
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::forms;
+use crate::web::i18n::{Lang, Tr};
+
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+pub fn html(status: StatusCode, body: String) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// What every pay page shows around its content.
+#[derive(Clone)]
+struct Frame {
+    shop: String,
+    shop_url: String,
+    is_test: bool,
+    csrf: String,
+}
+
+/// The order as the buyer sees it.
+#[derive(Clone)]
+struct Summary {
+    reference: Option<String>,
+    amount: String,
+    valid_until: String,
+    description: Option<String>,
+}
+
+/// Everything a page of one link needs, in the order's language.
+pub struct View {
+    t: Tr,
+    french: bool,
+    pub link: String,
+    frame: Frame,
+    summary: Summary,
+    mode: Mode,
+    by_card: bool,
+    tz: chrono_tz::Tz,
+    today: NaiveDate,
+    session: String,
+}
+
+impl View {
+    pub fn new(req: &HttpRequest, state: &AppState, link: &Link) -> View {
+        let lang = Lang::parse(link.language()).unwrap_or(Lang::of(req));
+        let french = lang == Lang::Fr;
+        let tz = link.time_zone();
+        let env = state.env();
+        View {
+            t: Tr::new(lang),
+            french,
+            link: format!("/t/{}", link.token()),
+            frame: Frame {
+                shop: link.shop_label().to_string(),
+                shop_url: link.shop_url().to_string(),
+                is_test: link.mode() == Mode::Test,
+                csrf: forms::token(req),
+            },
+            summary: Summary {
+                reference: link.reference().map(str::to_string),
+                amount: link.amount().display(french),
+                valid_until: format!("{} 23:59:59 ({})", order::format_date(link.expires_on(), french), tz.name()),
+                description: link.description().map(str::to_string),
+            },
+            mode: link.mode(),
+            by_card: checkout::by_card(&env, link.mode()),
+            tz,
+            today: checkout::today(&env, link),
+            session: tokens::session_token(state, link.token(), state.clock.now_naive()),
+        }
+    }
+
+    /// The page of what `GET /t/{token}` found.
+    pub fn shown(&self, shown: Shown) -> Result<HttpResponse, AppError> {
+        match shown {
+            Shown::Closed => self.closed(),
+            Shown::Receipt(t) => self.receipt(&t),
+            Shown::Payable { refusal, .. } => self.pay_page(StatusCode::OK, refusal.as_ref(), self.fresh_form()),
+        }
+    }
+
+    /// The answer to a step of the flow that did not end on a page of its own.
+    pub fn step(
+        &self,
+        step: Step,
+        state: &AppState,
+        three_ds: crate::domain::shop::ThreeDsPreference,
+    ) -> Result<HttpResponse, AppError> {
+        match step {
+            Step::Done | Step::Moved => Ok(see_other(&self.link)),
+            Step::Closed => self.closed(),
+            Step::NoCardPayment => self.pay_page(StatusCode::FORBIDDEN, None, None),
+            Step::Busy => self.notice(StatusCode::CONFLICT, "pay.in_progress.title", "payment.in_progress"),
+            Step::Unavailable => {
+                self.notice(StatusCode::SERVICE_UNAVAILABLE, "pay.unavailable.title", "pay.unavailable.text")
+            }
+            Step::Challenge(parked) => {
+                let c = ChallengeClaims::new(parked, three_ds).seal(state, self.link.trim_start_matches("/t/"));
+                Ok(see_other(&format!("{}/3ds?c={c}", self.link)))
+            }
+        }
+    }
+
+    /// The form again, 422, with the refusals next to their fields.
+    pub fn refused_form(&self, form: CardForm) -> Result<HttpResponse, AppError> {
+        self.pay_page(StatusCode::UNPROCESSABLE_ENTITY, None, Some(form))
+    }
+
+    pub fn too_many(&self) -> Result<HttpResponse, AppError> {
+        self.notice(StatusCode::TOO_MANY_REQUESTS, "pay.rate.title", "pay.rate.text")
+    }
+
+    /// The TEST issuer's page.
+    pub fn challenge(&self, c: String, claims: &ChallengeClaims) -> Result<HttpResponse, AppError> {
+        let page = ChallengePage {
+            t: self.t,
+            csrf: self.frame.csrf.clone(),
+            action: format!("{}/3ds", self.link),
+            c,
+            shop: self.frame.shop.clone(),
+            amount: self.summary.amount.clone(),
+            brand: claims.card().brand.clone(),
+            masked: claims.card().masked.clone(),
+        };
+        html(StatusCode::OK, page.render().map_err(AppError::internal)?)
+    }
+
+    /// An empty form with a new pay session, or none when the order cannot be paid by card.
+    fn fresh_form(&self) -> Option<CardForm> {
+        self.by_card.then(|| CardForm::fresh(self.session.clone()))
+    }
+
+    fn pay_page(
+        &self,
+        status: StatusCode,
+        last: Option<&Attempted>,
+        form: Option<CardForm>,
+    ) -> Result<HttpResponse, AppError> {
+        let t = self.t;
+        let refusal = last.filter(|tx| !tx.accepted).map(|tx| Refusal {
+            title: t.get(if tx.cancelled { "pay.cancelled.title" } else { "pay.refused.title" }),
+            message: t.get(code_key(&tx.return_code)),
+            code: tx.return_code.clone(),
+        });
+        let test_cards = if self.mode == Mode::Test && form.is_some() {
+            TEST_CARDS
+                .iter()
+                .map(|c| TestCardView { number: c.number, spaced: spaced(c.number), label: t.get(c.label_key) })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let page = PayPage {
+            t,
+            frame: self.frame.clone(),
+            summary: self.summary.clone(),
+            action: self.link.clone(),
+            refusal,
+            form,
+            test_cards,
+            fill_month: "12".to_string(),
+            fill_year: format!("{:02}", (self.today.year() + 3) % 100),
+        };
+        html(status, page.render().map_err(AppError::internal)?)
+    }
+
+    fn receipt(&self, tx: &Attempted) -> Result<HttpResponse, AppError> {
+        let t = self.t;
+        let when = tx.created_at.and_utc().with_timezone(&self.tz);
+        let date = format!(
+            "{} ({})",
+            when.format(if self.french { "%d/%m/%Y %H:%M" } else { "%Y-%m-%d %H:%M" }),
+            self.tz.name()
+        );
+        let page = ReceiptPage {
+            t,
+            frame: self.frame.clone(),
+            summary: self.summary.clone(),
+            amount: tx.amount.display(self.french),
+            date,
+            brand: tx.card_brand.clone(),
+            masked: tx.card_masked.clone(),
+            holder: tx.holder.clone(),
+            three_ds: t.get(three_ds_key(tx.three_ds)),
+            code: tx.return_code.clone(),
+            code_message: t.get(code_key(&tx.return_code)),
+            transaction: tx.id,
+        };
+        html(StatusCode::OK, page.render().map_err(AppError::internal)?)
+    }
+
+    /// Expired or cancelled: no form, ever (a cancelled link reads as expired, seed 001 §12.1).
+    fn closed(&self) -> Result<HttpResponse, AppError> {
+        self.notice_page(StatusCode::GONE, "pay.expired.title", "pay.expired.text", false)
+    }
+
+    fn notice(&self, status: StatusCode, title: &str, text: &str) -> Result<HttpResponse, AppError> {
+        self.notice_page(status, title, text, true)
+    }
+
+    fn notice_page(&self, status: StatusCode, title: &str, text: &str, retry: bool) -> Result<HttpResponse, AppError> {
+        let page = NoticePage {
+            t: self.t,
+            frame: self.frame.clone(),
+            summary: self.summary.clone(),
+            title: self.t.get(title),
+            text: self.t.get(text),
+            retry: retry.then(|| self.link.clone()),
+        };
+        html(status, page.render().map_err(AppError::internal)?)
+    }
+}
+
+struct Refusal {
+    title: &'static str,
+    message: &'static str,
+    code: String,
+}
+
+struct TestCardView {
+    number: &'static str,
+    spaced: String,
+    label: &'static str,
+}
+
+/// `4970 1000 0000 0006`.
+fn spaced(number: &str) -> String {
+    let mut out = String::with_capacity(number.len() + number.len() / 4);
+    for (i, c) in number.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The buyer's message for a return code (seed 004 families: 01xxx bank, 04xxx fraud).
+fn code_key(code: &str) -> &'static str {
+    match code {
+        codes::ACCEPTED => "pay.rc.accepted",
+        codes::WRONG_CVV => "pay.rc.wrong_cvv",
+        codes::AUTHENTICATION_FAILED => "pay.rc.authentication_failed",
+        codes::UNKNOWN_TEST_CARD => "pay.rc.unknown_test_card",
+        codes::MIT_NOT_ALLOWED => "pay.rc.bank",
+        codes::CANCELLED_BY_BUYER => "pay.rc.cancelled_by_buyer",
+        codes::SESSION_EXPIRED => "pay.rc.session_expired",
+        c if c.starts_with("04") => "pay.rc.fraud",
+        c if c.starts_with("01") => "pay.rc.bank",
+        _ => "pay.rc.other",
+    }
+}
+
+fn three_ds_key(outcome: ThreeDsOutcome) -> &'static str {
+    match outcome {
+        ThreeDsOutcome::Frictionless => "pay.3ds.frictionless",
+        ThreeDsOutcome::ChallengePassed => "pay.3ds.challenge_passed",
+        ThreeDsOutcome::ChallengeFailed => "pay.3ds.challenge_failed",
+        ThreeDsOutcome::Failed => "pay.3ds.failed",
+        ThreeDsOutcome::NotPerformed => "pay.3ds.not_performed",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pay/link.html")]
+struct PayPage {
+    t: Tr,
+    frame: Frame,
+    summary: Summary,
+    action: String,
+    refusal: Option<Refusal>,
+    /// None: card payment is not available for this order (PRODUCTION, no acquirer yet).
+    form: Option<CardForm>,
+    test_cards: Vec<TestCardView>,
+    /// What a click on a test card puts in the expiry fields (a date in the future).
+    fill_month: String,
+    fill_year: String,
+}
+
+impl PayPage {
+    fn error(&self, field: &str) -> Option<&'static str> {
+        let form = self.form.as_ref()?;
+        form.errors.iter().find(|(f, _)| *f == field).map(|(_, code)| self.t.get(code))
+    }
+
+    /// The first field in error, which gets the focus.
+    fn first_error(&self) -> &'static str {
+        let order = ["card_number", "expiry_month", "expiry_year", "cvv", "holder"];
+        let form = self.form.as_ref();
+        order.into_iter().find(|f| form.is_some_and(|x| x.errors.iter().any(|(e, _)| e == f))).unwrap_or("")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pay/receipt.html")]
+struct ReceiptPage {
+    t: Tr,
+    frame: Frame,
+    summary: Summary,
+    amount: String,
+    date: String,
+    brand: String,
+    masked: String,
+    holder: Option<String>,
+    three_ds: &'static str,
+    code: String,
+    code_message: &'static str,
+    transaction: i64,
+}
+
+#[derive(Template)]
+#[template(path = "pay/notice.html")]
+struct NoticePage {
+    t: Tr,
+    frame: Frame,
+    summary: Summary,
+    title: &'static str,
+    text: &'static str,
+    /// Where to go back and try again (not for a closed link).
+    retry: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pay/challenge.html")]
+struct ChallengePage {
+    t: Tr,
+    csrf: String,
+    action: String,
+    c: String,
+    shop: String,
+    amount: String,
+    brand: String,
+    masked: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_test_card_return_code_and_3ds_outcome_has_its_text() {
+        for lang in [Lang::Fr, Lang::En] {
+            let t = Tr::new(lang);
+            for card in &TEST_CARDS {
+                assert_ne!(t.get(card.label_key), "??", "{}", card.label_key);
+            }
+            for code in [
+                codes::ACCEPTED,
+                codes::BANK_REFUSAL,
+                codes::UNKNOWN_TEST_CARD,
+                codes::MIT_NOT_ALLOWED,
+                codes::WRONG_CVV,
+                codes::AUTHENTICATION_FAILED,
+                codes::CANCELLED_BY_BUYER,
+                codes::SESSION_EXPIRED,
+                codes::SUSPECTED_FRAUD,
+                "01999",
+                "04001",
+                "99999",
+            ] {
+                assert_ne!(t.get(code_key(code)), "??", "{code}");
+            }
+            for outcome in ThreeDsOutcome::ALL {
+                assert_ne!(t.get(three_ds_key(*outcome)), "??", "{outcome}");
+            }
+        }
+        assert_eq!(code_key("04059"), "pay.rc.fraud");
+        assert_eq!(code_key("01005"), "pay.rc.bank");
+    }
+
+    #[test]
+    fn test_cards_are_spaced_by_four() {
+        assert_eq!(spaced("4970100000000006"), "4970 1000 0000 0006");
+    }
+}
