@@ -12,7 +12,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::delivery::Worker;
 use crate::domain::clock::SharedClock;
-use crate::services::{Env, merchants};
+use crate::services::{Env, idempotency, merchants};
 use crate::web;
 
 /// A running server.
@@ -25,6 +25,9 @@ pub struct Running {
     pub worker: Arc<Worker>,
     /// The background worker's task (with `run_worker`) and its stop signal.
     background: Option<(watch::Sender<bool>, actix_web::rt::task::JoinHandle<()>)>,
+    /// This process's instance id, and the task that beats for it.
+    pub instance: String,
+    heart: actix_web::rt::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -39,6 +42,7 @@ impl Running {
             }
         }
         self.worker.shutdown().await;
+        self.heart.abort();
     }
 }
 
@@ -89,7 +93,12 @@ pub fn start_with_acquirers(
     let settings = Arc::new(settings);
     let env = Env { db: db.clone(), clock: clock.clone(), acquirers: acquirers.clone() };
     let worker = Arc::new(Worker::new(env.clone(), settings.clone())?);
-    let state = web::AppState::new(settings, db.clone(), clock.clone(), acquirers);
+    // This process's identity for its idempotency claims, alive while it beats.
+    let instance = crate::domain::text::random_token(12);
+    let (beat_name, now) = (instance.clone(), clock.now_naive());
+    db.write_blocking(|conn| idempotency::beat(conn, &beat_name, now))?;
+    let heart = actix_web::rt::spawn(idempotency::keep_alive(db.clone(), clock.clone(), instance.clone()));
+    let state = web::AppState::new(settings, db.clone(), clock.clone(), acquirers, instance.clone());
     let server = web::server(state, listener)?;
     let handle = server.handle();
     let server = actix_web::rt::spawn(server);
@@ -100,7 +109,7 @@ pub fn start_with_acquirers(
     } else {
         None
     };
-    Ok(Running { addr, db, handle, server, worker, background })
+    Ok(Running { addr, db, handle, server, worker, background, instance, heart })
 }
 
 /// `paylink serve`: what `cargo run --release` does.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod domain;
+pub mod i18n;
 pub mod services;
 pub mod store;
 pub mod web;

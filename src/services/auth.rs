@@ -208,6 +208,20 @@ pub fn change_password(
     Ok(PasswordChange::Changed(user))
 }
 
+/// Logs out the user `user_id` (still signed in, or gone meanwhile: nothing to record).
+pub async fn log_out(
+    db: &crate::db::Db,
+    clock: crate::domain::clock::SharedClock,
+    user_id: crate::domain::ids::UserId,
+    ip: Option<String>,
+) -> ServiceResult<()> {
+    db.write(move |conn| match crate::store::users::get(conn, user_id)? {
+        Some(user) => logout(conn, clock.as_ref(), &user, ip.as_deref()),
+        None => Ok(()),
+    })
+    .await
+}
+
 pub fn logout(conn: &mut DbConn, clock: &dyn Clock, user: &User, ip: Option<&str>) -> ServiceResult<()> {
     log(conn, &actor_for(user, ip), "logout", &format!("user:{}", user.login), "", clock)
 }

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod checkout;
+pub mod health;
+pub mod idempotency;
 pub mod merchants;
 pub mod operations;
 pub mod orders;
@@ -18,6 +20,10 @@ use crate::acquirer::Acquirers;
 use crate::db::{Db, DbError};
 use crate::domain::FieldError;
 use crate::domain::clock::SharedClock;
+
+/// The connection a `_in` variant runs on, for the one layer that composes use cases in its
+/// own transaction (the API's idempotency keys store the answer with the use case).
+pub type Conn = crate::db::DbConn;
 
 /// What the use cases that span several transactions or call the acquirer need: the
 /// database, the clock and the acquirers. Cheap to clone (three shared handles).

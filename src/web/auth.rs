@@ -323,15 +323,7 @@ async fn logout(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
     if let Some((user_id, _)) = session::stage(&session) {
-        let clock = state.clock.clone();
-        let ip = client_ip(&req);
-        state
-            .db
-            .write(move |conn| match crate::store::users::get(conn, user_id)? {
-                Some(user) => auth::logout(conn, clock.as_ref(), &user, ip.as_deref()),
-                None => Ok(()),
-            })
-            .await?;
+        auth::log_out(&state.db, state.clock.clone(), user_id, client_ip(&req)).await?;
     }
     // Deletes the server-side state: the old cookie opens nothing any more.
     session.purge();

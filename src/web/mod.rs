@@ -38,6 +38,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: SharedClock,
     pub acquirers: Arc<Acquirers>,
+    /// This server process, as its idempotency claims name it (it beats while alive).
+    pub instance: String,
     pub csrf: CsrfKey,
     pub login_limiter: LoginLimiter,
     pub pay_limiter: pay::limiter::PayLimiter,
@@ -45,9 +47,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(settings: Arc<Settings>, db: Db, clock: SharedClock, acquirers: Arc<Acquirers>) -> web::Data<AppState> {
+    pub fn new(
+        settings: Arc<Settings>,
+        db: Db,
+        clock: SharedClock,
+        acquirers: Arc<Acquirers>,
+        instance: String,
+    ) -> web::Data<AppState> {
         web::Data::new(AppState {
             acquirers,
+            instance,
             csrf: CsrfKey::new(settings.secret_key.expose()),
             login_limiter: LoginLimiter::new(settings.login_rate_per_ip, settings.login_rate_per_login),
             pay_limiter: pay::limiter::PayLimiter::new(

@@ -17,8 +17,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::AppState;
-use crate::delivery as worker;
-use crate::store::sessions;
+use crate::services::health;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -43,6 +42,7 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     worker_age: Gauge,
     outbox_backlog: Gauge,
+    operations: Family<OutcomeLabels, Gauge>,
     payments: Family<OutcomeLabels, Counter>,
 }
 
@@ -62,6 +62,12 @@ impl Metrics {
         let worker_age = Gauge::default();
         let outbox_backlog = Gauge::default();
         let payments = Family::<OutcomeLabels, Counter>::default();
+        let operations = Family::<OutcomeLabels, Gauge>::default();
+        registry.register(
+            "acquirer_operations",
+            "Acquirer operations not closed: pending (being reconciled) or review (for the merchant)",
+            operations.clone(),
+        );
         registry.register(
             "payments",
             "Payment attempts by outcome (accepted, refused, cancelled, ...)",
@@ -75,7 +81,7 @@ impl Metrics {
             "Seconds since the background worker last ran",
             worker_age.clone(),
         );
-        Metrics { registry: Mutex::new(registry), requests, latency, worker_age, outbox_backlog, payments }
+        Metrics { registry: Mutex::new(registry), requests, latency, worker_age, outbox_backlog, operations, payments }
     }
 
     /// Counts one payment attempt by its outcome (`accepted`, `refused`, `cancelled`, ...).
@@ -121,13 +127,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 const WORKER_STALE_SECONDS: i64 = 120;
 
 async fn worker_age(state: &AppState) -> Option<i64> {
-    let clock = state.clock.clone();
-    let beat = state
-        .db
-        .read(|conn| sessions::last_beat(conn, worker::HEARTBEAT).map_err(crate::db::DbError::from))
-        .await
-        .ok()??;
-    Some((clock.now_naive() - beat).num_seconds().max(0))
+    health::worker_age(&state.db, state.clock.as_ref()).await
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -148,10 +148,12 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Some(age) = worker_age(&state).await {
         state.metrics.worker_age.set(age);
     }
-    if let Ok(backlog) =
-        state.db.read(|conn| crate::store::outbox::backlog(conn).map_err(crate::db::DbError::from)).await
-    {
+    if let Some(backlog) = health::outbox_backlog(&state.db).await {
         state.metrics.outbox_backlog.set(backlog);
+    }
+    if let Some((pending, review)) = health::acquirer_operations(&state.db).await {
+        state.metrics.operations.get_or_create(&OutcomeLabels { outcome: "pending".into() }).set(pending);
+        state.metrics.operations.get_or_create(&OutcomeLabels { outcome: "review".into() }).set(review);
     }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -720,12 +720,13 @@ async fn posts_are_idempotent_per_key() {
         .await
         .assert_status(201);
 
-    // A request still running holds its key.
+    // A request still running on a live instance (this server, which beats) holds its key...
     let shop = m.shop_id;
     let now = app.clock.now_naive();
+    let live = app.instance.clone();
     app.db
         .write_blocking(|conn| {
-            paylink::store::idempotency::claim(conn, shop, "order-43", "hash-of-a-running-request", now)
+            paylink::store::idempotency::claim(conn, shop, "order-43", "hash-of-a-running-request", &live, now)
                 .map_err(DbError::from)
         })
         .unwrap();
@@ -736,9 +737,23 @@ async fn posts_are_idempotent_per_key() {
         None,
     );
     assert_eq!(rows(&app), before);
-    // ... until it is plainly abandoned.
-    app.clock.advance(Duration::minutes(6));
-    api.post_with_key("/api/v1/payment-orders", other_body.clone(), "order-43").await.assert_status(201);
+    // ... but the claim of an instance that stopped beating (killed) is taken over at once, not
+    // after minutes.
+    app.db
+        .write_blocking(|conn| {
+            paylink::store::idempotency::claim(conn, shop, "order-44", "hash-of-a-dead-request", "crashed", now)?;
+            paylink::store::sessions::beat(conn, "instance:crashed", now - Duration::seconds(16)).map_err(DbError::from)
+        })
+        .unwrap();
+    api.post_with_key("/api/v1/payment-orders", other_body.clone(), "order-44").await.assert_status(201);
+    // A claim of a live instance stands only while it beats.
+    app.db
+        .write_blocking(|conn| {
+            paylink::store::idempotency::claim(conn, shop, "order-45", "hash-of-a-slow-request", "slow", now)?;
+            paylink::store::sessions::beat(conn, "instance:slow", now - Duration::seconds(10)).map_err(DbError::from)
+        })
+        .unwrap();
+    api.post_with_key("/api/v1/payment-orders", other_body.clone(), "order-45").await.assert_status(409);
 
     // Actions too; a refusal is replayed as it was.
     let id = first.body["items"][0]["id"].as_i64().unwrap();
@@ -828,7 +843,9 @@ async fn the_openapi_document_matches_what_the_server_answers() {
     let now = app.clock.now_naive();
     let shop = m.shop_id;
     app.db
-        .write_blocking(|conn| paylink::store::idempotency::claim(conn, shop, "busy", "h", now).map_err(DbError::from))
+        .write_blocking(|conn| {
+            paylink::store::idempotency::claim(conn, shop, "busy", "h", &app.instance, now).map_err(DbError::from)
+        })
         .unwrap();
     api.post_with_key("/api/v1/payment-orders", json!({"channel": "URL", "amount": 9}), "busy")
         .await

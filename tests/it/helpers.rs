@@ -132,6 +132,8 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     pub worker: Arc<Worker>,
     pub acquirers: Arc<paylink::acquirer::Acquirers>,
+    /// This server's instance id (its idempotency claims name it; it beats while alive).
+    pub instance: String,
     /// Declared last: dropped after `db`, so the database outlives our own pool.
     pub pg: Option<PgDatabase>,
 }
@@ -218,6 +220,7 @@ impl TestApp {
             dir,
             handle: running.handle,
             worker: running.worker,
+            instance: running.instance,
             acquirers,
             pg,
         }

@@ -1090,7 +1090,7 @@ async fn the_openapi_document_matches_the_transaction_routes() {
         let busy = format!("{action}-busy");
         app.db
             .write_blocking(|conn| {
-                paylink::store::idempotency::claim(conn, shop, &busy, "h", now).map_err(DbError::from)
+                paylink::store::idempotency::claim(conn, shop, &busy, "h", &app.instance, now).map_err(DbError::from)
             })
             .unwrap();
         api.post_with_key(&p, body.clone(), &busy).await.assert_status(409);

@@ -1,7 +1,8 @@
 //! `Idempotency-Key` on every POST (DESIGN §4), kept 24 hours per shop.
 //!
-//! The key is claimed first, by a unique insert in its own short transaction, so a second
-//! request with the same key sees it at once: while the first still runs, it is `409
+//! The key is claimed first (`services::idempotency`: a unique insert in its own short
+//! transaction, by this instance, whose claims live as long as it beats), so a second request
+//! with the same key sees it at once: while the first still runs, it is `409
 //! idempotency_in_progress`; once the first is answered, the same request (method, path, mode
 //! and body, hashed) gets the first response again (same status, same body) and another
 //! request is `422 idempotency_key_reused`. The use case then runs and its response is stored
@@ -11,25 +12,19 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::Duration;
 use diesel::Connection;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::auth::ApiClient;
 use super::error::{ApiError, mime_json};
-use crate::db::{DbConn, DbError, is_unique_violation};
 use crate::domain::ids::ShopId;
-use crate::store::idempotency;
+use crate::services::Conn;
+use crate::services::idempotency::{self, Claim, ClaimError};
 use crate::web::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_LEN: usize = 255;
-/// How long an answered key is replayed.
-const KEPT: Duration = Duration::hours(24);
-/// A claim still unanswered after this long belongs to a request that died (process killed
-/// between the claim and the answer): the key may be used again.
-const ABANDONED: Duration = Duration::minutes(5);
 
 /// A key as the client sent it: 1 to 255 printable ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,12 +78,6 @@ impl Reply {
     }
 }
 
-/// What the claim found.
-enum Claim {
-    Ours,
-    Answered(Reply),
-}
-
 fn request_hash(req: &HttpRequest, client: &ApiClient, body: &[u8]) -> String {
     let target = req.uri().path_and_query().map_or(req.path(), |p| p.as_str());
     let mut h = Sha256::new();
@@ -112,7 +101,7 @@ pub async fn run<T, F>(
 ) -> Result<HttpResponse, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn, T) -> Result<Reply, ApiError> + Send + 'static,
+    F: FnOnce(&mut Conn, T) -> Result<Reply, ApiError> + Send + 'static,
 {
     let Some(key) = IdempotencyKey::of(req)? else {
         let input = input?;
@@ -121,10 +110,8 @@ where
     let shop = client.shop.id;
     let hash = request_hash(req, client, body);
     let now = state.clock.now_naive();
-    let claim_key = key.clone();
-    let claim = state.db.write(move |conn| claim(conn, shop, &claim_key, &hash, now)).await?;
-    if let Claim::Answered(reply) = claim {
-        return Ok(reply.into_response(true));
+    if let Some(replayed) = claim(state, shop, &key, hash, now).await? {
+        return Ok(replayed.into_response(true));
     }
     let input = match input {
         Ok(input) => input,
@@ -146,7 +133,8 @@ where
                 Ok(reply) => reply.clone(),
                 Err(refused) => Reply::of_error(refused),
             };
-            idempotency::complete(conn, shop, stored_key.as_str(), i32::from(reply.status.as_u16()), &reply.body)?;
+            idempotency::complete(conn, shop, stored_key.as_str(), i32::from(reply.status.as_u16()), &reply.body)
+                .map_err(ApiError::from)?;
             Ok(result)
         })
         .await;
@@ -183,10 +171,8 @@ where
     let shop = client.shop.id;
     let hash = request_hash(req, client, body);
     let now = state.clock.now_naive();
-    let claim_key = key.clone();
-    let claim = state.db.write(move |conn| claim(conn, shop, &claim_key, &hash, now)).await?;
-    if let Claim::Answered(reply) = claim {
-        return Ok(reply.into_response(true));
+    if let Some(replayed) = claim(state, shop, &key, hash, now).await? {
+        return Ok(replayed.into_response(true));
     }
     let result = match input {
         Ok(input) => op(input).await,
@@ -201,60 +187,41 @@ where
         Err(refused) => Reply::of_error(refused),
     };
     let (status, body) = (i32::from(reply.status.as_u16()), reply.body.clone());
-    let stored = state
-        .db
-        .write(move |conn| idempotency::complete(conn, shop, key.as_str(), status, &body).map_err(DbError::from))
-        .await;
+    let stored = state.db.write(move |conn| idempotency::complete(conn, shop, key.as_str(), status, &body)).await;
     if let Err(e) = stored {
         tracing::error!(shop.id = %shop, error = %e, "an answer could not be kept for its idempotency key");
     }
     result.map(|r| r.into_response(false))
 }
 
-fn claim(
-    conn: &mut DbConn,
+/// Claims the key for this instance. `Some`: answered already, the stored reply.
+async fn claim(
+    state: &AppState,
     shop: ShopId,
     key: &IdempotencyKey,
-    hash: &str,
+    hash: String,
     now: chrono::NaiveDateTime,
-) -> Result<Claim, ApiError> {
-    if let Some(saved) = idempotency::find(conn, shop, key.as_str())? {
-        let answered = saved.response_status.zip(saved.response_body);
-        let lapsed = match answered {
-            Some(_) => saved.created_at + KEPT < now,
-            None => saved.created_at + ABANDONED < now,
-        };
-        if !lapsed {
-            // A key still held is busy, whatever the request; an answered one replays only
-            // the request it answered.
-            let (status, body) = answered.ok_or(ApiError::IdempotencyInProgress)?;
-            if saved.request_hash != hash {
-                return Err(ApiError::IdempotencyKeyReused);
-            }
+) -> Result<Option<Reply>, ApiError> {
+    let (instance, key) = (state.instance.clone(), key.as_str().to_string());
+    let claimed = state.db.write(move |conn| idempotency::claim(conn, &instance, shop, &key, &hash, now)).await;
+    match claimed {
+        Ok(Claim::Ours) => Ok(None),
+        Ok(Claim::Answered { status, body }) => {
             let status = u16::try_from(status)
                 .ok()
                 .and_then(|s| StatusCode::from_u16(s).ok())
                 .ok_or_else(|| ApiError::internal(format!("stored status {status}")))?;
-            return Ok(Claim::Answered(Reply { status, body }));
+            Ok(Some(Reply { status, body }))
         }
-        idempotency::release(conn, shop, key.as_str())?;
-    }
-    // A savepoint: on PostgreSQL a unique violation would otherwise spoil the transaction.
-    match conn.transaction(|conn| idempotency::claim(conn, shop, key.as_str(), hash, now)) {
-        Ok(()) => Ok(Claim::Ours),
-        // Another request claimed it between our look and our insert.
-        Err(e) if is_unique_violation(&e) => Err(ApiError::IdempotencyInProgress),
-        Err(e) => Err(e.into()),
+        Err(ClaimError::InProgress) => Err(ApiError::IdempotencyInProgress),
+        Err(ClaimError::Reused) => Err(ApiError::IdempotencyKeyReused),
+        Err(ClaimError::Service(e)) => Err(e.into()),
     }
 }
 
 /// Gives a key back after a request that did not run its use case to the end.
 async fn give_back(state: &AppState, shop: ShopId, key: IdempotencyKey) {
-    let released =
-        state.db.write(move |conn| idempotency::release(conn, shop, key.as_str()).map_err(DbError::from)).await;
-    if let Err(e) = released {
-        tracing::error!(shop.id = %shop, error = %e, "could not release an idempotency key");
-    }
+    idempotency::give_back(&state.db, shop, key.as_str().to_string()).await;
 }
 
 #[cfg(test)]

@@ -1,10 +1,6 @@
-//! French and English. The language comes from the `paylink_lang` cookie (set by the
-//! switcher and kept a year), else from Accept-Language, else French.
-
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
-use std::future::{Ready, ready};
-
-pub const LANG_COOKIE: &str = "paylink_lang";
+//! French and English: the message catalogue of pages, API error messages and the codes of
+//! refusals (`FieldError` codes, conflicts), shared by every layer. Which language a request
+//! speaks is the web layer's business (`web::i18n`).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -42,27 +38,6 @@ impl Lang {
             }
         }
         best.map(|(_, l)| l)
-    }
-
-    pub fn of(req: &HttpRequest) -> Lang {
-        req.cookie(LANG_COOKIE)
-            .and_then(|c| Lang::parse(c.value()))
-            .or_else(|| {
-                req.headers()
-                    .get(actix_web::http::header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Lang::from_accept_language)
-            })
-            .unwrap_or(Lang::Fr)
-    }
-}
-
-impl FromRequest for Lang {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Lang, actix_web::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(Lang::of(req)))
     }
 }
 
