@@ -12,6 +12,34 @@ pub mod users;
 
 use crate::db::DbError;
 use crate::domain::FieldError;
+use crate::domain::api_key::Mode;
+use crate::store::audit::Actor;
+use crate::store::shops::Shop;
+
+/// Who acts, on which shop and mode, and the base of the links: owned, so that a service
+/// can move it into its database closure. The back office builds one per request.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub actor: Actor,
+    pub shop: Shop,
+    pub mode: Mode,
+    pub public_url: String,
+}
+
+impl Scope {
+    pub fn orders(&self) -> orders::OrderContext<'_> {
+        orders::OrderContext { actor: &self.actor, shop: &self.shop, mode: self.mode, public_url: &self.public_url }
+    }
+
+    pub fn transactions(&self) -> payments::TxContext<'_> {
+        payments::TxContext {
+            actor: &self.actor,
+            shops: std::slice::from_ref(&self.shop.id),
+            mode: self.mode,
+            time_zone: self.shop.settings.time_zone,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

@@ -10,14 +10,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::{render, render_status, see_other};
 use crate::db::DbError;
 use crate::domain::FieldError;
-use crate::domain::api_key::Mode;
 use crate::domain::ids::OrderId;
 use crate::domain::money::{Currency, Money};
 use crate::domain::order::{self, Action, AliasMode, Channel, DeliveryStatus, OrderStatus};
@@ -27,7 +26,6 @@ use crate::domain::sms::{self, Encoding};
 use crate::domain::template::{self, Variables};
 use crate::services::orders::{self as service, OrderContext, Rendered};
 use crate::services::{ServiceError, ServiceResult};
-use crate::store::audit::Actor;
 use crate::store::orders::{self as order_store, Cursor, OrderFilter, SortKey};
 use crate::store::outbox::{self, Job, JobStatus, Kind};
 use crate::store::shops::Shop;
@@ -38,6 +36,11 @@ use crate::web::AppState;
 use crate::web::error::{AppError, urlencode};
 use crate::web::forms::{CsrfForm, Pairs};
 use crate::web::i18n::{Lang, Tr};
+use crate::web::present::{
+    self, Choice, Csv, Fact, alias_label, cell, channel_label, date_bound, delivery_class, delivery_label, french,
+    given, invalid, language_label, local_date_of, local_datetime, order_status_class, order_status_label, parse_date,
+    query_string, reference_search, three_ds_preference_label, validation_label,
+};
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
@@ -75,142 +78,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 // ---------------------------------------------------------------------------------------
 // Shared pieces
 
-/// What a service call needs, owned, so it can move into a database closure.
-struct Scope {
-    actor: Actor,
-    shop: Shop,
-    mode: Mode,
-    public_url: String,
-}
-
-impl Scope {
-    fn new(req: &HttpRequest, staff: &Staff, state: &AppState) -> Scope {
-        Scope {
-            actor: staff.actor(req),
-            shop: staff.shop.clone(),
-            mode: staff.mode,
-            public_url: state.settings.public_url.clone(),
-        }
-    }
-
-    fn ctx(&self) -> OrderContext<'_> {
-        OrderContext { actor: &self.actor, shop: &self.shop, mode: self.mode, public_url: &self.public_url }
-    }
-}
-
-fn french(t: &Tr) -> bool {
-    t.lang == Lang::Fr
-}
-
-fn local_datetime(t: NaiveDateTime, tz: Tz, fr: bool) -> String {
-    let local = t.and_utc().with_timezone(&tz);
-    if fr { local.format("%d/%m/%Y %H:%M").to_string() } else { local.format("%Y-%m-%d %H:%M").to_string() }
-}
-
-fn local_date_of(t: NaiveDateTime, tz: Tz) -> NaiveDate {
-    t.and_utc().with_timezone(&tz).date_naive()
-}
-
-/// The first instant of `d` in the shop's zone, as stored (UTC).
-fn local_midnight(d: NaiveDate, tz: Tz) -> NaiveDateTime {
-    let start = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-    match tz.from_local_datetime(&start) {
-        chrono::LocalResult::Single(t) => t.naive_utc(),
-        chrono::LocalResult::Ambiguous(first, _) => first.naive_utc(),
-        // A DST gap at midnight: the day starts an hour later.
-        chrono::LocalResult::None => tz.from_utc_datetime(&start).naive_utc(),
-    }
-}
-
-fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let raw = raw.trim();
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y")).ok()
-}
-
 fn checked(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|v| !matches!(v.trim(), "" | "false" | "0" | "off"))
-}
-
-/// Field errors of a refused service call; anything else becomes the page's error.
-fn invalid(e: ServiceError) -> Result<Vec<FieldError>, AppError> {
-    service::field_errors(e).map_err(AppError::from)
-}
-
-fn channel_label(t: &Tr, c: Channel) -> &'static str {
-    match c {
-        Channel::Url => t.get("orders.channel.URL"),
-        Channel::Email => t.get("orders.channel.EMAIL"),
-        Channel::Sms => t.get("orders.channel.SMS"),
-        Channel::Invoice => t.get("orders.channel.INVOICE"),
-    }
-}
-
-fn status_label(t: &Tr, s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Running => t.get("orders.status.RUNNING"),
-        OrderStatus::Paid => t.get("orders.status.PAID"),
-        OrderStatus::Refused => t.get("orders.status.REFUSED"),
-        OrderStatus::Expired => t.get("orders.status.EXPIRED"),
-        OrderStatus::Cancelled => t.get("orders.status.CANCELLED"),
-    }
-}
-
-fn status_class(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Running => "running",
-        OrderStatus::Paid => "paid",
-        OrderStatus::Refused => "refused",
-        OrderStatus::Expired => "expired",
-        OrderStatus::Cancelled => "cancelled",
-    }
-}
-
-fn delivery_label(t: &Tr, d: DeliveryStatus) -> &'static str {
-    match d {
-        DeliveryStatus::Pending => t.get("orders.delivery.PENDING"),
-        DeliveryStatus::Sent => t.get("orders.delivery.SENT"),
-        DeliveryStatus::Failed => t.get("orders.delivery.FAILED"),
-        DeliveryStatus::Manual => t.get("orders.delivery.MANUAL"),
-    }
-}
-
-fn delivery_class(d: DeliveryStatus) -> &'static str {
-    match d {
-        DeliveryStatus::Pending => "pending",
-        DeliveryStatus::Sent => "sent",
-        DeliveryStatus::Failed => "failed",
-        DeliveryStatus::Manual => "manual",
-    }
-}
-
-fn validation_label(t: &Tr, m: ValidationMode) -> &'static str {
-    match m {
-        ValidationMode::Auto => t.get("validation.AUTO"),
-        ValidationMode::Manual => t.get("validation.MANUAL"),
-    }
-}
-
-fn three_ds_label(t: &Tr, p: ThreeDsPreference) -> &'static str {
-    match p {
-        ThreeDsPreference::NoPreference => t.get("three_ds.NO_PREFERENCE"),
-        ThreeDsPreference::Frictionless => t.get("three_ds.FRICTIONLESS"),
-        ThreeDsPreference::Challenge => t.get("three_ds.CHALLENGE"),
-    }
-}
-
-fn alias_label(t: &Tr, a: AliasMode) -> &'static str {
-    match a {
-        AliasMode::None => t.get("orders.alias.NONE"),
-        AliasMode::Propose => t.get("orders.alias.PROPOSE"),
-        AliasMode::Auto => t.get("orders.alias.AUTO"),
-    }
-}
-
-fn language_label(t: &Tr, code: &str) -> &'static str {
-    match code {
-        "en" => t.get("orders.language.en"),
-        _ => t.get("orders.language.fr"),
-    }
 }
 
 fn job_status_label(t: &Tr, s: JobStatus) -> &'static str {
@@ -461,7 +330,7 @@ const ADVANCED: [&str; 8] = [
 
 impl FormPage {
     fn error(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| self.t.get(e.code))
+        present::field_error(&self.t, &self.errors, field)
     }
 
     fn is(&self, a: &str, b: &str) -> bool {
@@ -473,7 +342,7 @@ impl FormPage {
     }
 
     fn three_ds_label(&self, p: &ThreeDsPreference) -> &'static str {
-        three_ds_label(&self.t, *p)
+        three_ds_preference_label(&self.t, *p)
     }
 
     fn alias_label(&self, a: &AliasMode) -> &'static str {
@@ -695,9 +564,10 @@ async fn create(
     let today = order::local_today(state.clock.now(), staff.shop.settings.time_zone);
     let errors = match OrderDraft::parse(&form.to_raw(), channel, &staff.shop.settings, today, today) {
         Ok(draft) => {
-            let scope = Scope::new(&req, &staff, &state);
+            let scope = present::scope(&req, &staff, &state);
             let clock = state.clock.clone();
-            let created = state.db.write(move |conn| service::create(conn, clock.as_ref(), &scope.ctx(), &draft)).await;
+            let created =
+                state.db.write(move |conn| service::create(conn, clock.as_ref(), &scope.orders(), &draft)).await;
             match created {
                 Ok(orders) if orders.len() == 1 => return Ok(see_other(&format!("/orders/{}", orders[0].id))),
                 Ok(_) => {
@@ -726,11 +596,11 @@ async fn load_order(
     staff: &Staff,
     id: i64,
 ) -> Result<(order_store::Order, FormData), AppError> {
-    let scope = Scope::new(req, staff, state);
+    let scope = present::scope(req, staff, state);
     Ok(state
         .db
         .read(move |conn| {
-            let o = service::load(conn, &scope.ctx(), OrderId(id))?;
+            let o = service::load(conn, &scope.orders(), OrderId(id))?;
             let data = load_form_data(conn, &scope.shop, o.channel)?;
             Ok::<_, ServiceError>((o, data))
         })
@@ -789,11 +659,13 @@ async fn edit(
     let today = order::local_today(state.clock.now(), staff.shop.settings.time_zone);
     let errors = match OrderDraft::parse(&form.to_raw(), o.channel, &staff.shop.settings, today, created) {
         Ok(draft) => {
-            let scope = Scope::new(&req, &staff, &state);
+            let scope = present::scope(&req, &staff, &state);
             let clock = state.clock.clone();
             let order_id = o.id;
-            let modified =
-                state.db.write(move |conn| service::modify(conn, clock.as_ref(), &scope.ctx(), order_id, &draft)).await;
+            let modified = state
+                .db
+                .write(move |conn| service::modify(conn, clock.as_ref(), &scope.orders(), order_id, &draft))
+                .await;
             match modified {
                 Ok(_) => return Ok(see_other(&format!("/orders/{}?done=modified", o.id))),
                 Err(e) => invalid(e)?,
@@ -827,11 +699,6 @@ async fn duplicate(
 
 // ---------------------------------------------------------------------------------------
 // The detail
-
-pub struct Fact {
-    pub label: &'static str,
-    pub value: String,
-}
 
 pub struct JobLine {
     pub id: i64,
@@ -880,7 +747,7 @@ struct DetailPage {
 
 impl DetailPage {
     fn error(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| self.t.get(e.code))
+        present::field_error(&self.t, &self.errors, field)
     }
 
     fn offers(&self, action: &str) -> bool {
@@ -905,17 +772,15 @@ impl DetailPage {
     }
 }
 
-fn done_notice(t: &Tr, done: Option<&str>) -> Option<&'static str> {
-    Some(match done? {
-        "modified" => t.get("orders.done.modified"),
-        "resent" => t.get("orders.done.resent"),
-        "validity" => t.get("orders.done.validity"),
-        "cancelled" => t.get("orders.done.cancelled"),
-        "reactivated" => t.get("orders.done.reactivated"),
-        "mark_sent" => t.get("orders.done.mark_sent"),
-        _ => return None,
-    })
-}
+/// The notices of the `?done=` redirects of the detail's actions.
+const DONE: [(&str, &str); 6] = [
+    ("modified", "orders.done.modified"),
+    ("resent", "orders.done.resent"),
+    ("validity", "orders.done.validity"),
+    ("cancelled", "orders.done.cancelled"),
+    ("reactivated", "orders.done.reactivated"),
+    ("mark_sent", "orders.done.mark_sent"),
+];
 
 #[allow(clippy::too_many_arguments)]
 fn detail_page(
@@ -982,7 +847,7 @@ fn detail_page(
     facts.extend([
         Fact { label: t.get("orders.field.language"), value: language_label(&t, &o.language).to_string() },
         Fact { label: t.get("orders.field.collection_form"), value: yes_no(o.use_collection_form) },
-        Fact { label: t.get("orders.field.three_ds"), value: three_ds_label(&t, o.three_ds).to_string() },
+        Fact { label: t.get("orders.field.three_ds"), value: three_ds_preference_label(&t, o.three_ds).to_string() },
         Fact { label: t.get("orders.field.alias"), value: alias_label(&t, o.alias_mode).to_string() },
         Fact {
             label: t.get("orders.field.validation_mode"),
@@ -1019,8 +884,8 @@ fn detail_page(
         title: o.reference.clone().unwrap_or_else(|| format!("#{}", o.id)),
         channel_name: o.channel.lower(),
         channel_label: channel_label(&t, o.channel),
-        status_label: status_label(&t, status),
-        status_class: status_class(status),
+        status_label: order_status_label(&t, status),
+        status_class: order_status_class(status),
         delivery_label: delivery_label(&t, o.delivery_status),
         delivery_class: delivery_class(o.delivery_status),
         last_error,
@@ -1056,11 +921,11 @@ async fn load_with_jobs(
     staff: &Staff,
     id: i64,
 ) -> Result<(order_store::Order, Vec<Job>), AppError> {
-    let scope = Scope::new(req, staff, state);
+    let scope = present::scope(req, staff, state);
     Ok(state
         .db
         .read(move |conn| {
-            let o = service::load(conn, &scope.ctx(), OrderId(id))?;
+            let o = service::load(conn, &scope.orders(), OrderId(id))?;
             let jobs = outbox::for_order(conn, o.id)?;
             Ok::<_, ServiceError>((o, jobs))
         })
@@ -1083,7 +948,7 @@ async fn detail(
     let (o, jobs) = load_with_jobs(&req, &state, &staff, id.into_inner()).await?;
     let message_tab = q.tab.as_deref() == Some("message");
     let mut page = detail_page(&req, &staff, &state, &o, &jobs, message_tab, Vec::new(), None);
-    page.notice = done_notice(&page.t, q.done.as_deref());
+    page.notice = present::done_notice(&page.t, q.done.as_deref(), &DONE);
     render(&page)
 }
 
@@ -1122,9 +987,9 @@ where
         + 'static,
 {
     staff.require_write()?;
-    let scope = Scope::new(&req, &staff, &state);
+    let scope = present::scope(&req, &staff, &state);
     let clock = state.clock.clone();
-    state.db.write(move |conn| f(conn, clock.as_ref(), &scope.ctx(), OrderId(id))).await?;
+    state.db.write(move |conn| f(conn, clock.as_ref(), &scope.orders(), OrderId(id))).await?;
     Ok(see_other(&format!("/orders/{id}?done={done}")))
 }
 
@@ -1183,12 +1048,12 @@ async fn change_validity(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let id = id.into_inner();
-    let scope = Scope::new(&req, &staff, &state);
+    let scope = present::scope(&req, &staff, &state);
     let clock = state.clock.clone();
     let date = form.expires_on.clone();
     let changed = state
         .db
-        .write(move |conn| service::change_validity(conn, clock.as_ref(), &scope.ctx(), OrderId(id), &date))
+        .write(move |conn| service::change_validity(conn, clock.as_ref(), &scope.orders(), OrderId(id), &date))
         .await;
     let errors = match changed {
         Ok(_) => return Ok(see_other(&format!("/orders/{id}?done=validity"))),
@@ -1203,8 +1068,8 @@ async fn change_validity(
 // QR codes and stored e-mails
 
 async fn order_link(req: &HttpRequest, state: &AppState, staff: &Staff, id: i64) -> Result<(String, String), AppError> {
-    let scope = Scope::new(req, staff, state);
-    let o = state.db.read(move |conn| service::load(conn, &scope.ctx(), OrderId(id))).await?;
+    let scope = present::scope(req, staff, state);
+    let o = state.db.read(move |conn| service::load(conn, &scope.orders(), OrderId(id))).await?;
     let name = o.reference.clone().unwrap_or_else(|| o.id.to_string());
     Ok((service::pay_url(&state.settings.public_url, &o.token), name))
 }
@@ -1246,11 +1111,11 @@ async fn eml(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job_id) = path.into_inner();
-    let scope = Scope::new(&req, &staff, &state);
+    let scope = present::scope(&req, &staff, &state);
     let job = state
         .db
         .read(move |conn| {
-            let o = service::load(conn, &scope.ctx(), OrderId(id))?;
+            let o = service::load(conn, &scope.orders(), OrderId(id))?;
             let job = outbox::get(conn, job_id)?;
             Ok::<_, ServiceError>(job.filter(|j| j.order_id == Some(o.id.0) && j.kind() == Some(Kind::Email)))
         })
@@ -1326,10 +1191,6 @@ struct ListQuery {
     after: Option<String>,
 }
 
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 struct Search {
     filter: OrderFilter,
     sort: SortKey,
@@ -1360,22 +1221,10 @@ impl ListQuery {
                 None
             });
         }
-        let mut date = |raw: &Option<String>, field: &'static str, end: bool| -> Option<NaiveDateTime> {
-            let raw = given(raw)?;
-            match parse_date(raw) {
-                // An end date includes its whole day.
-                Some(d) if end => Some(local_midnight(d + chrono::Duration::days(1), tz)),
-                Some(d) => Some(local_midnight(d, tz)),
-                None => {
-                    errors.push(FieldError::new(field, "expires_on.invalid"));
-                    None
-                }
-            }
-        };
-        f.created_from = date(&self.created_from, "created_from", false);
-        f.created_to = date(&self.created_to, "created_to", true);
-        f.expires_from = date(&self.expires_from, "expires_from", false);
-        f.expires_to = date(&self.expires_to, "expires_to", true);
+        f.created_from = date_bound(&self.created_from, "created_from", false, tz, &mut errors);
+        f.created_to = date_bound(&self.created_to, "created_to", true, tz, &mut errors);
+        f.expires_from = date_bound(&self.expires_from, "expires_from", false, tz, &mut errors);
+        f.expires_to = date_bound(&self.expires_to, "expires_to", true, tz, &mut errors);
         let currency = match given(&self.currency) {
             None => Some(Currency::EUR),
             Some(c) => Currency::parse(c).map_err(|e| errors.push(e)).ok(),
@@ -1391,16 +1240,7 @@ impl ListQuery {
             f.amount_min = amount(&self.amount_min, "amount_min");
             f.amount_max = amount(&self.amount_max, "amount_max");
         }
-        if let Some(r) = given(&self.reference) {
-            let bare = r.strip_suffix('*').unwrap_or(r);
-            if bare.chars().count() > order::REFERENCE_MAX
-                || !bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                errors.push(FieldError::new("reference", "reference.invalid"));
-            } else {
-                f.reference = Some(r.to_string());
-            }
-        }
+        f.reference = reference_search(&self.reference, &mut errors);
         let sort = given(&self.sort).and_then(SortKey::parse).unwrap_or(SortKey::Created);
         let descending = given(&self.dir) != Some("asc");
         let cursor = given(&self.after).and_then(Cursor::decode);
@@ -1409,8 +1249,7 @@ impl ListQuery {
 
     /// The filters given, as query pairs.
     fn filters(&self) -> Vec<(&'static str, String)> {
-        let mut p: Vec<(&'static str, String)> = Vec::new();
-        for (name, value) in [
+        present::given_pairs([
             ("channel", &self.channel),
             ("status", &self.status),
             ("delivery_status", &self.delivery_status),
@@ -1422,12 +1261,7 @@ impl ListQuery {
             ("amount_max", &self.amount_max),
             ("currency", &self.currency),
             ("reference", &self.reference),
-        ] {
-            if let Some(v) = given(value) {
-                p.push((name, v.to_string()));
-            }
-        }
-        p
+        ])
     }
 
     /// The query string of the search (filters, then sort), without the cursor.
@@ -1453,10 +1287,6 @@ impl ListQuery {
     fn has_filter(&self) -> bool {
         !self.filters().is_empty()
     }
-}
-
-fn query_string(params: &[(&str, String)]) -> String {
-    params.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
 }
 
 pub struct Row {
@@ -1488,11 +1318,6 @@ pub struct ColumnBox {
     pub checked: bool,
 }
 
-pub struct Choice {
-    pub value: &'static str,
-    pub label: &'static str,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "backoffice/orders.html")]
 struct ListPage {
@@ -1522,7 +1347,7 @@ struct ListPage {
 
 impl ListPage {
     fn error(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| self.t.get(e.code))
+        present::field_error(&self.t, &self.errors, field)
     }
 
     fn shows(&self, column: &str) -> bool {
@@ -1592,8 +1417,8 @@ async fn list(
                 created: local_datetime(o.created_at, tz, fr),
                 expires: order::format_date(o.expires_on, fr),
                 amount: o.amount.display(fr),
-                status: status_label(&t, status),
-                status_class: status_class(status),
+                status: order_status_label(&t, status),
+                status_class: order_status_class(status),
                 delivery: delivery_label(&t, o.delivery_status),
                 delivery_class: delivery_class(o.delivery_status),
                 recipient: o.recipient.clone().unwrap_or_default(),
@@ -1644,7 +1469,10 @@ async fn list(
         sort_expires: sort_link(&q, &search, SortKey::Expires),
         sort_amount: sort_link(&q, &search, SortKey::Amount),
         channels: Channel::ALL.iter().map(|c| Choice { value: c.as_str(), label: channel_label(&t, *c) }).collect(),
-        statuses: OrderStatus::ALL.iter().map(|s| Choice { value: s.as_str(), label: status_label(&t, *s) }).collect(),
+        statuses: OrderStatus::ALL
+            .iter()
+            .map(|s| Choice { value: s.as_str(), label: order_status_label(&t, *s) })
+            .collect(),
         deliveries: DeliveryStatus::ALL
             .iter()
             .map(|s| Choice { value: s.as_str(), label: delivery_label(&t, *s) })
@@ -1677,11 +1505,6 @@ async fn save_columns(
         .filter(|b| b.starts_with("/orders?") || *b == "/orders")
         .unwrap_or("/orders");
     Ok(see_other(back))
-}
-
-/// A text cell a spreadsheet will not read as a formula (`-A1`, `=…`, `+…`, `@…`).
-fn cell(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() }
 }
 
 async fn export(
@@ -1725,73 +1548,56 @@ async fn export(
             Ok::<_, DbError>(all)
         })
         .await?;
-    let lang = Lang::of(&req);
-    let fr = lang == Lang::Fr;
-    // French spreadsheets expect `;` (the comma is their decimal separator) and a BOM.
-    let delimiter = if fr { b';' } else { b',' };
+    let csv = Csv::new(Lang::of(&req));
+    let head = csv.head(&EXPORT_HEADER)?;
     let public_url = state.settings.public_url.clone();
-    let mut out = Vec::from("\u{feff}".as_bytes());
-    {
-        let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut out);
-        w.write_record([
-            "id",
-            "reference",
-            "channel",
-            "mode",
-            "status",
-            "delivery_status",
-            "amount",
-            "currency",
-            "created_at",
-            "expires_on",
-            "recipient",
-            "send_count",
-            "created_by",
-            "transaction_id",
-            "url",
-        ])
-        .map_err(AppError::internal)?;
-        for o in orders {
-            w.write_record([
-                o.id.to_string(),
-                cell(o.reference.as_deref().unwrap_or_default()),
-                o.channel.as_str().to_string(),
-                o.mode.as_str().to_string(),
-                o.status_at(now).as_str().to_string(),
-                o.delivery_status.as_str().to_string(),
-                o.amount.decimal(if fr { ',' } else { '.' }),
-                o.amount.currency.code().to_string(),
-                o.created_at.and_utc().with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string(),
-                o.expires_on.format("%Y-%m-%d").to_string(),
-                cell(o.recipient.as_deref().unwrap_or_default()),
-                o.send_count.to_string(),
-                cell(&o.created_by),
-                o.transaction_id.map(|t| t.to_string()).unwrap_or_default(),
-                service::pay_url(&public_url, &o.token),
-            ])
-            .map_err(AppError::internal)?;
-        }
-        w.flush().map_err(AppError::internal)?;
-    }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"paylink-orders.csv\""))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(out))
+    let sep = csv.decimal_separator();
+    let body = csv.lines(orders.iter().map(|o| export_record(o, tz, sep, now, &public_url)))?;
+    Ok(present::csv_download("paylink-orders.csv", head, futures_util::stream::once(async { Ok(body) })))
+}
+
+const EXPORT_HEADER: [&str; 15] = [
+    "id",
+    "reference",
+    "channel",
+    "mode",
+    "status",
+    "delivery_status",
+    "amount",
+    "currency",
+    "created_at",
+    "expires_on",
+    "recipient",
+    "send_count",
+    "created_by",
+    "transaction_id",
+    "url",
+];
+
+/// An order as a line of the export (amounts with the language's decimal separator).
+fn export_record(o: &order_store::Order, tz: Tz, sep: char, now: NaiveDateTime, public_url: &str) -> [String; 15] {
+    [
+        o.id.to_string(),
+        cell(o.reference.as_deref().unwrap_or_default()),
+        o.channel.as_str().to_string(),
+        o.mode.as_str().to_string(),
+        o.status_at(now).as_str().to_string(),
+        o.delivery_status.as_str().to_string(),
+        o.amount.decimal(sep),
+        o.amount.currency.code().to_string(),
+        present::local_timestamp(o.created_at, tz),
+        o.expires_on.format("%Y-%m-%d").to_string(),
+        cell(o.recipient.as_deref().unwrap_or_default()),
+        o.send_count.to_string(),
+        cell(&o.created_by),
+        o.transaction_id.map(|t| t.to_string()).unwrap_or_default(),
+        service::pay_url(public_url, &o.token),
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_never_start_a_formula() {
-        assert_eq!(cell("-A1"), "'-A1");
-        assert_eq!(cell("=1+1"), "'=1+1");
-        assert_eq!(cell("@x"), "'@x");
-        assert_eq!(cell("INV-1"), "INV-1");
-        assert_eq!(cell(""), "");
-    }
 
     #[test]
     fn stored_columns_keep_the_display_order_and_drop_unknown_keys() {

@@ -8,11 +8,11 @@
 //! Everything is scoped to the session's shop and mode, like the orders: another shop's (or
 //! the other mode's) transaction is a 404.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Duration, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -20,20 +20,22 @@ use super::{render, render_status, see_other};
 use crate::acquirer::{ThreeDsOutcome, codes};
 use crate::db::{DbConn, DbError};
 use crate::domain::FieldError;
-use crate::domain::api_key::Mode;
 use crate::domain::clock::Clock;
-use crate::domain::ids::{OrderId, ShopId};
+use crate::domain::ids::OrderId;
 use crate::domain::money::Money;
 use crate::domain::order::{self, Channel};
 use crate::services::payments::{self as service, REFUND_DAYS, TxContext};
-use crate::services::{ServiceError, ServiceResult};
-use crate::store::audit::Actor;
+use crate::services::{Scope, ServiceError, ServiceResult};
 use crate::store::orders as order_store;
 use crate::store::transactions::{self as store, Event, Tab, Transaction, TxFilter, TxStatus};
 use crate::web::AppState;
-use crate::web::error::{AppError, urlencode};
+use crate::web::error::AppError;
 use crate::web::forms::CsrfForm;
 use crate::web::i18n::{Lang, Tr};
+use crate::web::present::{
+    self, Choice, Csv, Fact, cell, channel_label, date_bound, french, given, invalid, local_datetime, query_string,
+    reference_search,
+};
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
@@ -57,53 +59,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces
-
-/// What a service call needs, owned, so it can move into a database closure.
-struct Scope {
-    actor: Actor,
-    shops: [ShopId; 1],
-    mode: Mode,
-    tz: Tz,
-}
-
-impl Scope {
-    fn new(req: &HttpRequest, staff: &Staff) -> Scope {
-        Scope { actor: staff.actor(req), shops: [staff.shop.id], mode: staff.mode, tz: staff.shop.settings.time_zone }
-    }
-
-    fn ctx(&self) -> TxContext<'_> {
-        TxContext { actor: &self.actor, shops: &self.shops, mode: self.mode, time_zone: self.tz }
-    }
-}
-
-fn french(t: &Tr) -> bool {
-    t.lang == Lang::Fr
-}
-
-fn local_datetime(t: NaiveDateTime, tz: Tz, fr: bool) -> String {
-    let local = t.and_utc().with_timezone(&tz);
-    if fr { local.format("%d/%m/%Y %H:%M").to_string() } else { local.format("%Y-%m-%d %H:%M").to_string() }
-}
-
-/// The first instant of `d` in the shop's zone, as stored (UTC).
-fn local_midnight(d: NaiveDate, tz: Tz) -> NaiveDateTime {
-    let start = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-    match tz.from_local_datetime(&start) {
-        chrono::LocalResult::Single(t) => t.naive_utc(),
-        chrono::LocalResult::Ambiguous(first, _) => first.naive_utc(),
-        // A DST gap at midnight: the day starts an hour later.
-        chrono::LocalResult::None => tz.from_utc_datetime(&start).naive_utc(),
-    }
-}
-
-fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let raw = raw.trim();
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y")).ok()
-}
-
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
 
 pub fn status_label(t: &Tr, s: TxStatus) -> &'static str {
     match s {
@@ -150,13 +105,7 @@ fn three_ds_short(t: &Tr, raw: &str) -> &'static str {
 
 /// The channel of the order, for a column of the list.
 fn source_short(t: &Tr, raw: &str) -> &'static str {
-    match Channel::parse(raw) {
-        Some(Channel::Email) => t.get("orders.channel.EMAIL"),
-        Some(Channel::Sms) => t.get("orders.channel.SMS"),
-        Some(Channel::Url) => t.get("orders.channel.URL"),
-        Some(Channel::Invoice) => t.get("orders.channel.INVOICE"),
-        None => t.get("transactions.source.other"),
-    }
+    Channel::parse(raw).map_or_else(|| t.get("transactions.source.other"), |c| channel_label(t, c))
 }
 
 fn source_label(t: &Tr, raw: &str) -> &'static str {
@@ -218,7 +167,8 @@ fn event_detail(t: &Tr, fr: bool, e: &Event) -> String {
         },
         "capture_date_changed" => match e.detail.split_once(" -> ") {
             Some((from, to)) => {
-                let day = |d: &str| parse_date(d).map(|d| order::format_date(d, fr)).unwrap_or_else(|| "—".into());
+                let day =
+                    |d: &str| present::parse_date(d).map(|d| order::format_date(d, fr)).unwrap_or_else(|| "—".into());
                 format!("{} → {}", day(from), day(to))
             }
             None => String::new(),
@@ -296,16 +246,7 @@ impl ListQuery {
                 _ => errors.push(FieldError::new("order_id", "transactions.search.order_id_invalid")),
             }
         }
-        if let Some(r) = given(&self.reference) {
-            let bare = r.strip_suffix('*').unwrap_or(r);
-            if bare.chars().count() > order::REFERENCE_MAX
-                || !bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                errors.push(FieldError::new("reference", "reference.invalid"));
-            } else {
-                f.reference = Some(r.to_string());
-            }
-        }
+        f.reference = reference_search(&self.reference, &mut errors);
         if let Some(s) = given(&self.status) {
             match TxStatus::parse(&s.to_ascii_uppercase()) {
                 Some(s) => {
@@ -318,20 +259,8 @@ impl ListQuery {
                 None => errors.push(FieldError::new("status", "field.choice.invalid")),
             }
         }
-        let mut date = |raw: &Option<String>, field: &'static str, end: bool| -> Option<NaiveDateTime> {
-            let raw = given(raw)?;
-            match parse_date(raw) {
-                // An end date includes its whole day.
-                Some(d) if end => Some(local_midnight(d + Duration::days(1), tz)),
-                Some(d) => Some(local_midnight(d, tz)),
-                None => {
-                    errors.push(FieldError::new(field, "expires_on.invalid"));
-                    None
-                }
-            }
-        };
-        f.created_from = date(&self.created_from, "created_from", false);
-        f.created_to = date(&self.created_to, "created_to", true);
+        f.created_from = date_bound(&self.created_from, "created_from", false, tz, &mut errors);
+        f.created_to = date_bound(&self.created_to, "created_to", true, tz, &mut errors);
         if let Some(l) = given(&self.card_last4) {
             if l.len() == 4 && l.chars().all(|c| c.is_ascii_digit()) {
                 f.card_last4 = Some(l.to_string());
@@ -352,8 +281,7 @@ impl ListQuery {
 
     /// The filters given, as query pairs (no tab, no cursor).
     fn filters(&self) -> Vec<(&'static str, String)> {
-        let mut p: Vec<(&'static str, String)> = Vec::new();
-        for (name, value) in [
+        present::given_pairs([
             ("order_id", &self.order_id),
             ("reference", &self.reference),
             ("status", &self.status),
@@ -361,17 +289,8 @@ impl ListQuery {
             ("created_to", &self.created_to),
             ("card_last4", &self.card_last4),
             ("return_code", &self.return_code),
-        ] {
-            if let Some(v) = given(value) {
-                p.push((name, v.to_string()));
-            }
-        }
-        p
+        ])
     }
-}
-
-fn query_string(params: &[(&str, String)]) -> String {
-    params.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
 }
 
 pub struct Row {
@@ -399,11 +318,6 @@ pub struct TabLink {
     pub current: bool,
 }
 
-pub struct Choice {
-    pub value: &'static str,
-    pub label: &'static str,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "backoffice/transactions.html")]
 struct ListPage {
@@ -424,7 +338,7 @@ struct ListPage {
 
 impl ListPage {
     fn error(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| self.t.get(e.code))
+        present::field_error(&self.t, &self.errors, field)
     }
 
     fn value(&self, v: &Option<String>) -> String {
@@ -545,11 +459,6 @@ async fn list(
     render_status(&page, status)
 }
 
-/// A text cell a spreadsheet will not read as a formula (`-A1`, `=…`, `+…`, `@…`).
-fn cell(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() }
-}
-
 async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -584,74 +493,61 @@ async fn export(
             Ok::<_, DbError>((all, refs))
         })
         .await?;
-    let fr = Lang::of(&req) == Lang::Fr;
-    // French spreadsheets expect `;` (the comma is their decimal separator) and a BOM.
-    let delimiter = if fr { b';' } else { b',' };
-    let sep = if fr { ',' } else { '.' };
-    let when = |t: NaiveDateTime| t.and_utc().with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
-    let mut out = Vec::from("\u{feff}".as_bytes());
-    {
-        let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut out);
-        w.write_record([
-            "id",
-            "created_at",
-            "order_id",
-            "reference",
-            "mode",
-            "status",
-            "amount",
-            "refunded_amount",
-            "currency",
-            "card_brand",
-            "card_masked",
-            "card_expiry",
-            "three_ds",
-            "return_code",
-            "source",
-            "capture_date",
-            "captured_at",
-            "validate_by",
-        ])
-        .map_err(AppError::internal)?;
-        for x in txs {
-            w.write_record([
-                x.id.to_string(),
-                when(x.created_at),
-                x.order_id.0.to_string(),
-                cell(&reference_of(&refs, x.order_id)),
-                x.mode.as_str().to_string(),
-                x.status.as_str().to_string(),
-                x.amount.decimal(sep),
-                Money { minor: x.refunded, currency: x.amount.currency }.decimal(sep),
-                x.amount.currency.code().to_string(),
-                cell(&x.card_brand),
-                cell(&x.card_masked),
-                cell(&x.card_expiry),
-                x.three_ds.clone(),
-                cell(&x.return_code),
-                x.source.clone(),
-                x.capture_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
-                x.captured_at.map(when).unwrap_or_default(),
-                x.validate_by.map(when).unwrap_or_default(),
-            ])
-            .map_err(AppError::internal)?;
-        }
-        w.flush().map_err(AppError::internal)?;
-    }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"paylink-transactions.csv\""))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(out))
+    let csv = Csv::new(Lang::of(&req));
+    let head = csv.head(&EXPORT_HEADER)?;
+    let sep = csv.decimal_separator();
+    let body = csv.lines(txs.iter().map(|x| export_record(x, &reference_of(&refs, x.order_id), tz, sep)))?;
+    Ok(present::csv_download("paylink-transactions.csv", head, futures_util::stream::once(async { Ok(body) })))
+}
+
+const EXPORT_HEADER: [&str; 18] = [
+    "id",
+    "created_at",
+    "order_id",
+    "reference",
+    "mode",
+    "status",
+    "amount",
+    "refunded_amount",
+    "currency",
+    "card_brand",
+    "card_masked",
+    "card_expiry",
+    "three_ds",
+    "return_code",
+    "source",
+    "capture_date",
+    "captured_at",
+    "validate_by",
+];
+
+/// A transaction as a line of the export (amounts with the language's decimal separator).
+fn export_record(x: &Transaction, reference: &str, tz: Tz, sep: char) -> [String; 18] {
+    let when = |t: NaiveDateTime| present::local_timestamp(t, tz);
+    [
+        x.id.to_string(),
+        when(x.created_at),
+        x.order_id.0.to_string(),
+        cell(reference),
+        x.mode.as_str().to_string(),
+        x.status.as_str().to_string(),
+        x.amount.decimal(sep),
+        Money { minor: x.refunded, currency: x.amount.currency }.decimal(sep),
+        x.amount.currency.code().to_string(),
+        cell(&x.card_brand),
+        cell(&x.card_masked),
+        cell(&x.card_expiry),
+        x.three_ds.clone(),
+        cell(&x.return_code),
+        x.source.clone(),
+        x.capture_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        x.captured_at.map(when).unwrap_or_default(),
+        x.validate_by.map(when).unwrap_or_default(),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------
 // The detail
-
-pub struct Fact {
-    pub label: &'static str,
-    pub value: String,
-}
 
 pub struct EventLine {
     pub when: String,
@@ -692,7 +588,7 @@ struct DetailPage {
 
 impl DetailPage {
     fn error(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| self.t.get(e.code))
+        present::field_error(&self.t, &self.errors, field)
     }
 
     fn has_actions(&self) -> bool {
@@ -711,9 +607,10 @@ async fn load(state: &AppState, scope: Scope, id: i64) -> Result<Loaded, AppErro
     Ok(state
         .db
         .read(move |conn| {
-            let tx = service::load(conn, &scope.ctx(), id)?;
+            let tx = service::load(conn, &scope.transactions(), id)?;
             let events = store::events(conn, tx.id)?;
-            let reference = order_store::find(conn, &scope.shops, scope.mode, tx.order_id)?.and_then(|o| o.reference);
+            let reference =
+                order_store::find(conn, &[scope.shop.id], scope.mode, tx.order_id)?.and_then(|o| o.reference);
             Ok::<_, ServiceError>(Loaded { tx, events, reference })
         })
         .await?)
@@ -863,16 +760,14 @@ fn detail_page(
     }
 }
 
-fn done_notice(t: &Tr, done: Option<&str>) -> Option<&'static str> {
-    Some(match done? {
-        "validated" => t.get("transactions.done.validated"),
-        "captured" => t.get("transactions.done.captured"),
-        "capture_date" => t.get("transactions.done.capture_date"),
-        "cancelled" => t.get("transactions.done.cancelled"),
-        "refunded" => t.get("transactions.done.refunded"),
-        _ => return None,
-    })
-}
+/// The notices of the `?done=` redirects of the detail's actions.
+const DONE: [(&str, &str); 5] = [
+    ("validated", "transactions.done.validated"),
+    ("captured", "transactions.done.captured"),
+    ("capture_date", "transactions.done.capture_date"),
+    ("cancelled", "transactions.done.cancelled"),
+    ("refunded", "transactions.done.refunded"),
+];
 
 #[derive(Deserialize)]
 struct DetailQuery {
@@ -886,9 +781,9 @@ async fn detail(
     id: web::Path<i64>,
     q: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let loaded = load(&state, Scope::new(&req, &staff), id.into_inner()).await?;
+    let loaded = load(&state, present::scope(&req, &staff, &state), id.into_inner()).await?;
     let mut page = detail_page(&req, &staff, &state, &loaded, Vec::new(), Typed::default());
-    page.notice = done_notice(&page.t, q.done.as_deref());
+    page.notice = present::done_notice(&page.t, q.done.as_deref(), &DONE);
     render(&page)
 }
 
@@ -907,9 +802,9 @@ async fn act(
     action: Action,
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
-    let scope = Scope::new(&req, &staff);
+    let scope = present::scope(&req, &staff, &state);
     let clock = state.clock.clone();
-    state.db.write(move |conn| action(conn, clock.as_ref(), &scope.ctx(), id)).await?;
+    state.db.write(move |conn| action(conn, clock.as_ref(), &scope.transactions(), id)).await?;
     Ok(see_other(&format!("/transactions/{id}?done={done}")))
 }
 
@@ -943,14 +838,6 @@ async fn cancel(
     act(req, state, staff, id.into_inner(), "cancelled", service::cancel).await
 }
 
-/// Field errors of a refused service call; anything else becomes the page's error.
-fn invalid(e: ServiceError) -> Result<Vec<FieldError>, AppError> {
-    match e {
-        ServiceError::Invalid(errors) => Ok(errors),
-        other => Err(other.into()),
-    }
-}
-
 /// The detail again, 422, with the refusals next to their fields.
 async fn refused(
     req: &HttpRequest,
@@ -960,7 +847,7 @@ async fn refused(
     errors: Vec<FieldError>,
     typed: Typed,
 ) -> Result<HttpResponse, AppError> {
-    let loaded = load(state, Scope::new(req, staff), id).await?;
+    let loaded = load(state, present::scope(req, staff, state), id).await?;
     let page = detail_page(req, staff, state, &loaded, errors, typed);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
@@ -980,11 +867,13 @@ async fn change_capture_date(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let id = id.into_inner();
-    let scope = Scope::new(&req, &staff);
+    let scope = present::scope(&req, &staff, &state);
     let clock = state.clock.clone();
     let raw = form.capture_date.clone();
-    let changed =
-        state.db.write(move |conn| service::change_capture_date(conn, clock.as_ref(), &scope.ctx(), id, &raw)).await;
+    let changed = state
+        .db
+        .write(move |conn| service::change_capture_date(conn, clock.as_ref(), &scope.transactions(), id, &raw))
+        .await;
     let errors = match changed {
         Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done=capture_date"))),
         Err(e) => invalid(e)?,
@@ -1008,14 +897,16 @@ async fn refund(
     staff.require_write()?;
     let id = id.into_inner();
     // The amount is typed in the transaction's currency.
-    let scope = Scope::new(&req, &staff);
-    let currency = state.db.read(move |conn| service::load(conn, &scope.ctx(), id)).await?.amount.currency;
+    let scope = present::scope(&req, &staff, &state);
+    let currency = state.db.read(move |conn| service::load(conn, &scope.transactions(), id)).await?.amount.currency;
     let errors = match Money::parse(&form.amount, currency) {
         Ok(amount) => {
-            let scope = Scope::new(&req, &staff);
+            let scope = present::scope(&req, &staff, &state);
             let clock = state.clock.clone();
-            let done =
-                state.db.write(move |conn| service::refund(conn, clock.as_ref(), &scope.ctx(), id, amount)).await;
+            let done = state
+                .db
+                .write(move |conn| service::refund(conn, clock.as_ref(), &scope.transactions(), id, amount))
+                .await;
             match done {
                 Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done=refunded"))),
                 Err(e) => invalid(e)?,
