@@ -2,19 +2,24 @@
 //! `Db::write`) and writes its audit entries inside it, so nothing is ever half-written.
 
 pub mod auth;
+pub mod export;
 pub mod merchants;
+pub mod order_actions;
+pub mod order_reads;
 pub mod orders;
 pub mod payments;
 pub mod shops;
 pub mod sms;
 pub mod templates;
+pub mod transaction_actions;
+pub mod transaction_reads;
 pub mod users;
 
 use crate::db::DbError;
 use crate::domain::FieldError;
+use crate::domain::actor::Actor;
 use crate::domain::api_key::Mode;
-use crate::store::audit::Actor;
-use crate::store::shops::Shop;
+use crate::domain::shop::Shop;
 
 /// Who acts, on which shop and mode, and the base of the links: owned, so that a service
 /// can move it into its database closure. The back office builds one per request.

@@ -168,6 +168,7 @@ pub struct Choice {
 /// Writes an export in pieces, the BOM and header first and then the rows page by page, so
 /// that it streams. French spreadsheets expect `;` (the comma is their decimal separator);
 /// every spreadsheet needs the BOM to read UTF-8.
+#[derive(Debug, Clone, Copy)]
 pub struct Csv {
     delimiter: u8,
     fr: bool,

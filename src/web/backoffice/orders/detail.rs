@@ -11,11 +11,11 @@ use super::{created_local, require_action};
 use crate::domain::FieldError;
 use crate::domain::ids::OrderId;
 use crate::domain::order::{self, Action, Channel};
-use crate::domain::sms::{self};
-use crate::services::orders::{self as service, OrderContext, Rendered};
-use crate::services::{ServiceError, ServiceResult};
-use crate::store::orders::{self as order_store};
-use crate::store::outbox::{self, Job, JobStatus, Kind};
+use crate::domain::outbox::{JobStatus, Kind};
+use crate::domain::sms;
+use crate::services::order_actions::{self, Change};
+use crate::services::order_reads::{self, OrderDetail};
+use crate::services::orders::{self as service, Rendered};
 use crate::web::AppState;
 use crate::web::backoffice::{render, render_status, see_other};
 use crate::web::error::AppError;
@@ -127,13 +127,12 @@ fn detail_page(
     req: &HttpRequest,
     staff: &Staff,
     state: &AppState,
-    o: &order_store::Order,
-    jobs: &[Job],
+    d: &OrderDetail,
     message_tab: bool,
     errors: Vec<FieldError>,
     validity_value: Option<String>,
 ) -> DetailPage {
-    let t = tr(req);
+    let (o, t) = (&d.order, tr(req));
     let fr = french(&t);
     let shop = &staff.shop;
     let tz = shop.settings.time_zone;
@@ -198,21 +197,22 @@ fn detail_page(
             value: format!("{} {}", o.capture_delay_days, t.get("orders.days")),
         },
     ]);
-    let jobs: Vec<JobLine> = jobs
+    let jobs: Vec<JobLine> = d
+        .messages
         .iter()
         .map(|j| JobLine {
             id: j.id,
-            kind: match j.kind() {
+            kind: match j.kind {
                 Some(Kind::Email) => t.get("orders.job.email"),
                 Some(Kind::Sms) => t.get("orders.job.sms"),
                 None => "?",
             },
-            status: job_status_label(&t, j.status()),
+            status: job_status_label(&t, j.status),
             attempts: j.attempts,
             last_error: j.last_error.clone(),
             created: local_datetime(j.created_at, tz, fr),
             sent: j.sent_at.map(|s| local_datetime(s, tz, fr)),
-            eml: files && j.kind() == Some(Kind::Email) && j.status() == JobStatus::Sent,
+            eml: files && j.kind == Some(Kind::Email) && j.status == JobStatus::Sent,
         })
         .collect();
     let last_error = jobs.first().and_then(|j| j.last_error.clone());
@@ -255,23 +255,6 @@ fn detail_page(
     }
 }
 
-async fn load_with_jobs(
-    req: &HttpRequest,
-    state: &AppState,
-    staff: &Staff,
-    id: i64,
-) -> Result<(order_store::Order, Vec<Job>), AppError> {
-    let scope = present::scope(req, staff, state);
-    Ok(state
-        .db
-        .read(move |conn| {
-            let o = service::load(conn, &scope.orders(), OrderId(id))?;
-            let jobs = outbox::for_order(conn, o.id)?;
-            Ok::<_, ServiceError>((o, jobs))
-        })
-        .await?)
-}
-
 #[derive(Deserialize)]
 pub(super) struct DetailQuery {
     tab: Option<String>,
@@ -285,9 +268,10 @@ pub(super) async fn detail(
     id: web::Path<i64>,
     q: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (o, jobs) = load_with_jobs(&req, &state, &staff, id.into_inner()).await?;
+    let scope = present::scope(&req, &staff, &state);
+    let d = order_reads::detail(&state.db, &scope, OrderId(id.into_inner())).await?;
     let message_tab = q.tab.as_deref() == Some("message");
-    let mut page = detail_page(&req, &staff, &state, &o, &jobs, message_tab, Vec::new(), None);
+    let mut page = detail_page(&req, &staff, &state, &d, message_tab, Vec::new(), None);
     page.notice = present::done_notice(&page.t, q.done.as_deref(), &DONE);
     render(&page)
 }
@@ -299,37 +283,27 @@ pub(super) async fn message(
     staff: Staff,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (o, jobs) = load_with_jobs(&req, &state, &staff, id.into_inner()).await?;
-    require_action(&o, Action::PreviewMessage, state.clock.now_naive())?;
-    render(&detail_page(&req, &staff, &state, &o, &jobs, true, Vec::new(), None))
+    let scope = present::scope(&req, &staff, &state);
+    let d = order_reads::detail(&state.db, &scope, OrderId(id.into_inner())).await?;
+    require_action(&d.order, Action::PreviewMessage, state.clock.now_naive())?;
+    render(&detail_page(&req, &staff, &state, &d, true, Vec::new(), None))
 }
 
 #[derive(Deserialize)]
 pub(super) struct Empty {}
 
-/// Runs one action on an order in a write transaction, then back to its detail.
-async fn act<F>(
+/// Runs one change on an order, then back to its detail.
+async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     id: i64,
     done: &str,
-    f: F,
-) -> Result<HttpResponse, AppError>
-where
-    F: FnOnce(
-            &mut crate::db::DbConn,
-            &dyn crate::domain::clock::Clock,
-            &OrderContext<'_>,
-            OrderId,
-        ) -> ServiceResult<order_store::Order>
-        + Send
-        + 'static,
-{
+    change: Change,
+) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let scope = present::scope(&req, &staff, &state);
-    let clock = state.clock.clone();
-    state.db.write(move |conn| f(conn, clock.as_ref(), &scope.orders(), OrderId(id))).await?;
+    order_actions::change(&state.db, &state.clock, &scope, OrderId(id), change).await?;
     Ok(see_other(&format!("/orders/{id}?done={done}")))
 }
 
@@ -340,7 +314,7 @@ pub(super) async fn resend(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "resent", service::resend).await
+    act(req, state, staff, id.into_inner(), "resent", Change::Resend).await
 }
 
 pub(super) async fn cancel(
@@ -350,7 +324,7 @@ pub(super) async fn cancel(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "cancelled", service::cancel).await
+    act(req, state, staff, id.into_inner(), "cancelled", Change::Cancel).await
 }
 
 pub(super) async fn reactivate(
@@ -360,7 +334,7 @@ pub(super) async fn reactivate(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "reactivated", service::reactivate).await
+    act(req, state, staff, id.into_inner(), "reactivated", Change::Reactivate).await
 }
 
 pub(super) async fn mark_sent(
@@ -370,7 +344,7 @@ pub(super) async fn mark_sent(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "mark_sent", service::mark_sent).await
+    act(req, state, staff, id.into_inner(), "mark_sent", Change::MarkSent).await
 }
 
 #[derive(Deserialize)]
@@ -389,18 +363,13 @@ pub(super) async fn change_validity(
     staff.require_write()?;
     let id = id.into_inner();
     let scope = present::scope(&req, &staff, &state);
-    let clock = state.clock.clone();
-    let date = form.expires_on.clone();
-    let changed = state
-        .db
-        .write(move |conn| service::change_validity(conn, clock.as_ref(), &scope.orders(), OrderId(id), &date))
-        .await;
-    let errors = match changed {
+    let change = Change::Validity(form.expires_on.clone());
+    let errors = match order_actions::change(&state.db, &state.clock, &scope, OrderId(id), change).await {
         Ok(_) => return Ok(see_other(&format!("/orders/{id}?done=validity"))),
         Err(e) => invalid(e)?,
     };
-    let (o, jobs) = load_with_jobs(&req, &state, &staff, id).await?;
-    let page = detail_page(&req, &staff, &state, &o, &jobs, false, errors, Some(form.expires_on));
+    let d = order_reads::detail(&state.db, &scope, OrderId(id)).await?;
+    let page = detail_page(&req, &staff, &state, &d, false, errors, Some(form.expires_on));
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
@@ -408,8 +377,7 @@ pub(super) async fn change_validity(
 // QR codes and stored e-mails
 
 async fn order_link(req: &HttpRequest, state: &AppState, staff: &Staff, id: i64) -> Result<(String, String), AppError> {
-    let scope = present::scope(req, staff, state);
-    let o = state.db.read(move |conn| service::load(conn, &scope.orders(), OrderId(id))).await?;
+    let o = order_reads::find(&state.db, &present::scope(req, staff, state), OrderId(id)).await?;
     let name = o.reference.clone().unwrap_or_else(|| o.id.to_string());
     Ok((service::pay_url(&state.settings.public_url, &o.token), name))
 }
@@ -452,16 +420,8 @@ pub(super) async fn eml(
 ) -> Result<HttpResponse, AppError> {
     let (id, job_id) = path.into_inner();
     let scope = present::scope(&req, &staff, &state);
-    let job = state
-        .db
-        .read(move |conn| {
-            let o = service::load(conn, &scope.orders(), OrderId(id))?;
-            let job = outbox::get(conn, job_id)?;
-            Ok::<_, ServiceError>(job.filter(|j| j.order_id == Some(o.id.0) && j.kind() == Some(Kind::Email)))
-        })
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let file = crate::delivery::email::eml_dir(&state.settings).join(format!("email-{}.eml", job.id));
+    let job = order_reads::email_of(&state.db, &scope, OrderId(id), job_id).await?.ok_or(AppError::NotFound)?;
+    let file = crate::delivery::email::eml_dir(&state.settings).join(format!("email-{job}.eml"));
     let bytes =
         web::block(move || std::fs::read(file)).await.map_err(AppError::internal)?.map_err(|_| AppError::NotFound)?;
     Ok(HttpResponse::Ok()

@@ -8,21 +8,18 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{created_local, require_action};
-use crate::db::DbError;
 use crate::domain::FieldError;
 use crate::domain::ids::OrderId;
 use crate::domain::money::{Currency, Money};
+use crate::domain::order::Order;
 use crate::domain::order::{self, Action, AliasMode, Channel};
 use crate::domain::order_form::{AmountInput, ExpiresInput, OrderDraft, RawOrder};
+use crate::domain::shop::Shop;
 use crate::domain::shop::{ThreeDsPreference, ValidationMode};
 use crate::domain::sms::{self, Encoding};
 use crate::domain::template::{self, Variables};
-use crate::services::ServiceError;
-use crate::services::orders::{self as service};
-use crate::store::orders::{self as order_store};
-use crate::store::shops::Shop;
-use crate::store::sms::SmsAccount;
-use crate::store::templates::{self as template_store, Template as MailTemplate};
+use crate::services::order_actions;
+use crate::services::order_reads::{self, FormData, MailTemplate};
 use crate::web::AppState;
 use crate::web::backoffice::{render, render_status, see_other};
 use crate::web::error::{AppError, urlencode};
@@ -117,6 +114,16 @@ impl OrderForm {
         }
     }
 
+    /// What "modify and resend" cannot change stays as created (the seed's incompatibilities
+    /// were checked then); the hidden copies too.
+    fn keep_unchangeable(&mut self, o: &Order) {
+        self.alias_mode = o.alias_mode.as_str().into();
+        self.three_ds = o.three_ds.as_str().into();
+        self.use_collection_form = o.use_collection_form.then(|| "true".into());
+        self.bcc_shop = None;
+        self.bcc_other = String::new();
+    }
+
     fn lang_is_french(&self) -> bool {
         self.language != "en"
     }
@@ -152,7 +159,7 @@ impl OrderForm {
     }
 
     /// The form prefilled from an existing order (modify, or duplicate without reference).
-    fn of_order(o: &order_store::Order, shop: &Shop, fr_ui: bool) -> Self {
+    fn of_order(o: &Order, shop: &Shop, fr_ui: bool) -> Self {
         let sep = if fr_ui { ',' } else { '.' };
         let contact = &shop.settings.contact_email;
         let bcc: Vec<&str> =
@@ -185,25 +192,6 @@ impl OrderForm {
             load_template: None,
         }
     }
-}
-
-/// What the form needs from the database besides the order: templates and the SMS account.
-#[derive(Default)]
-struct FormData {
-    templates: Vec<MailTemplate>,
-    sms: Option<SmsAccount>,
-}
-
-fn load_form_data(conn: &mut crate::db::DbConn, shop: &Shop, channel: Channel) -> Result<FormData, DbError> {
-    Ok(FormData {
-        templates: if channel == Channel::Email { template_store::list(conn, shop.id)? } else { Vec::new() },
-        sms: if channel == Channel::Sms { crate::store::sms::get(conn, shop.id)? } else { None },
-    })
-}
-
-async fn form_data(state: &AppState, shop: &Shop, channel: Channel) -> Result<FormData, AppError> {
-    let shop = shop.clone();
-    Ok(state.db.read(move |conn| load_form_data(conn, &shop, channel)).await?)
 }
 
 pub struct TemplateChoice {
@@ -332,7 +320,7 @@ fn form_page(
     staff: &Staff,
     state: &AppState,
     channel: Channel,
-    editing: Option<(&order_store::Order, NaiveDate)>,
+    editing: Option<(&Order, NaiveDate)>,
     duplicated_from: Option<i64>,
     form: OrderForm,
     data: FormData,
@@ -427,8 +415,8 @@ fn sms_estimate(form: &OrderForm, shop: &Shop, public_url: &str, today: NaiveDat
             Encoding::Gsm7 => "GSM-7",
             Encoding::Ucs2 => "UCS-2",
         },
-        credits: data.sms.as_ref().map(|a| a.credits),
-        short: data.sms.as_ref().is_some_and(|a| i64::from(a.credits) < cost.segments as i64),
+        credits: data.sms_credits,
+        short: data.sms_credits.is_some_and(|credits| i64::from(credits) < cost.segments as i64),
         url,
         shop_name: vars.shop_name,
         shop_contact: vars.shop_contact,
@@ -454,18 +442,9 @@ pub(super) async fn new_form(
     let Some(raw) = q.channel.as_deref() else { return Ok(see_other("/orders")) };
     let channel = Channel::from_query(raw).ok_or(AppError::NotFound)?;
     let lang = tr(&req).code();
-    let shop = staff.shop.clone();
-    let (data, default_template) = state
-        .db
-        .read(move |conn| {
-            let data = load_form_data(conn, &shop, channel)?;
-            let default =
-                if channel == Channel::Email { template_store::default_for(conn, shop.id, lang)? } else { None };
-            Ok::<_, DbError>((data, default))
-        })
-        .await?;
+    let data = order_reads::form_data(&state.db, &staff.shop, channel, lang).await?;
     let today = order::local_today(state.clock.now(), staff.shop.settings.time_zone);
-    let form = OrderForm::initial(channel, &staff.shop, lang, today, default_template.as_ref());
+    let form = OrderForm::initial(channel, &staff.shop, lang, today, data.default_template.as_ref());
     render(&form_page(&req, &staff, &state, channel, None, None, form, data, Vec::new()))
 }
 
@@ -474,19 +453,12 @@ async fn load_template(
     req: &HttpRequest,
     state: &AppState,
     staff: &Staff,
-    editing: Option<(&order_store::Order, NaiveDate)>,
+    editing: Option<(&Order, NaiveDate)>,
     mut form: OrderForm,
 ) -> Result<HttpResponse, AppError> {
-    let shop = staff.shop.clone();
     let wanted = form.template_id.trim().parse::<i64>().ok();
-    let (data, chosen) = state
-        .db
-        .read(move |conn| {
-            let data = load_form_data(conn, &shop, Channel::Email)?;
-            let chosen = data.templates.iter().find(|m| Some(m.id) == wanted).cloned();
-            Ok::<_, DbError>((data, chosen))
-        })
-        .await?;
+    let data = order_reads::form_data(&state.db, &staff.shop, Channel::Email, tr(req).code()).await?;
+    let chosen = data.templates.iter().find(|m| Some(m.id) == wanted).cloned();
     let Some(chosen) = chosen else {
         let errors = vec![FieldError::new("template_id", "orders.template.unknown")];
         let page = form_page(req, staff, state, Channel::Email, editing, None, form, data, errors);
@@ -516,46 +488,36 @@ pub(super) async fn create(
     let errors = match OrderDraft::parse(&form.to_raw(), channel, &staff.shop.settings, today, today) {
         Ok(draft) => {
             let scope = present::scope(&req, &staff, &state);
-            let clock = state.clock.clone();
-            let created =
-                state.db.write(move |conn| service::create(conn, clock.as_ref(), &scope.orders(), &draft)).await;
-            match created {
-                Ok(orders) if orders.len() == 1 => return Ok(see_other(&format!("/orders/{}", orders[0].id))),
-                Ok(_) => {
-                    let base = form.reference.trim();
-                    let to = if base.is_empty() {
-                        format!("/orders?channel={}", channel.lower())
-                    } else {
-                        format!("/orders?reference={}*", urlencode(base))
-                    };
-                    return Ok(see_other(&to));
-                }
+            match order_actions::create(&state.db, &state.clock, &scope, draft).await {
+                Ok(orders) => return Ok(see_other(&created_to(&orders, &form, channel))),
                 Err(e) => invalid(e)?,
             }
         }
         Err(errors) => errors,
     };
-    let data = form_data(&state, &staff.shop, channel).await?;
+    let data = order_reads::form_data(&state.db, &staff.shop, channel, tr(&req).code()).await?;
     let page = form_page(&req, &staff, &state, channel, None, None, form, data, errors);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-/// Loads an order of the session's shop and mode, or 404.
+/// Where a creation leads: the order, or the list of the orders created together.
+fn created_to(orders: &[Order], form: &OrderForm, channel: Channel) -> String {
+    match (orders, form.reference.trim()) {
+        ([one], _) => format!("/orders/{}", one.id),
+        (_, "") => format!("/orders?channel={}", channel.lower()),
+        (_, base) => format!("/orders?reference={}*", urlencode(base)),
+    }
+}
+
+/// Loads an order of the session's shop and mode with its form data, or 404.
 async fn load_order(
     req: &HttpRequest,
     state: &AppState,
     staff: &Staff,
     id: i64,
-) -> Result<(order_store::Order, FormData), AppError> {
+) -> Result<(Order, FormData), AppError> {
     let scope = present::scope(req, staff, state);
-    Ok(state
-        .db
-        .read(move |conn| {
-            let o = service::load(conn, &scope.orders(), OrderId(id))?;
-            let data = load_form_data(conn, &scope.shop, o.channel)?;
-            Ok::<_, ServiceError>((o, data))
-        })
-        .await?)
+    Ok(order_reads::with_form_data(&state.db, &scope, OrderId(id)).await?)
 }
 
 pub(super) async fn edit_form(
@@ -587,24 +549,13 @@ pub(super) async fn edit(
     if o.channel == Channel::Email && form.load_template.is_some() {
         return load_template(&req, &state, &staff, Some((&o, created)), form).await;
     }
-    // What "modify and resend" cannot change stays as created (the seed's incompatibilities
-    // were checked then); the hidden copies too.
-    form.alias_mode = o.alias_mode.as_str().into();
-    form.three_ds = o.three_ds.as_str().into();
-    form.use_collection_form = o.use_collection_form.then(|| "true".into());
-    form.bcc_shop = None;
-    form.bcc_other = String::new();
+    form.keep_unchangeable(&o);
     let today = order::local_today(state.clock.now(), staff.shop.settings.time_zone);
     let errors = match OrderDraft::parse(&form.to_raw(), o.channel, &staff.shop.settings, today, created) {
         Ok(draft) => {
             let scope = present::scope(&req, &staff, &state);
-            let clock = state.clock.clone();
-            let order_id = o.id;
-            let modified = state
-                .db
-                .write(move |conn| service::modify(conn, clock.as_ref(), &scope.orders(), order_id, &draft))
-                .await;
-            match modified {
+            let change = order_actions::Change::Modify(Box::new(draft));
+            match order_actions::change(&state.db, &state.clock, &scope, o.id, change).await {
                 Ok(_) => return Ok(see_other(&format!("/orders/{}?done=modified", o.id))),
                 Err(e) => invalid(e)?,
             }

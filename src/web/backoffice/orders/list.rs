@@ -7,15 +7,15 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
+use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::db::DbError;
 use crate::domain::FieldError;
+use crate::domain::listing::{Cursor, OrderFilter, SortKey};
 use crate::domain::money::{Currency, Money};
-use crate::domain::order::{self, Channel, DeliveryStatus, OrderStatus};
-use crate::services::orders::{self as service};
-use crate::store::orders::{self as order_store, Cursor, OrderFilter, SortKey};
-use crate::store::users;
+use crate::domain::order::{self, Channel, DeliveryStatus, Order, OrderStatus};
+use crate::services::order_reads::{self, OrderList, OrderSearch};
+use crate::services::orders as service;
 use crate::web::AppState;
 use crate::web::backoffice::{render_status, see_other};
 use crate::web::error::AppError;
@@ -30,10 +30,6 @@ use crate::web::shell::{Shell, tr};
 
 /// Rows per page of the list.
 const PAGE: i64 = 50;
-/// Rows read per query while exporting.
-const EXPORT_BATCH: i64 = 1000;
-/// An export is bounded so that one click cannot hold the database for minutes.
-const EXPORT_MAX: usize = 100_000;
 
 // ---------------------------------------------------------------------------------------
 // The list, its columns and its export
@@ -95,12 +91,17 @@ pub(super) struct ListQuery {
     after: Option<String>,
 }
 
+/// A search as typed, parsed: what the service runs, and the fields refused.
 struct Search {
-    filter: OrderFilter,
-    sort: SortKey,
-    descending: bool,
-    cursor: Option<Cursor>,
+    query: OrderSearch,
     errors: Vec<FieldError>,
+}
+
+impl Search {
+    /// The search to run, unless a field was refused.
+    fn valid(&self) -> Option<OrderSearch> {
+        self.errors.is_empty().then(|| self.query.clone())
+    }
 }
 
 impl ListQuery {
@@ -147,8 +148,8 @@ impl ListQuery {
         f.reference = reference_search(&self.reference, &mut errors);
         let sort = given(&self.sort).and_then(SortKey::parse).unwrap_or(SortKey::Created);
         let descending = given(&self.dir) != Some("asc");
-        let cursor = given(&self.after).and_then(Cursor::decode);
-        Search { filter: f, sort, descending, cursor, errors }
+        let after = given(&self.after).and_then(Cursor::decode);
+        Search { query: OrderSearch { filter: f, sort, descending, after }, errors }
     }
 
     /// The filters given, as query pairs.
@@ -267,7 +268,7 @@ impl ListPage {
     }
 }
 
-fn sort_link(q: &ListQuery, search: &Search, key: SortKey) -> SortLink {
+fn sort_link(q: &ListQuery, search: &OrderSearch, key: SortKey) -> SortLink {
     let current = search.sort == key;
     let dir = if current && search.descending { "asc" } else { "desc" };
     SortLink {
@@ -287,108 +288,106 @@ pub(super) async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    let t = tr(&req);
-    let fr = french(&t);
-    let tz = staff.shop.settings.time_zone;
-    let search = q.search(tz);
+    let search = q.search(staff.shop.settings.time_zone);
     let now = state.clock.now_naive();
-    let (shop, mode, user) = (staff.shop.id, staff.mode, staff.user.id);
-    let ok = search.errors.is_empty();
-    let (filter, sort, descending, cursor) =
-        (search.filter.clone(), search.sort, search.descending, search.cursor.clone());
-    let (stored, page) = state
-        .db
-        .read(move |conn| {
-            let stored = users::orders_columns(conn, user)?;
-            let page = if ok {
-                Some(order_store::list(conn, &[shop], mode, &filter, sort, descending, cursor.as_ref(), PAGE, now)?)
-            } else {
-                None
-            };
-            Ok::<_, DbError>((stored, page))
-        })
-        .await?;
-    let columns = columns_of(stored);
-    let (items, next) = page.map(|p| (p.items, p.next)).unwrap_or_default();
-    let rows = items
-        .iter()
-        .map(|o| {
-            let status = o.status_at(now);
-            Row {
-                id: o.id.0,
-                reference: o.reference.clone().unwrap_or_default(),
-                channel: channel_label(&t, o.channel),
-                created: local_datetime(o.created_at, tz, fr),
-                expires: order::format_date(o.expires_on, fr),
-                amount: o.amount.display(fr),
-                status: order_status_label(&t, status),
-                status_class: order_status_class(status),
-                delivery: delivery_label(&t, o.delivery_status),
-                delivery_class: delivery_class(o.delivery_status),
-                recipient: o.recipient.clone().unwrap_or_default(),
-                sends: o.send_count,
-                created_by: o.created_by.clone(),
-                transaction: o.transaction_id,
-            }
-        })
-        .collect();
-    let base = q.params(None);
-    let next = next.map(|c| {
-        let mut p = base.clone();
-        p.push(("after", c.encode()));
-        format!("/orders?{}", query_string(&p))
-    });
-    let first_page = search.cursor.is_some().then(|| format!("/orders?{}", query_string(&base)));
+    let scope = present::scope(&req, &staff, &state);
+    let listed = order_reads::list(&state.db, &scope, staff.user.id, search.valid(), PAGE, now).await?;
+    let page = ListPage::new(&req, &staff, q, search, listed, now);
+    let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    render_status(&page, status)
+}
+
+fn row(t: &Tr, o: &Order, tz: Tz, now: NaiveDateTime) -> Row {
+    let fr = french(t);
+    let status = o.status_at(now);
+    Row {
+        id: o.id.0,
+        reference: o.reference.clone().unwrap_or_default(),
+        channel: channel_label(t, o.channel),
+        created: local_datetime(o.created_at, tz, fr),
+        expires: order::format_date(o.expires_on, fr),
+        amount: o.amount.display(fr),
+        status: order_status_label(t, status),
+        status_class: order_status_class(status),
+        delivery: delivery_label(t, o.delivery_status),
+        delivery_class: delivery_class(o.delivery_status),
+        recipient: o.recipient.clone().unwrap_or_default(),
+        sends: o.send_count,
+        created_by: o.created_by.clone(),
+        transaction: o.transaction_id,
+    }
+}
+
+/// The shop's defaults for new orders, in one line above the list.
+fn defaults_line(t: &Tr, staff: &Staff) -> String {
     let d = &staff.shop.settings.defaults;
-    let colon = if fr { " :" } else { ":" };
-    let defaults_line = format!(
+    let colon = if french(t) { " :" } else { ":" };
+    format!(
         "{}{colon} {} · {}{colon} {} · {}{colon} {}",
         t.get("settings.validity_days"),
         d.validity_days,
         t.get("settings.validation_mode"),
-        validation_label(&t, d.validation_mode),
+        validation_label(t, d.validation_mode),
         t.get("settings.capture_delay"),
         d.capture_delay_days
-    );
-    let advanced_open = [&q.created_from, &q.created_to, &q.expires_from, &q.expires_to, &q.amount_min, &q.amount_max]
-        .iter()
-        .any(|v| given(v).is_some());
-    let page = ListPage {
-        shell: Shell::new(&req, &staff, "orders"),
-        rows,
-        column_boxes: COLUMNS
-            .iter()
-            .copied()
-            .map(|c| ColumnBox { key: c, label: column_label(&t, c), checked: columns.contains(&c) })
-            .collect(),
-        columns,
-        errors: search.errors.clone(),
-        filtered: q.has_filter(),
-        advanced_open,
-        next,
-        first_page,
-        export: format!("/orders.csv?{}", query_string(&base)),
-        back: format!("/orders?{}", query_string(&base)),
-        sort_created: sort_link(&q, &search, SortKey::Created),
-        sort_expires: sort_link(&q, &search, SortKey::Expires),
-        sort_amount: sort_link(&q, &search, SortKey::Amount),
-        channels: Channel::ALL.iter().map(|c| Choice { value: c.as_str(), label: channel_label(&t, *c) }).collect(),
-        statuses: OrderStatus::ALL
-            .iter()
-            .map(|s| Choice { value: s.as_str(), label: order_status_label(&t, *s) })
-            .collect(),
-        deliveries: DeliveryStatus::ALL
-            .iter()
-            .map(|s| Choice { value: s.as_str(), label: delivery_label(&t, *s) })
-            .collect(),
-        currencies: Currency::common(),
-        can_write: staff.can_write(),
-        defaults_line,
-        q,
-        t,
-    };
-    let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    render_status(&page, status)
+    )
+}
+
+impl ListPage {
+    fn new(
+        req: &HttpRequest,
+        staff: &Staff,
+        q: ListQuery,
+        search: Search,
+        listed: OrderList,
+        now: NaiveDateTime,
+    ) -> Self {
+        let t = tr(req);
+        let tz = staff.shop.settings.time_zone;
+        let columns = columns_of(listed.columns);
+        let base = q.params(None);
+        let link = |p: &[(&str, String)]| format!("/orders?{}", query_string(p));
+        let next = listed.next.map(|c| {
+            let mut p = base.clone();
+            p.push(("after", c.encode()));
+            link(&p)
+        });
+        let advanced = [&q.created_from, &q.created_to, &q.expires_from, &q.expires_to, &q.amount_min, &q.amount_max];
+        ListPage {
+            shell: Shell::new(req, staff, "orders"),
+            rows: listed.orders.iter().map(|o| row(&t, o, tz, now)).collect(),
+            column_boxes: COLUMNS
+                .iter()
+                .copied()
+                .map(|c| ColumnBox { key: c, label: column_label(&t, c), checked: columns.contains(&c) })
+                .collect(),
+            columns,
+            filtered: q.has_filter(),
+            advanced_open: advanced.iter().any(|v| given(v).is_some()),
+            next,
+            first_page: search.query.after.is_some().then(|| link(&base)),
+            export: format!("/orders.csv?{}", query_string(&base)),
+            back: link(&base),
+            sort_created: sort_link(&q, &search.query, SortKey::Created),
+            sort_expires: sort_link(&q, &search.query, SortKey::Expires),
+            sort_amount: sort_link(&q, &search.query, SortKey::Amount),
+            channels: Channel::ALL.iter().map(|c| Choice { value: c.as_str(), label: channel_label(&t, *c) }).collect(),
+            statuses: OrderStatus::ALL
+                .iter()
+                .map(|s| Choice { value: s.as_str(), label: order_status_label(&t, *s) })
+                .collect(),
+            deliveries: DeliveryStatus::ALL
+                .iter()
+                .map(|s| Choice { value: s.as_str(), label: delivery_label(&t, *s) })
+                .collect(),
+            currencies: Currency::common(),
+            can_write: staff.can_write(),
+            defaults_line: defaults_line(&t, staff),
+            errors: search.errors,
+            q,
+            t,
+        }
+    }
 }
 
 /// The column chooser: a personal display preference, so viewers may set theirs too.
@@ -399,9 +398,7 @@ pub(super) async fn save_columns(
 ) -> Result<HttpResponse, AppError> {
     let chosen: Vec<&str> =
         COLUMNS.iter().copied().filter(|c| pairs.iter().any(|(k, v)| k == "columns" && v == c)).collect();
-    let stored = chosen.join(",");
-    let user = staff.user.id;
-    state.db.write(move |conn| users::set_orders_columns(conn, user, &stored).map_err(DbError::from)).await?;
+    order_reads::save_columns(&state.db, staff.user.id, chosen.join(",")).await?;
     let back = pairs
         .iter()
         .find(|(k, _)| k == "back")
@@ -411,6 +408,7 @@ pub(super) async fn save_columns(
     Ok(see_other(back))
 }
 
+/// The search's orders as CSV, streamed: read and written page by page.
 pub(super) async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -418,46 +416,16 @@ pub(super) async fn export(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let tz = staff.shop.settings.time_zone;
-    let search = q.search(tz);
-    if !search.errors.is_empty() {
-        return Err(AppError::BadRequest("search"));
-    }
+    let search = q.search(tz).valid().ok_or(AppError::BadRequest("search"))?;
     let now = state.clock.now_naive();
-    let (shop, mode) = (staff.shop.id, staff.mode);
-    let (filter, sort, descending) = (search.filter, search.sort, search.descending);
-    let orders = state
-        .db
-        .read(move |conn| {
-            let mut all = Vec::new();
-            let mut cursor: Option<Cursor> = None;
-            loop {
-                let page = order_store::list(
-                    conn,
-                    &[shop],
-                    mode,
-                    &filter,
-                    sort,
-                    descending,
-                    cursor.as_ref(),
-                    EXPORT_BATCH,
-                    now,
-                )?;
-                all.extend(page.items);
-                match page.next {
-                    Some(c) if all.len() < EXPORT_MAX => cursor = Some(c),
-                    _ => break,
-                }
-            }
-            all.truncate(EXPORT_MAX);
-            Ok::<_, DbError>(all)
-        })
-        .await?;
+    let pages = order_reads::export(&state.db, &present::scope(&req, &staff, &state), search, now).await?;
     let csv = Csv::new(Lang::of(&req));
-    let head = csv.head(&EXPORT_HEADER)?;
     let public_url = state.settings.public_url.clone();
-    let sep = csv.decimal_separator();
-    let body = csv.lines(orders.iter().map(|o| export_record(o, tz, sep, now, &public_url)))?;
-    Ok(present::csv_download("paylink-orders.csv", head, futures_util::stream::once(async { Ok(body) })))
+    let body = pages.map(move |page| {
+        let sep = csv.decimal_separator();
+        csv.lines(page?.iter().map(|o| export_record(o, tz, sep, now, &public_url)))
+    });
+    Ok(present::csv_download("paylink-orders.csv", csv.head(&EXPORT_HEADER)?, body))
 }
 
 const EXPORT_HEADER: [&str; 15] = [
@@ -479,7 +447,7 @@ const EXPORT_HEADER: [&str; 15] = [
 ];
 
 /// An order as a line of the export (amounts with the language's decimal separator).
-fn export_record(o: &order_store::Order, tz: Tz, sep: char, now: NaiveDateTime, public_url: &str) -> [String; 15] {
+fn export_record(o: &Order, tz: Tz, sep: char, now: NaiveDateTime, public_url: &str) -> [String; 15] {
     [
         o.id.to_string(),
         cell(o.reference.as_deref().unwrap_or_default()),
@@ -521,11 +489,11 @@ mod tests {
         };
         let s = q.search(chrono_tz::Europe::Paris);
         assert!(s.errors.is_empty());
-        assert_eq!(s.filter.created_from.unwrap().to_string(), "2026-07-13 22:00:00");
-        assert_eq!(s.filter.created_to.unwrap().to_string(), "2026-07-14 22:00:00");
-        assert_eq!(s.filter.amount_min, Some(1550));
-        assert_eq!(s.filter.reference.as_deref(), Some("INV-*"));
-        assert_eq!((s.sort, s.descending), (SortKey::Created, true));
+        assert_eq!(s.query.filter.created_from.unwrap().to_string(), "2026-07-13 22:00:00");
+        assert_eq!(s.query.filter.created_to.unwrap().to_string(), "2026-07-14 22:00:00");
+        assert_eq!(s.query.filter.amount_min, Some(1550));
+        assert_eq!(s.query.filter.reference.as_deref(), Some("INV-*"));
+        assert_eq!((s.query.sort, s.query.descending), (SortKey::Created, true));
         let q = ListQuery {
             channel: Some("FAX".into()),
             amount_max: Some("1,234".into()),

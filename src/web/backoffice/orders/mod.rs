@@ -3,7 +3,8 @@
 //! status offers, the searchable list (keyset pages, sortable columns, a per-user column
 //! chooser, CSV export), the QR codes of the link and the e-mails written as files.
 //!
-//! Handlers parse, make one service (or store) call inside `db.read`/`db.write`, and render;
+//! Handlers parse, call one service function (`services::order_reads` for what they show,
+//! `services::order_actions` for what they change; each owns its transaction), and render;
 //! everything is scoped to the session's shop and mode, so another shop's order is a 404.
 
 mod detail;
@@ -14,9 +15,9 @@ use actix_web::web;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::domain::order::Action;
+use crate::domain::order::Order;
+use crate::domain::shop::Shop;
 use crate::services::orders::{self as service};
-use crate::store::orders::{self as order_store};
-use crate::store::shops::Shop;
 use crate::web::error::AppError;
 use crate::web::present::local_date_of;
 
@@ -41,12 +42,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orders/{id}/eml/{job}", web::get().to(detail::eml));
 }
 
-fn created_local(o: &order_store::Order, shop: &Shop) -> NaiveDate {
+fn created_local(o: &Order, shop: &Shop) -> NaiveDate {
     local_date_of(o.created_at, shop.settings.time_zone)
 }
 
 /// Refuses, as a 409 page, an action the order's status does not offer.
-fn require_action(o: &order_store::Order, action: Action, now: NaiveDateTime) -> Result<(), AppError> {
+fn require_action(o: &Order, action: Action, now: NaiveDateTime) -> Result<(), AppError> {
     if service::actions(o, now).contains(&action) {
         Ok(())
     } else {

@@ -10,15 +10,13 @@ use serde::Deserialize;
 
 use super::{code_message, status_class, status_label};
 use crate::acquirer::ThreeDsOutcome;
-use crate::db::DbConn;
 use crate::domain::FieldError;
-use crate::domain::clock::Clock;
 use crate::domain::money::Money;
 use crate::domain::order::{self, Channel};
-use crate::services::payments::{self as service, REFUND_DAYS, TxContext};
-use crate::services::{Scope, ServiceError, ServiceResult};
-use crate::store::orders as order_store;
-use crate::store::transactions::{self as store, Event, Transaction, TxStatus};
+use crate::domain::transaction::{Event, Transaction, TxStatus};
+use crate::services::payments::REFUND_DAYS;
+use crate::services::transaction_actions::{self, Action};
+use crate::services::transaction_reads::{self, TxDetail};
 use crate::web::AppState;
 use crate::web::backoffice::{render, render_status, see_other};
 use crate::web::error::AppError;
@@ -148,26 +146,6 @@ impl DetailPage {
     }
 }
 
-/// What the detail shows: the transaction, its history, its order's reference.
-struct Loaded {
-    tx: Transaction,
-    events: Vec<Event>,
-    reference: Option<String>,
-}
-
-async fn load(state: &AppState, scope: Scope, id: i64) -> Result<Loaded, AppError> {
-    Ok(state
-        .db
-        .read(move |conn| {
-            let tx = service::load(conn, &scope.transactions(), id)?;
-            let events = store::events(conn, tx.id)?;
-            let reference =
-                order_store::find(conn, &[scope.shop.id], scope.mode, tx.order_id)?.and_then(|o| o.reference);
-            Ok::<_, ServiceError>(Loaded { tx, events, reference })
-        })
-        .await?)
-}
-
 /// The values the forms show again after a refusal.
 #[derive(Default)]
 struct Typed {
@@ -179,7 +157,7 @@ fn detail_page(
     req: &HttpRequest,
     staff: &Staff,
     state: &AppState,
-    loaded: &Loaded,
+    loaded: &TxDetail,
     errors: Vec<FieldError>,
     typed: Typed,
 ) -> DetailPage {
@@ -188,7 +166,7 @@ fn detail_page(
     let tz = staff.shop.settings.time_zone;
     let now = state.clock.now();
     let today = order::local_today(now, tz);
-    let x = &loaded.tx;
+    let x = &loaded.transaction;
     let dash = || "—".to_string();
     let money = |minor: i64| Money { minor, currency: x.amount.currency }.display(fr);
     let mut card = vec![
@@ -333,7 +311,8 @@ pub(super) async fn detail(
     id: web::Path<i64>,
     q: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let loaded = load(&state, present::scope(&req, &staff, &state), id.into_inner()).await?;
+    let scope = present::scope(&req, &staff, &state);
+    let loaded = transaction_reads::detail(&state.db, &scope, id.into_inner()).await?;
     let mut page = detail_page(&req, &staff, &state, &loaded, Vec::new(), Typed::default());
     page.notice = present::done_notice(&page.t, q.done.as_deref(), &DONE);
     render(&page)
@@ -342,9 +321,8 @@ pub(super) async fn detail(
 #[derive(Deserialize)]
 pub(super) struct Empty {}
 
-type Action = fn(&mut DbConn, &dyn Clock, &TxContext<'_>, i64) -> ServiceResult<Transaction>;
-
-/// Runs one action on a transaction in a write transaction, then back to its detail.
+/// Runs one action on a transaction, then back to its detail; a refusal of what was typed
+/// shows the detail again with the refusal next to its field.
 async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -355,9 +333,18 @@ async fn act(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let scope = present::scope(&req, &staff, &state);
-    let clock = state.clock.clone();
-    state.db.write(move |conn| action(conn, clock.as_ref(), &scope.transactions(), id)).await?;
-    Ok(see_other(&format!("/transactions/{id}?done={done}")))
+    let typed = match &action {
+        Action::CaptureDate(raw) => Typed { capture_date: Some(raw.clone()), amount: None },
+        Action::Refund(raw) => Typed { capture_date: None, amount: Some(raw.clone()) },
+        _ => Typed::default(),
+    };
+    let errors = match transaction_actions::act(&state.db, &state.clock, &scope, id, action).await {
+        Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done={done}"))),
+        Err(e) => invalid(e)?,
+    };
+    let loaded = transaction_reads::detail(&state.db, &scope, id).await?;
+    let page = detail_page(&req, &staff, &state, &loaded, errors, typed);
+    render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 pub(super) async fn validate(
@@ -367,7 +354,7 @@ pub(super) async fn validate(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "validated", service::validate).await
+    act(req, state, staff, id.into_inner(), "validated", Action::Validate).await
 }
 
 pub(super) async fn capture(
@@ -377,7 +364,7 @@ pub(super) async fn capture(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "captured", service::capture_early).await
+    act(req, state, staff, id.into_inner(), "captured", Action::CaptureNow).await
 }
 
 pub(super) async fn cancel(
@@ -387,21 +374,7 @@ pub(super) async fn cancel(
     id: web::Path<i64>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    act(req, state, staff, id.into_inner(), "cancelled", service::cancel).await
-}
-
-/// The detail again, 422, with the refusals next to their fields.
-async fn refused(
-    req: &HttpRequest,
-    state: &AppState,
-    staff: &Staff,
-    id: i64,
-    errors: Vec<FieldError>,
-    typed: Typed,
-) -> Result<HttpResponse, AppError> {
-    let loaded = load(state, present::scope(req, staff, state), id).await?;
-    let page = detail_page(req, staff, state, &loaded, errors, typed);
-    render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+    act(req, state, staff, id.into_inner(), "cancelled", Action::Cancel).await
 }
 
 #[derive(Deserialize)]
@@ -417,20 +390,7 @@ pub(super) async fn change_capture_date(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<CaptureDateForm>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require_write()?;
-    let id = id.into_inner();
-    let scope = present::scope(&req, &staff, &state);
-    let clock = state.clock.clone();
-    let raw = form.capture_date.clone();
-    let changed = state
-        .db
-        .write(move |conn| service::change_capture_date(conn, clock.as_ref(), &scope.transactions(), id, &raw))
-        .await;
-    let errors = match changed {
-        Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done=capture_date"))),
-        Err(e) => invalid(e)?,
-    };
-    refused(&req, &state, &staff, id, errors, Typed { capture_date: Some(form.capture_date), amount: None }).await
+    act(req, state, staff, id.into_inner(), "capture_date", Action::CaptureDate(form.capture_date)).await
 }
 
 #[derive(Deserialize)]
@@ -446,25 +406,6 @@ pub(super) async fn refund(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<RefundForm>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require_write()?;
-    let id = id.into_inner();
     // The amount is typed in the transaction's currency.
-    let scope = present::scope(&req, &staff, &state);
-    let currency = state.db.read(move |conn| service::load(conn, &scope.transactions(), id)).await?.amount.currency;
-    let errors = match Money::parse(&form.amount, currency) {
-        Ok(amount) => {
-            let scope = present::scope(&req, &staff, &state);
-            let clock = state.clock.clone();
-            let done = state
-                .db
-                .write(move |conn| service::refund(conn, clock.as_ref(), &scope.transactions(), id, amount))
-                .await;
-            match done {
-                Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done=refunded"))),
-                Err(e) => invalid(e)?,
-            }
-        }
-        Err(e) => vec![e],
-    };
-    refused(&req, &state, &staff, id, errors, Typed { capture_date: None, amount: Some(form.amount) }).await
+    act(req, state, staff, id.into_inner(), "refunded", Action::Refund(form.amount)).await
 }

@@ -6,16 +6,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{code_message, status_class, status_label};
 use crate::acquirer::ThreeDsOutcome;
-use crate::db::{DbConn, DbError};
 use crate::domain::FieldError;
 use crate::domain::ids::OrderId;
+use crate::domain::listing::{Tab, TxFilter};
 use crate::domain::money::Money;
 use crate::domain::order::{self, Channel};
-use crate::store::transactions::{self as store, Tab, Transaction, TxFilter, TxStatus};
+use crate::domain::transaction::{Transaction, TxStatus};
+use crate::services::transaction_reads::{self, Listed, TxList, TxSearch};
 use crate::web::AppState;
 use crate::web::backoffice::render_status;
 use crate::web::error::AppError;
@@ -26,11 +28,8 @@ use crate::web::present::{
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
+/// Rows per page of the list.
 const PAGE: i64 = 50;
-/// Rows read per query while exporting.
-const EXPORT_BATCH: i64 = 1000;
-/// An export is bounded so that one click cannot hold the database for minutes.
-const EXPORT_MAX: usize = 100_000;
 
 /// The same, shorter, for a column of the list.
 fn three_ds_short(t: &Tr, raw: &str) -> &'static str {
@@ -89,10 +88,9 @@ fn tab_of(s: TxStatus) -> Tab {
     }
 }
 
+/// A search as typed, parsed: what the service runs, and the fields refused.
 struct Search {
-    tab: Tab,
-    filter: TxFilter,
-    before: Option<i64>,
+    query: TxSearch,
     errors: Vec<FieldError>,
 }
 
@@ -138,7 +136,7 @@ impl ListQuery {
             }
         }
         let before = given(&self.before).and_then(|b| b.parse::<i64>().ok()).filter(|b| *b > 0);
-        Search { tab, filter: f, before, errors }
+        Search { query: TxSearch { tab, filter: f, before }, errors }
     }
 
     /// The filters given, as query pairs (no tab, no cursor).
@@ -213,15 +211,6 @@ impl ListPage {
 }
 
 /// The references of the orders of these transactions.
-fn references(conn: &mut DbConn, txs: &[Transaction]) -> Result<Vec<(i64, Option<String>)>, DbError> {
-    let ids: Vec<OrderId> = txs.iter().map(|t| t.order_id).collect();
-    Ok(store::order_references(conn, &ids)?)
-}
-
-fn reference_of(refs: &[(i64, Option<String>)], order: OrderId) -> String {
-    refs.iter().find(|(id, _)| *id == order.0).and_then(|(_, r)| r.clone()).unwrap_or_default()
-}
-
 pub(super) async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -229,98 +218,95 @@ pub(super) async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    let t = tr(&req);
-    let fr = french(&t);
-    let tz = staff.shop.settings.time_zone;
-    let search = q.search(tz);
-    let (shop, mode) = (staff.shop.id, staff.mode);
-    let ok = search.errors.is_empty();
-    let (tab, filter, before) = (search.tab, search.filter.clone(), search.before);
-    let page = state
-        .db
-        .read(move |conn| {
-            if !ok {
-                return Ok::<_, DbError>(None);
-            }
-            let (txs, next) = store::list(conn, &[shop], mode, tab, &filter, before, PAGE)?;
-            let refs = references(conn, &txs)?;
-            Ok(Some((txs, next, refs)))
-        })
-        .await?;
-    let (txs, next, refs) = page.unwrap_or_default();
-    let rows = txs
-        .iter()
-        .map(|x| Row {
-            id: x.id,
-            created: local_datetime(x.created_at, tz, fr)
-                .split_once(' ')
-                .map(|(d, h)| (d.into(), h.into()))
-                .unwrap_or_default(),
-            order_id: x.order_id.0,
-            reference: reference_of(&refs, x.order_id),
-            amount: x.amount.display(fr),
-            refunded: if x.refunded > 0 {
-                Money { minor: x.refunded, currency: x.amount.currency }.display(fr)
-            } else {
-                String::new()
-            },
-            status: status_label(&t, x.status),
-            status_class: status_class(x.status),
-            card_brand: x.card_brand.clone(),
-            card_masked: x.card_masked.clone(),
-            three_ds: three_ds_short(&t, &x.three_ds),
-            return_code: x.return_code.clone(),
-            code_message: code_message(&t, &x.return_code),
-            source: source_short(&t, &x.source),
-            capture_date: x.capture_date.map(|d| order::format_date(d, fr)).unwrap_or_default(),
-        })
-        .collect();
-    let mut base = q.filters();
-    base.insert(0, ("tab", tab_name(tab).to_string()));
-    let next = next.map(|id| {
-        let mut p = base.clone();
-        p.push(("before", id.to_string()));
-        format!("/transactions?{}", query_string(&p))
-    });
-    let first_page = search.before.is_some().then(|| format!("/transactions?{}", query_string(&base)));
-    // Tab links keep the search but not a status, which belongs to one tab.
-    let kept: Vec<(&'static str, String)> = q.filters().into_iter().filter(|(k, _)| *k != "status").collect();
-    let tabs = TABS
-        .iter()
-        .map(|(name, x)| {
-            let mut p = vec![("tab", name.to_string())];
-            p.extend(kept.iter().cloned());
-            TabLink {
-                label: tab_label(&t, *x),
-                href: format!("/transactions?{}", query_string(&p)),
-                current: *x == tab,
-            }
-        })
-        .collect();
-    let more_open = [&q.created_from, &q.created_to, &q.card_last4, &q.return_code].iter().any(|v| given(v).is_some());
-    let page = ListPage {
-        shell: Shell::new(&req, &staff, "transactions"),
-        tabs,
-        tab: tab_name(tab),
-        rows,
-        errors: search.errors,
-        filtered: !q.filters().is_empty(),
-        more_open,
-        next,
-        first_page,
-        export: format!("/transactions.csv?{}", query_string(&base)),
-        statuses: TxStatus::ALL
-            .iter()
-            .filter(|s| tab == Tab::All || tab_of(**s) == tab)
-            .map(|s| Choice { value: s.as_str(), label: status_label(&t, *s) })
-            .collect(),
-        q,
-        t,
+    let search = q.search(staff.shop.settings.time_zone);
+    let scope = present::scope(&req, &staff, &state);
+    let listed = if search.errors.is_empty() {
+        transaction_reads::list(&state.db, &scope, search.query.clone(), PAGE).await?
+    } else {
+        TxList { rows: Vec::new(), next: None }
     };
+    let page = ListPage::new(&req, &staff, q, search, listed);
     let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     render_status(&page, status)
 }
 
+fn row(t: &Tr, l: &Listed, tz: Tz) -> Row {
+    let (x, fr) = (&l.transaction, french(t));
+    Row {
+        id: x.id,
+        created: local_datetime(x.created_at, tz, fr)
+            .split_once(' ')
+            .map(|(d, h)| (d.into(), h.into()))
+            .unwrap_or_default(),
+        order_id: x.order_id.0,
+        reference: l.reference.clone().unwrap_or_default(),
+        amount: x.amount.display(fr),
+        refunded: if x.refunded > 0 {
+            Money { minor: x.refunded, currency: x.amount.currency }.display(fr)
+        } else {
+            String::new()
+        },
+        status: status_label(t, x.status),
+        status_class: status_class(x.status),
+        card_brand: x.card_brand.clone(),
+        card_masked: x.card_masked.clone(),
+        three_ds: three_ds_short(t, &x.three_ds),
+        return_code: x.return_code.clone(),
+        code_message: code_message(t, &x.return_code),
+        source: source_short(t, &x.source),
+        capture_date: x.capture_date.map(|d| order::format_date(d, fr)).unwrap_or_default(),
+    }
+}
+
+/// The tab links: each keeps the search but not a status, which belongs to one tab.
+fn tab_links(t: &Tr, q: &ListQuery, tab: Tab) -> Vec<TabLink> {
+    let kept: Vec<(&'static str, String)> = q.filters().into_iter().filter(|(k, _)| *k != "status").collect();
+    TABS.iter()
+        .map(|(name, x)| {
+            let mut p = vec![("tab", name.to_string())];
+            p.extend(kept.iter().cloned());
+            TabLink { label: tab_label(t, *x), href: format!("/transactions?{}", query_string(&p)), current: *x == tab }
+        })
+        .collect()
+}
+
+impl ListPage {
+    fn new(req: &HttpRequest, staff: &Staff, q: ListQuery, search: Search, listed: TxList) -> Self {
+        let t = tr(req);
+        let tz = staff.shop.settings.time_zone;
+        let tab = search.query.tab;
+        let mut base = q.filters();
+        base.insert(0, ("tab", tab_name(tab).to_string()));
+        let link = |p: &[(&str, String)]| format!("/transactions?{}", query_string(p));
+        let next = listed.next.map(|id| {
+            let mut p = base.clone();
+            p.push(("before", id.to_string()));
+            link(&p)
+        });
+        let more = [&q.created_from, &q.created_to, &q.card_last4, &q.return_code];
+        ListPage {
+            shell: Shell::new(req, staff, "transactions"),
+            tabs: tab_links(&t, &q, tab),
+            tab: tab_name(tab),
+            rows: listed.rows.iter().map(|l| row(&t, l, tz)).collect(),
+            errors: search.errors,
+            filtered: !q.filters().is_empty(),
+            more_open: more.iter().any(|v| given(v).is_some()),
+            next,
+            first_page: search.query.before.is_some().then(|| link(&base)),
+            export: format!("/transactions.csv?{}", query_string(&base)),
+            statuses: TxStatus::ALL
+                .iter()
+                .filter(|s| tab == Tab::All || tab_of(**s) == tab)
+                .map(|s| Choice { value: s.as_str(), label: status_label(&t, *s) })
+                .collect(),
+            q,
+            t,
+        }
+    }
+}
+
+/// The search's transactions as CSV, streamed: read and written page by page.
 pub(super) async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -332,34 +318,15 @@ pub(super) async fn export(
     if !search.errors.is_empty() {
         return Err(AppError::BadRequest("search"));
     }
-    let (shop, mode) = (staff.shop.id, staff.mode);
-    let (tab, filter) = (search.tab, search.filter);
-    let (txs, refs) = state
-        .db
-        .read(move |conn| {
-            let mut all = Vec::new();
-            let mut before: Option<i64> = None;
-            loop {
-                let (page, next) = store::list(conn, &[shop], mode, tab, &filter, before, EXPORT_BATCH)?;
-                all.extend(page);
-                match next {
-                    Some(id) if all.len() < EXPORT_MAX => before = Some(id),
-                    _ => break,
-                }
-            }
-            all.truncate(EXPORT_MAX);
-            let mut refs = Vec::new();
-            for chunk in all.chunks(EXPORT_BATCH as usize) {
-                refs.extend(references(conn, chunk)?);
-            }
-            Ok::<_, DbError>((all, refs))
-        })
-        .await?;
+    let pages = transaction_reads::export(&state.db, &present::scope(&req, &staff, &state), search.query).await?;
     let csv = Csv::new(Lang::of(&req));
-    let head = csv.head(&EXPORT_HEADER)?;
-    let sep = csv.decimal_separator();
-    let body = csv.lines(txs.iter().map(|x| export_record(x, &reference_of(&refs, x.order_id), tz, sep)))?;
-    Ok(present::csv_download("paylink-transactions.csv", head, futures_util::stream::once(async { Ok(body) })))
+    let body = pages.map(move |page| {
+        let sep = csv.decimal_separator();
+        csv.lines(
+            page?.iter().map(|l| export_record(&l.transaction, l.reference.as_deref().unwrap_or_default(), tz, sep)),
+        )
+    });
+    Ok(present::csv_download("paylink-transactions.csv", csv.head(&EXPORT_HEADER)?, body))
 }
 
 const EXPORT_HEADER: [&str; 18] = [
@@ -424,11 +391,11 @@ mod tests {
         };
         let s = q.search(chrono_tz::Europe::Paris);
         assert!(s.errors.is_empty());
-        assert_eq!(s.tab, Tab::Captured);
-        assert_eq!(s.filter.order_id, Some(OrderId(12)));
-        assert_eq!(s.filter.created_to.unwrap().to_string(), "2026-07-14 22:00:00");
+        assert_eq!(s.query.tab, Tab::Captured);
+        assert_eq!(s.query.filter.order_id, Some(OrderId(12)));
+        assert_eq!(s.query.filter.created_to.unwrap().to_string(), "2026-07-14 22:00:00");
         let q = ListQuery { tab: Some("all".into()), status: Some("EXPIRED".into()), ..Default::default() };
-        assert_eq!(q.search(chrono_tz::Europe::Paris).tab, Tab::All);
+        assert_eq!(q.search(chrono_tz::Europe::Paris).query.tab, Tab::All);
         let q = ListQuery {
             order_id: Some("x".into()),
             reference: Some("a b".into()),

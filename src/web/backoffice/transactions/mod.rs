@@ -4,7 +4,9 @@
 //! exactly the actions its status offers — validate, capture now, change the capture date,
 //! cancel, refund.
 //!
-//! Handlers parse, make one service (or store) call inside `db.read`/`db.write`, and render.
+//! Handlers parse, call one service function (`services::transaction_reads` for what they
+//! show, `services::transaction_actions` for what they change; each owns its transaction),
+//! and render.
 //! Everything is scoped to the session's shop and mode, like the orders: another shop's (or
 //! the other mode's) transaction is a 404.
 
@@ -14,7 +16,7 @@ mod list;
 use actix_web::web;
 
 use crate::acquirer::codes;
-use crate::store::transactions::TxStatus;
+use crate::domain::transaction::TxStatus;
 use crate::web::i18n::Tr;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
