@@ -1,6 +1,7 @@
 //! Use cases. Each public function runs in exactly one database transaction (through
 //! `Db::write`) and writes its audit entries inside it, so nothing is ever half-written.
 
+pub mod audit_reads;
 pub mod auth;
 pub mod export;
 pub mod merchants;

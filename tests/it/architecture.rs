@@ -14,7 +14,6 @@ const WEB_FILES_STILL_REACHING_DATA: &[&str] = &[
     "web/api/orders.rs",
     "web/api/transactions.rs",
     "web/auth.rs",
-    "web/backoffice/audit.rs",
     "web/backoffice/messaging.rs",
     "web/backoffice/users.rs",
     "web/error.rs",
