@@ -14,6 +14,7 @@ pub mod sms;
 pub mod templates;
 pub mod transaction_actions;
 pub mod transaction_reads;
+pub mod user_admin;
 pub mod users;
 
 use crate::db::DbError;
