@@ -5,6 +5,7 @@ pub mod audit_reads;
 pub mod auth;
 pub mod export;
 pub mod merchants;
+pub mod messaging;
 pub mod order_actions;
 pub mod order_reads;
 pub mod orders;

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use futures_util::Stream;
 
 use super::export::{self, EXPORT_PAGE};
+use super::templates::MailTemplate;
 use super::{Scope, ServiceError, ServiceResult};
 use crate::db::{Db, DbConn, DbError};
 use crate::domain::ids::{OrderId, UserId};
@@ -159,22 +160,6 @@ pub async fn email_of(db: &Db, scope: &Scope, id: OrderId, message: i64) -> Serv
         Ok(job.filter(|j| j.order_id == Some(order.id.0) && j.kind() == Some(Kind::Email)).map(|j| j.id))
     })
     .await
-}
-
-/// An e-mail template the form offers.
-#[derive(Debug, Clone)]
-pub struct MailTemplate {
-    pub id: i64,
-    pub name: String,
-    pub language: String,
-    pub subject: String,
-    pub body: String,
-}
-
-impl From<templates::Template> for MailTemplate {
-    fn from(t: templates::Template) -> Self {
-        MailTemplate { id: t.id, name: t.name, language: t.language, subject: t.subject, body: t.body }
-    }
 }
 
 /// What the order form needs besides the order: the shop's e-mail templates (e-mail orders)

@@ -14,7 +14,6 @@ const WEB_FILES_STILL_REACHING_DATA: &[&str] = &[
     "web/api/orders.rs",
     "web/api/transactions.rs",
     "web/auth.rs",
-    "web/backoffice/messaging.rs",
     "web/error.rs",
     "web/mod.rs",
     "web/ops.rs",
