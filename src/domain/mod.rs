@@ -1,18 +1,22 @@
 //! Pure types and rules. No database, no HTTP, no I/O: everything here is unit-tested.
 
+pub mod actor;
 pub mod api_key;
 pub mod card;
 pub mod clock;
 pub mod ids;
+pub mod listing;
 pub mod money;
 pub mod order;
 pub mod order_form;
+pub mod outbox;
 pub mod password;
 pub mod secret_box;
 pub mod shop;
 pub mod sms;
 pub mod template;
 pub mod text;
+pub mod transaction;
 pub mod user;
 
 /// A value refused at the boundary: which field, and a message key for the page or the API.

@@ -1,12 +1,16 @@
 //! Payment orders (seed 001): channels, statuses, the actions each status allows (chapter
 //! 12), references, validity.
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
+use super::api_key::Mode;
+use super::ids::{OrderId, ShopId};
+use super::money::Money;
 use super::shop::text_enum;
+use super::shop::{ThreeDsPreference, ValidationMode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -229,6 +233,51 @@ pub fn default_end_date(today: NaiveDate, validity_days: i32) -> NaiveDate {
 /// `dd/mm/yyyy` in French, `yyyy-mm-dd` in English (ISO: unambiguous for every reader).
 pub fn format_date(d: NaiveDate, french: bool) -> String {
     if french { format!("{:02}/{:02}/{}", d.day(), d.month(), d.year()) } else { d.format("%Y-%m-%d").to_string() }
+}
+
+/// A payment order as stored.
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: OrderId,
+    pub shop_id: ShopId,
+    pub mode: Mode,
+    pub channel: Channel,
+    pub token: String,
+    pub reference: Option<String>,
+    pub amount: Money,
+    pub language: String,
+    pub validation_mode: ValidationMode,
+    pub capture_delay_days: i32,
+    pub expires_on: NaiveDate,
+    pub expires_at: NaiveDateTime,
+    pub alias_mode: AliasMode,
+    pub three_ds: ThreeDsPreference,
+    pub buyer_email: Option<String>,
+    pub use_collection_form: bool,
+    pub description: Option<String>,
+    pub recipient: Option<String>,
+    pub bcc: Option<String>,
+    pub subject: Option<String>,
+    pub message: Option<String>,
+    pub status: OrderStatus,
+    pub delivery_status: DeliveryStatus,
+    pub send_count: i32,
+    pub transaction_id: Option<i64>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Order {
+    /// The status a person should see now: a running order past its end is expired even
+    /// before the worker has written it.
+    pub fn status_at(&self, now: NaiveDateTime) -> OrderStatus {
+        if self.status == OrderStatus::Running && now > self.expires_at { OrderStatus::Expired } else { self.status }
+    }
+
+    pub fn within_validity(&self, now: NaiveDateTime) -> bool {
+        now <= self.expires_at
+    }
 }
 
 #[cfg(test)]

@@ -4,10 +4,22 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
+use super::ids::{CompanyId, ShopId};
 
 /// A payment link is valid for at most three months (seed 001, §"durée de validité").
 pub const MAX_VALIDITY_DAYS: i32 = 90;
 pub const MAX_CAPTURE_DELAY_DAYS: i32 = 365;
+
+/// A shop as the rest of the system sees it.
+#[derive(Debug, Clone)]
+pub struct Shop {
+    pub id: ShopId,
+    pub company_id: CompanyId,
+    pub slug: String,
+    pub settings: ShopSettings,
+    pub test_key_hint: String,
+    pub production_key_hint: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

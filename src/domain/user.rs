@@ -1,8 +1,10 @@
 //! Back-office users: roles, rights, login names, lockout.
 
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::FieldError;
+use super::ids::{CompanyId, UserId};
 use super::shop::text_enum;
 
 /// Failed attempts (password or first-login code) after which an account locks.
@@ -124,6 +126,34 @@ impl NewUser {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+/// A back-office user as stored.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub company_id: CompanyId,
+    pub login: String,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub can_test: bool,
+    pub password_hash: String,
+    pub password_is_temporary: bool,
+    pub first_login_code_hash: String,
+    pub failed_logins: i32,
+    pub locked_at: Option<NaiveDateTime>,
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    pub fn is_locked(&self) -> bool {
+        self.locked_at.is_some()
+    }
+
+    pub fn display_name(&self) -> &str {
+        if self.full_name.is_empty() { &self.login } else { &self.full_name }
     }
 }
 

@@ -1,17 +1,25 @@
 //! Use cases. Each public function runs in exactly one database transaction (through
 //! `Db::write`) and writes its audit entries inside it, so nothing is ever half-written.
 
+pub mod audit_reads;
 pub mod auth;
 pub mod checkout;
+pub mod export;
 pub mod health;
 pub mod idempotency;
 pub mod merchants;
+pub mod messaging;
 pub mod operations;
+pub mod order_actions;
+pub mod order_reads;
 pub mod orders;
 pub mod payments;
 pub mod shops;
 pub mod sms;
 pub mod templates;
+pub mod transaction_actions;
+pub mod transaction_reads;
+pub mod user_admin;
 pub mod users;
 
 use std::sync::Arc;
@@ -19,7 +27,10 @@ use std::sync::Arc;
 use crate::acquirer::Acquirers;
 use crate::db::{Db, DbError};
 use crate::domain::FieldError;
+use crate::domain::actor::Actor;
+use crate::domain::api_key::Mode;
 use crate::domain::clock::SharedClock;
+use crate::domain::shop::Shop;
 
 /// The connection a `_in` variant runs on, for the one layer that composes use cases in its
 /// own transaction (the API's idempotency keys store the answer with the use case).
@@ -32,6 +43,31 @@ pub struct Env {
     pub db: Db,
     pub clock: SharedClock,
     pub acquirers: Arc<Acquirers>,
+}
+
+/// Who acts, on which shop and mode, and the base of the links: owned, so that a service
+/// can move it into its database closure. The back office builds one per request.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub actor: Actor,
+    pub shop: Shop,
+    pub mode: Mode,
+    pub public_url: String,
+}
+
+impl Scope {
+    pub fn orders(&self) -> orders::OrderContext<'_> {
+        orders::OrderContext { actor: &self.actor, shop: &self.shop, mode: self.mode, public_url: &self.public_url }
+    }
+
+    pub fn transactions(&self) -> payments::TxContext<'_> {
+        payments::TxContext {
+            actor: &self.actor,
+            shops: std::slice::from_ref(&self.shop.id),
+            mode: self.mode,
+            time_zone: self.shop.settings.time_zone,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

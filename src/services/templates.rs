@@ -9,6 +9,30 @@ use crate::domain::template::{DEFAULT_EMAIL_TEMPLATES, check_subject, sanitize_b
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::templates::{self as store, NewTemplate};
 
+/// A shop's e-mail template, as the screens show and offer it.
+#[derive(Debug, Clone)]
+pub struct MailTemplate {
+    pub id: i64,
+    pub name: String,
+    pub language: String,
+    pub subject: String,
+    pub body: String,
+    pub is_default: bool,
+}
+
+impl From<store::Template> for MailTemplate {
+    fn from(t: store::Template) -> Self {
+        MailTemplate {
+            id: t.id,
+            name: t.name,
+            language: t.language,
+            subject: t.subject,
+            body: t.body,
+            is_default: t.is_default,
+        }
+    }
+}
+
 /// Gives a new shop the French and English default templates.
 pub fn preload(conn: &mut DbConn, clock: &dyn Clock, shop: ShopId) -> ServiceResult<()> {
     for t in DEFAULT_EMAIL_TEMPLATES {

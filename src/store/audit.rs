@@ -6,28 +6,8 @@ use diesel::prelude::*;
 use super::QueryResult;
 use crate::db::DbConn;
 use crate::db::schema::audit_log;
-use crate::domain::ids::{AuditId, CompanyId, ShopId, UserId};
-
-/// Who did something, from where.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Actor {
-    pub company_id: Option<CompanyId>,
-    pub user_id: Option<UserId>,
-    /// A login, `cli`, or `api:<shop>`.
-    pub name: String,
-    pub ip: Option<String>,
-}
-
-impl Actor {
-    pub fn cli() -> Self {
-        Actor { company_id: None, user_id: None, name: "cli".into(), ip: None }
-    }
-
-    /// The worker, acting on dates and on what the acquirer answered.
-    pub fn system() -> Self {
-        Actor { company_id: None, user_id: None, name: "system".into(), ip: None }
-    }
-}
+pub use crate::domain::actor::Actor;
+use crate::domain::ids::{AuditId, CompanyId, ShopId};
 
 pub struct Entry<'a> {
     pub shop_id: Option<ShopId>,

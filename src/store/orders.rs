@@ -14,6 +14,9 @@ use crate::domain::order::{AliasMode, Channel, DeliveryStatus, OrderStatus};
 use crate::domain::shop::{ThreeDsPreference, ValidationMode};
 use crate::store::shops::Shop;
 
+pub use crate::domain::listing::{Cursor, OrderFilter, SortKey};
+pub use crate::domain::order::Order;
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = po)]
 struct Row {
@@ -50,50 +53,6 @@ struct Row {
     pay_lock: Option<String>,
     #[allow(dead_code)]
     pay_lock_until: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Order {
-    pub id: OrderId,
-    pub shop_id: ShopId,
-    pub mode: Mode,
-    pub channel: Channel,
-    pub token: String,
-    pub reference: Option<String>,
-    pub amount: Money,
-    pub language: String,
-    pub validation_mode: ValidationMode,
-    pub capture_delay_days: i32,
-    pub expires_on: NaiveDate,
-    pub expires_at: NaiveDateTime,
-    pub alias_mode: AliasMode,
-    pub three_ds: ThreeDsPreference,
-    pub buyer_email: Option<String>,
-    pub use_collection_form: bool,
-    pub description: Option<String>,
-    pub recipient: Option<String>,
-    pub bcc: Option<String>,
-    pub subject: Option<String>,
-    pub message: Option<String>,
-    pub status: OrderStatus,
-    pub delivery_status: DeliveryStatus,
-    pub send_count: i32,
-    pub transaction_id: Option<i64>,
-    pub created_by: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-impl Order {
-    /// The status a person should see now: a running order past its end is expired even
-    /// before the worker has written it.
-    pub fn status_at(&self, now: NaiveDateTime) -> OrderStatus {
-        if self.status == OrderStatus::Running && now > self.expires_at { OrderStatus::Expired } else { self.status }
-    }
-
-    pub fn within_validity(&self, now: NaiveDateTime) -> bool {
-        now <= self.expires_at
-    }
 }
 
 impl From<Row> for Order {
@@ -361,86 +320,6 @@ pub fn expire_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryRes
     .set((po::status.eq(OrderStatus::Expired.as_str()), po::updated_at.eq(now)))
     .execute(conn)?;
     Ok(due.into_iter().map(OrderId).collect())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Created,
-    Expires,
-    Amount,
-}
-
-impl SortKey {
-    pub fn parse(raw: &str) -> Option<SortKey> {
-        match raw {
-            "created" => Some(SortKey::Created),
-            "expires" => Some(SortKey::Expires),
-            "amount" => Some(SortKey::Amount),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SortKey::Created => "created",
-            SortKey::Expires => "expires",
-            SortKey::Amount => "amount",
-        }
-    }
-}
-
-/// Where the next page starts: the last row's sort value and id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cursor {
-    Created(i64),
-    Expires(NaiveDateTime, i64),
-    Amount(i64, i64),
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        match self {
-            Cursor::Created(id) => format!("c.{id}"),
-            Cursor::Expires(t, id) => format!("e.{}.{id}", t.and_utc().timestamp()),
-            Cursor::Amount(a, id) => format!("a.{a}.{id}"),
-        }
-    }
-
-    pub fn decode(raw: &str) -> Option<Cursor> {
-        let mut parts = raw.split('.');
-        let kind = parts.next()?;
-        let a: i64 = parts.next()?.parse().ok()?;
-        let b: Option<i64> = parts.next().map(|p| p.parse().ok()).unwrap_or(None);
-        match (kind, b) {
-            ("c", None) => Some(Cursor::Created(a)),
-            ("e", Some(id)) => Some(Cursor::Expires(chrono::DateTime::from_timestamp(a, 0)?.naive_utc(), id)),
-            ("a", Some(id)) => Some(Cursor::Amount(a, id)),
-            _ => None,
-        }
-    }
-
-    fn of(order: &Order, sort: SortKey) -> Cursor {
-        match sort {
-            SortKey::Created => Cursor::Created(order.id.0),
-            SortKey::Expires => Cursor::Expires(order.expires_at, order.id.0),
-            SortKey::Amount => Cursor::Amount(order.amount.minor, order.id.0),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct OrderFilter {
-    pub channel: Option<Channel>,
-    pub status: Option<OrderStatus>,
-    pub delivery_status: Option<DeliveryStatus>,
-    pub created_from: Option<NaiveDateTime>,
-    pub created_to: Option<NaiveDateTime>,
-    pub expires_from: Option<NaiveDateTime>,
-    pub expires_to: Option<NaiveDateTime>,
-    pub amount_min: Option<i64>,
-    pub amount_max: Option<i64>,
-    /// Exact reference, or a prefix when it ends with `*`.
-    pub reference: Option<String>,
 }
 
 pub struct Page {

@@ -11,26 +11,7 @@ use crate::db::DbConn;
 use crate::db::schema::outbox;
 use crate::domain::ids::{OrderId, OutboxId, ShopId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Email,
-    Sms,
-}
-
-crate::domain::shop::text_enum!(Kind { Email = "EMAIL", Sms = "SMS" });
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobStatus {
-    /// Not tried yet, or waiting for its next try after a failure.
-    Pending,
-    Sent,
-    /// The last try failed; `next_attempt_at` says when the next one is (none: given up).
-    Failed,
-    /// Waits for a sender to be configured (SMS without a gateway).
-    Held,
-}
-
-crate::domain::shop::text_enum!(JobStatus { Pending = "PENDING", Sent = "SENT", Failed = "FAILED", Held = "HELD" });
+pub use crate::domain::outbox::{JobStatus, Kind};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]

@@ -6,6 +6,7 @@ use crate::db::DbConn;
 use crate::db::schema::{companies, shops, user_shops};
 use crate::domain::api_key::Mode;
 use crate::domain::ids::{CompanyId, ShopId, UserId};
+pub use crate::domain::shop::Shop;
 use crate::domain::shop::{OrderDefaults, ShopSettings, ThreeDsPreference, ValidationMode};
 
 #[derive(Queryable, Selectable)]
@@ -25,16 +26,6 @@ pub(crate) struct ShopRow {
     validation_mode: String,
     capture_delay_days: i32,
     three_ds: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Shop {
-    pub id: ShopId,
-    pub company_id: CompanyId,
-    pub slug: String,
-    pub settings: ShopSettings,
-    pub test_key_hint: String,
-    pub production_key_hint: String,
 }
 
 impl From<ShopRow> for Shop {

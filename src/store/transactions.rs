@@ -10,31 +10,8 @@ use crate::domain::api_key::Mode;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::money::{Currency, Money};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TxStatus {
-    Authorised,
-    AuthorisedToValidate,
-    Captured,
-    Refused,
-    Cancelled,
-    Expired,
-}
-
-crate::domain::shop::text_enum!(TxStatus {
-    Authorised = "AUTHORISED",
-    AuthorisedToValidate = "AUTHORISED_TO_VALIDATE",
-    Captured = "CAPTURED",
-    Refused = "REFUSED",
-    Cancelled = "CANCELLED",
-    Expired = "EXPIRED"
-});
-
-impl TxStatus {
-    pub fn accepted(self) -> bool {
-        matches!(self, TxStatus::Authorised | TxStatus::AuthorisedToValidate | TxStatus::Captured)
-    }
-}
+pub use crate::domain::listing::{Tab, TxFilter};
+pub use crate::domain::transaction::{Event, Transaction, TxStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tx)]
@@ -64,36 +41,6 @@ struct Row {
     updated_at: NaiveDateTime,
     settling_op: Option<i64>,
     refund_pending: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Transaction {
-    pub id: i64,
-    pub shop_id: ShopId,
-    pub mode: Mode,
-    pub order_id: OrderId,
-    pub status: TxStatus,
-    pub amount: Money,
-    pub refunded: i64,
-    pub card_brand: String,
-    pub card_masked: String,
-    pub card_expiry: String,
-    pub holder: Option<String>,
-    pub three_ds: String,
-    pub return_code: String,
-    pub acquirer_ref: String,
-    pub source: String,
-    pub buyer_email: Option<String>,
-    pub validation_mode: String,
-    pub capture_date: Option<NaiveDate>,
-    pub validate_by: Option<NaiveDateTime>,
-    pub captured_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    /// The capture, cancellation or expiry under way at the acquirer (its operation id).
-    pub settling_op: Option<i64>,
-    /// Refunds asked of the acquirer and not yet confirmed (minor units).
-    pub refund_pending: i64,
 }
 
 impl From<Row> for Transaction {
@@ -208,29 +155,6 @@ pub fn for_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Transacti
         .select(Row::as_select())
         .load(conn)
         .map(|rows| rows.into_iter().map(Transaction::from).collect())
-}
-
-/// Which transactions a list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    /// Authorised, waiting for capture or validation.
-    InProgress,
-    Captured,
-    /// Refused, cancelled, expired.
-    Others,
-    All,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct TxFilter {
-    pub order_id: Option<OrderId>,
-    pub status: Option<TxStatus>,
-    pub created_from: Option<NaiveDateTime>,
-    pub created_to: Option<NaiveDateTime>,
-    pub card_last4: Option<String>,
-    pub return_code: Option<String>,
-    /// The order's reference: exact, or a prefix when it ends with `*`.
-    pub reference: Option<String>,
 }
 
 /// One page, newest first, after the `before` id (keyset).
@@ -426,14 +350,28 @@ pub fn due_for_expiry(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Quer
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = te)]
-pub struct Event {
-    pub id: i64,
-    pub transaction_id: i64,
-    pub kind: String,
-    pub amount: Option<i64>,
-    pub actor: String,
-    pub detail: String,
-    pub created_at: NaiveDateTime,
+struct EventRow {
+    id: i64,
+    transaction_id: i64,
+    kind: String,
+    amount: Option<i64>,
+    actor: String,
+    detail: String,
+    created_at: NaiveDateTime,
+}
+
+impl From<EventRow> for Event {
+    fn from(r: EventRow) -> Self {
+        Event {
+            id: r.id,
+            transaction_id: r.transaction_id,
+            kind: r.kind,
+            amount: r.amount,
+            actor: r.actor,
+            detail: r.detail,
+            created_at: r.created_at,
+        }
+    }
 }
 
 pub fn add_event(
@@ -459,5 +397,10 @@ pub fn add_event(
 }
 
 pub fn events(conn: &mut DbConn, transaction: i64) -> QueryResult<Vec<Event>> {
-    te::table.filter(te::transaction_id.eq(transaction)).order(te::id).select(Event::as_select()).load(conn)
+    te::table
+        .filter(te::transaction_id.eq(transaction))
+        .order(te::id)
+        .select(EventRow::as_select())
+        .load(conn)
+        .map(|rows| rows.into_iter().map(Event::from).collect())
 }

@@ -6,6 +6,7 @@ use crate::db::DbConn;
 use crate::db::schema::{user_shops, users};
 use crate::domain::ids::{CompanyId, ShopId, UserId};
 use crate::domain::user::Role;
+pub use crate::domain::user::User;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -23,33 +24,6 @@ struct UserRow {
     failed_logins: i32,
     locked_at: Option<NaiveDateTime>,
     last_login_at: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: UserId,
-    pub company_id: CompanyId,
-    pub login: String,
-    pub email: String,
-    pub full_name: String,
-    pub role: Role,
-    pub can_test: bool,
-    pub password_hash: String,
-    pub password_is_temporary: bool,
-    pub first_login_code_hash: String,
-    pub failed_logins: i32,
-    pub locked_at: Option<NaiveDateTime>,
-    pub last_login_at: Option<NaiveDateTime>,
-}
-
-impl User {
-    pub fn is_locked(&self) -> bool {
-        self.locked_at.is_some()
-    }
-
-    pub fn display_name(&self) -> &str {
-        if self.full_name.is_empty() { &self.login } else { &self.full_name }
-    }
 }
 
 impl From<UserRow> for User {

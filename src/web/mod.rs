@@ -9,6 +9,7 @@ pub mod forms;
 pub mod i18n;
 pub mod ops;
 pub mod pay;
+pub mod present;
 pub mod qr;
 pub mod security;
 pub mod session;

@@ -770,6 +770,62 @@ async fn the_csv_export_has_a_bom_and_semicolons_in_french() {
     assert!(text.contains(",CSV-1,URL,TEST,RUNNING,MANUAL,15.00,EUR,"), "{text}");
 }
 
+/// `count` URL orders `BULK-…` of amounts 1 to 7 €, through the service in one transaction
+/// (one commit: fast enough for more rows than an export page).
+fn create_many(app: &TestApp, m: &CreatedMerchant, count: usize) {
+    let clock = app.clock.clone();
+    let public_url = app.settings.public_url.clone();
+    app.db
+        .write_blocking(|conn| {
+            let shop = paylink::store::shops::find(conn, CompanyId(m.company_id.0), ShopId(m.shop_id.0))?.unwrap();
+            let today = clock.now().with_timezone(&shop.settings.time_zone).date_naive();
+            let actor = Actor { company_id: Some(shop.company_id), user_id: None, name: "test".into(), ip: None };
+            let ctx = OrderContext { actor: &actor, shop: &shop, mode: Mode::Test, public_url: &public_url };
+            for i in 0..count {
+                let raw = url_order(&format!("BULK-{i:04}"), &(i % 7 + 1).to_string());
+                let draft = OrderDraft::parse(&raw, Channel::Url, &shop.settings, today, today)
+                    .map_err(paylink::services::ServiceError::Invalid)?;
+                orders::create(conn, &clock, &ctx, &draft)?;
+            }
+            Ok::<_, paylink::services::ServiceError>(())
+        })
+        .unwrap();
+}
+
+/// The data lines of an English export: (id, amount in cents), in file order.
+fn exported(body: &str) -> Vec<(i64, i64)> {
+    let mut reader = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].parse().unwrap(), r[6].replace('.', "").parse().unwrap())
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_csv_export_streams_every_page_of_the_search_in_its_order() {
+    let app = TestApp::spawn().await;
+    let (m, client) = admin(&app).await;
+    // More than two pages of the export's reads (500 rows each).
+    let count = 1_201;
+    create_many(&app, &m, count);
+    let res = client.http.get(app.url("/orders.csv")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-length").is_none(), "streamed, not built in memory first");
+    let rows = exported(&res.text().await.unwrap());
+    assert_eq!(rows.len(), count);
+    assert!(rows.windows(2).all(|w| w[0].0 > w[1].0), "newest first, no row twice");
+    // Sorted by amount: seven amounts, so the pages' cursors fall inside runs of equal ones.
+    let rows = exported(&client.get("/orders.csv?sort=amount&dir=asc&reference=BULK-*").await.body);
+    assert_eq!(rows.len(), count);
+    assert!(rows.windows(2).all(|w| (w[0].1, w[0].0) < (w[1].1, w[1].0)), "by amount then id, no row twice");
+    assert_eq!((rows[0].1, rows[count - 1].1), (100, 700));
+    // A list page's cursor does not cut the export: it starts at the search's first row.
+    assert_eq!(exported(&client.get("/orders.csv?after=c.100").await.body).len(), count);
+}
+
 // ---------------------------------------------------------------------------------------
 // In a real browser
 

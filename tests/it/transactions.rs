@@ -319,6 +319,32 @@ async fn the_list_has_tabs_a_search_keyset_pages_and_a_csv_export() {
 // The detail and its actions
 
 #[actix_web::test]
+async fn the_csv_export_streams_every_page_newest_first_with_its_references() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("alice SAS", "alice shop", "alice", CODE);
+    let o = order(&app, &m, raw("MANY-1", "10", "AUTO", 0));
+    // More than two pages of the export's reads (500 rows each): a refused payment leaves
+    // the order payable, so one order takes them all. Written before signing in, so that no
+    // idle keep-alive connection is left for the server to close under the export.
+    let count = 1_001;
+    for _ in 0..count {
+        pay_with(&app, &m, &o, false, "01005");
+    }
+    let client = app.client();
+    app.log_in_first_time(&client, &m, CODE, STRONG).await;
+    let res = client.http.get(client.url("/transactions.csv?tab=others")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get(header::CONTENT_LENGTH).is_none(), "streamed, not built in memory first");
+    let body = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<(i64, String)> =
+        reader.records().map(|r| r.unwrap()).map(|r| (r[0].parse().unwrap(), r[3].to_string())).collect();
+    assert_eq!(rows.len(), count);
+    assert!(rows.windows(2).all(|w| w[0].0 > w[1].0), "newest first, no row twice");
+    assert!(rows.iter().all(|(_, reference)| reference == "MANY-1"), "every page has its references");
+}
+
+#[actix_web::test]
 async fn a_manual_transaction_is_validated_its_capture_date_changed_and_it_is_cancelled() {
     let app = TestApp::spawn().await;
     let (m, client) = admin(&app, "alice").await;

@@ -1,25 +1,23 @@
-//! The audit log page (newest first, keyset pages) and its CSV export. Admins only: it spans
-//! every shop of the company.
+//! The audit log page (newest first, keyset pages) and its CSV export, streamed, both read
+//! through `services::audit_reads`. Admins only: it spans every shop of the company.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::render;
-use crate::db::DbError;
 use crate::domain::ids::AuditId;
-use crate::store::audit::{self, AuditFilter, AuditRow};
+use crate::services::audit_reads::{self, AuditEntry, AuditSearch};
 use crate::web::AppState;
 use crate::web::error::{AppError, urlencode};
 use crate::web::i18n::{Lang, Tr};
+use crate::web::present::{self, Csv};
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
 const PAGE: i64 = 50;
-/// An export is bounded so that one click cannot hold the database for minutes.
-const EXPORT_MAX: i64 = 100_000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit", web::get().to(page)).route("/audit.csv", web::get().to(export));
@@ -33,11 +31,11 @@ struct Query {
 }
 
 impl Query {
-    fn filter(&self) -> AuditFilter {
+    fn search(&self) -> AuditSearch {
         let clean = |v: &Option<String>| {
             v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(64).collect())
         };
-        AuditFilter { action_prefix: clean(&self.action), actor: clean(&self.actor), before: self.before.map(AuditId) }
+        AuditSearch { action_prefix: clean(&self.action), actor: clean(&self.actor), before: self.before.map(AuditId) }
     }
 }
 
@@ -46,7 +44,7 @@ impl Query {
 struct AuditPage {
     t: Tr,
     shell: Shell,
-    rows: Vec<AuditRow>,
+    rows: Vec<AuditEntry>,
     action: String,
     actor: String,
     older: Option<String>,
@@ -60,10 +58,8 @@ async fn page(
     q: web::Query<Query>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let filter = q.filter();
-    let company = staff.user.company_id;
-    let f = filter.clone();
-    let mut rows = state.db.read(move |conn| audit::page(conn, company, &f, PAGE + 1).map_err(DbError::from)).await?;
+    let filter = q.search();
+    let listed = audit_reads::list(&state.db, staff.user.company_id, filter.clone(), PAGE).await?;
     let params = |before: Option<i64>| {
         let mut p = Vec::new();
         if let Some(a) = &filter.action_prefix {
@@ -77,19 +73,13 @@ async fn page(
         }
         p.join("&")
     };
-    let older = if rows.len() as i64 > PAGE {
-        rows.truncate(PAGE as usize);
-        rows.last().map(|r| format!("/audit?{}", params(Some(r.id))))
-    } else {
-        None
-    };
     render(&AuditPage {
         t: tr(&req),
         shell: Shell::new(&req, &staff, "audit"),
-        rows,
+        rows: listed.entries,
+        older: listed.older.map(|id| format!("/audit?{}", params(Some(id.0)))),
         action: filter.action_prefix.clone().unwrap_or_default(),
         actor: filter.actor.clone().unwrap_or_default(),
-        older,
         export: format!("/audit.csv?{}", params(None)),
     })
 }
@@ -101,36 +91,25 @@ async fn export(
     q: web::Query<Query>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let filter = AuditFilter { before: None, ..q.filter() };
-    let company = staff.user.company_id;
-    let rows =
-        state.db.read(move |conn| audit::page(conn, company, &filter, EXPORT_MAX).map_err(DbError::from)).await?;
-    let lang = Lang::of(&req);
-    // French spreadsheets expect `;` and a BOM to read UTF-8.
-    let delimiter = if lang == Lang::Fr { b';' } else { b',' };
-    let mut out = Vec::from("\u{feff}".as_bytes());
-    {
-        let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(&mut out);
-        w.write_record(["id", "created_at_utc", "actor", "ip", "shop_id", "action", "target", "detail"])
-            .map_err(AppError::internal)?;
-        for r in rows {
-            w.write_record([
-                r.id.to_string(),
-                r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                r.actor,
-                r.ip.unwrap_or_default(),
-                r.shop_id.map(|s| s.to_string()).unwrap_or_default(),
-                r.action,
-                r.target,
-                r.detail,
-            ])
-            .map_err(AppError::internal)?;
-        }
-        w.flush().map_err(AppError::internal)?;
-    }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"paylink-audit.csv\""))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(out))
+    let search = AuditSearch { before: None, ..q.search() };
+    let pages = audit_reads::export(&state.db, staff.user.company_id, search).await?;
+    let csv = Csv::new(Lang::of(&req));
+    let body = pages.map(move |page| csv.lines(page?.into_iter().map(export_record)));
+    Ok(present::csv_download("paylink-audit.csv", csv.head(&EXPORT_HEADER)?, body))
+}
+
+const EXPORT_HEADER: [&str; 8] = ["id", "created_at_utc", "actor", "ip", "shop_id", "action", "target", "detail"];
+
+/// An entry as a line of the export (its instant in UTC, as the log keeps it).
+fn export_record(r: AuditEntry) -> [String; 8] {
+    [
+        r.id.to_string(),
+        r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        r.actor,
+        r.ip.unwrap_or_default(),
+        r.shop_id.map(|s| s.to_string()).unwrap_or_default(),
+        r.action,
+        r.target,
+        r.detail,
+    ]
 }

@@ -11,18 +11,17 @@ use askama_web::WebTemplate;
 use chrono::{Days, NaiveDateTime};
 
 use super::{render, render_status, see_other};
-use crate::db::DbError;
 use crate::domain::FieldError;
 use crate::domain::ids::{ShopId, TemplateId};
 use crate::domain::money::{Currency, Money};
 use crate::domain::order::format_date;
+use crate::domain::outbox::{JobStatus, Kind};
+use crate::domain::shop::Shop;
 use crate::domain::template::{self, DEFAULT_EMAIL_TEMPLATES, Variables};
+use crate::services::messaging::{self, OutboxMessage, SmsAccountView, TemplateChange};
 use crate::services::orders::{EmailPayload, SmsPayload, pay_url};
-use crate::services::sms::{self, RawAccount};
-use crate::services::templates::{self as service, RawTemplate};
-use crate::store::outbox::{self, Job, JobStatus, Kind};
-use crate::store::shops::Shop;
-use crate::store::{sms as sms_store, templates as store};
+use crate::services::sms::RawAccount;
+use crate::services::templates::{self as service, MailTemplate, RawTemplate};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::CsrfForm;
@@ -97,7 +96,7 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     let shop = staff.shop.id;
     let t = tr(&req);
-    let rows = state.db.read(move |conn| store::list(conn, shop).map_err(DbError::from)).await?;
+    let rows = messaging::templates(&state.db, shop).await?;
     let templates = rows
         .into_iter()
         .map(|r| TemplateLine {
@@ -222,17 +221,13 @@ async fn create(
             return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let (clock, actor, shop) = (state.clock.clone(), staff.actor(&req), staff.shop.id);
-    let id = state.db.write(move |conn| service::save(conn, clock.as_ref(), &actor, shop, None, &clean)).await?;
+    let change = TemplateChange::Save(None, clean);
+    let id = messaging::change_template(&state.db, &state.clock, &staff.actor(&req), staff.shop.id, change).await?;
     Ok(see_other(&format!("/settings/templates/{}?m=created", id.0)))
 }
 
-async fn load_template(state: &AppState, shop: ShopId, id: i64) -> Result<store::Template, AppError> {
-    state
-        .db
-        .read(move |conn| store::find(conn, shop, TemplateId(id)).map_err(DbError::from))
-        .await?
-        .ok_or(AppError::NotFound)
+async fn load_template(state: &AppState, shop: ShopId, id: i64) -> Result<MailTemplate, AppError> {
+    Ok(messaging::template(&state.db, shop, TemplateId(id)).await?)
 }
 
 async fn edit_form(
@@ -277,9 +272,9 @@ async fn update(
             return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let (clock, actor, shop, id) = (state.clock.clone(), staff.actor(&req), staff.shop.id, TemplateId(row.id));
-    state.db.write(move |conn| service::save(conn, clock.as_ref(), &actor, shop, Some(id), &clean)).await?;
-    Ok(see_other(&format!("/settings/templates/{}?m=saved", id.0)))
+    let change = TemplateChange::Save(Some(TemplateId(row.id)), clean);
+    messaging::change_template(&state.db, &state.clock, &staff.actor(&req), staff.shop.id, change).await?;
+    Ok(see_other(&format!("/settings/templates/{}?m=saved", row.id)))
 }
 
 #[derive(serde::Deserialize)]
@@ -295,8 +290,8 @@ async fn duplicate(
     staff.require_write()?;
     let t = tr(&req);
     let suffix = t.get("tpl.copy_suffix");
-    let (clock, actor, shop, id) = (state.clock.clone(), staff.actor(&req), staff.shop.id, TemplateId(*id));
-    let new_id = state.db.write(move |conn| service::duplicate(conn, clock.as_ref(), &actor, shop, id, suffix)).await?;
+    let change = TemplateChange::Duplicate(TemplateId(*id), suffix);
+    let new_id = messaging::change_template(&state.db, &state.clock, &staff.actor(&req), staff.shop.id, change).await?;
     Ok(see_other(&format!("/settings/templates/{}?m=duplicated", new_id.0)))
 }
 
@@ -339,8 +334,7 @@ async fn delete(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
-    let (clock, actor, shop, id) = (state.clock.clone(), staff.actor(&req), staff.shop.id, TemplateId(*id));
-    state.db.write(move |conn| service::delete(conn, clock.as_ref(), &actor, shop, id)).await?;
+    messaging::delete_template(&state.db, &state.clock, &staff.actor(&req), staff.shop.id, TemplateId(*id)).await?;
     Ok(see_other("/settings/templates?m=deleted"))
 }
 
@@ -437,8 +431,8 @@ impl SmsPage {
     }
 }
 
-async fn stored_account(state: &AppState, shop: ShopId) -> Result<Option<sms_store::SmsAccount>, AppError> {
-    Ok(state.db.read(move |conn| sms_store::get(conn, shop).map_err(DbError::from)).await?)
+async fn stored_account(state: &AppState, shop: ShopId) -> Result<Option<SmsAccountView>, AppError> {
+    Ok(messaging::sms_account(&state.db, shop).await?)
 }
 
 #[derive(serde::Deserialize)]
@@ -482,13 +476,8 @@ async fn sms_save(
     CsrfForm(form): CsrfForm<RawAccount>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
-    let (clock, actor, shop) = (state.clock.clone(), staff.actor(&req), staff.shop.id);
-    let settings = state.settings.clone();
-    let raw = form.clone();
-    let outcome = state
-        .db
-        .write(move |conn| sms::save(conn, clock.as_ref(), &actor, shop, &raw, settings.vault_key.expose()))
-        .await?;
+    let (actor, shop, key) = (staff.actor(&req), staff.shop.id, state.settings.vault_key.expose().to_vec());
+    let outcome = messaging::save_sms_account(&state.db, &state.clock, &actor, shop, form.clone(), key).await?;
     match outcome {
         Ok(()) => Ok(see_other("/settings/sms?saved=1")),
         Err(errors) => {
@@ -549,8 +538,8 @@ struct OutboxPage {
 /// How many jobs of each kind the page lists.
 const RECENT: i64 = 100;
 
-fn status_label(t: &Tr, job: &Job) -> (&'static str, &'static str) {
-    match job.status() {
+fn status_label(t: &Tr, job: &OutboxMessage) -> (&'static str, &'static str) {
+    match job.status {
         JobStatus::Pending => (t.get("outbox.status.PENDING"), "pending"),
         JobStatus::Sent => (t.get("outbox.status.SENT"), "ok"),
         JobStatus::Failed if job.next_attempt_at.is_none() => (t.get("outbox.status.GAVE_UP"), "danger"),
@@ -567,9 +556,9 @@ fn when(at: NaiveDateTime, shop: &Shop, lang: Lang) -> String {
     }
 }
 
-fn outbox_line(t: &Tr, shop: &Shop, job: &Job, eml_dir: Option<&std::path::Path>) -> OutboxLine {
+fn outbox_line(t: &Tr, shop: &Shop, job: &OutboxMessage, eml_dir: Option<&std::path::Path>) -> OutboxLine {
     let (status, tone) = status_label(t, job);
-    let (to, summary) = match job.kind() {
+    let (to, summary) = match job.kind {
         Some(Kind::Email) => match serde_json::from_str::<EmailPayload>(&job.payload) {
             Ok(p) => (p.to.join("; "), p.subject),
             Err(_) => (String::new(), String::new()),
@@ -581,21 +570,21 @@ fn outbox_line(t: &Tr, shop: &Shop, job: &Job, eml_dir: Option<&std::path::Path>
         None => (String::new(), String::new()),
     };
     let eml_path = eml_dir
-        .filter(|_| job.status() == JobStatus::Sent && job.kind() == Some(Kind::Email))
+        .filter(|_| job.status == JobStatus::Sent && job.kind == Some(Kind::Email))
         .map(|dir| dir.join(eml_name(job.id)).display().to_string());
     OutboxLine {
         id: job.id,
         created: when(job.created_at, shop, t.lang),
         status,
-        code: job.status().as_str(),
+        code: job.status.as_str(),
         tone,
         attempts: job.attempts,
         next_attempt: job
             .next_attempt_at
-            .filter(|_| matches!(job.status(), JobStatus::Pending | JobStatus::Failed))
+            .filter(|_| matches!(job.status, JobStatus::Pending | JobStatus::Failed))
             .map(|at| when(at, shop, t.lang)),
         // A held job's "error" is only why it waits, which its status already says.
-        last_error: job.last_error.clone().filter(|_| job.status() != JobStatus::Held),
+        last_error: job.last_error.clone().filter(|_| job.status != JobStatus::Held),
         order_id: job.order_id,
         to,
         summary,
@@ -609,15 +598,7 @@ fn eml_name(id: i64) -> String {
 }
 
 async fn outbox_list(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
-    let shop = staff.shop.id;
-    let (emails, sms) = state
-        .db
-        .read(move |conn| {
-            let emails = outbox::recent_for_shop(conn, shop, Kind::Email, RECENT)?;
-            let sms = outbox::recent_for_shop(conn, shop, Kind::Sms, RECENT)?;
-            Ok::<_, DbError>((emails, sms))
-        })
-        .await?;
+    let (emails, sms) = messaging::outbox(&state.db, staff.shop.id, RECENT).await?;
     let t = tr(&req);
     let files = state.settings.smtp_url.is_none();
     let dir = crate::delivery::email::eml_dir(&state.settings);
@@ -635,10 +616,8 @@ async fn outbox_list(req: HttpRequest, state: web::Data<AppState>, staff: Staff)
 
 /// An e-mail as written to its `.eml` file, for a job of the current shop only.
 async fn eml_file(state: web::Data<AppState>, staff: Staff, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let (shop, id) = (staff.shop.id, *id);
-    let job = state.db.read(move |conn| outbox::get(conn, id).map_err(DbError::from)).await?;
-    let job = job.filter(|j| j.shop_id == shop.0 && j.kind() == Some(Kind::Email)).ok_or(AppError::NotFound)?;
-    let name = eml_name(job.id);
+    let job = messaging::email_of(&state.db, staff.shop.id, *id).await?.ok_or(AppError::NotFound)?;
+    let name = eml_name(job);
     let path = crate::delivery::email::eml_dir(&state.settings).join(&name);
     let bytes = web::block(move || std::fs::read(path)).await.map_err(AppError::internal)?.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound { AppError::NotFound } else { AppError::internal(e) }

@@ -7,16 +7,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::{render, render_status, see_other};
-use crate::db::DbError;
 use crate::domain::FieldError;
 use crate::domain::ids::{ShopId, UserId};
-use crate::domain::user::{NewUser, RawUser, Role, is_email};
-use crate::services::{ServiceError, users as service};
-use crate::store::{shops, users};
+use crate::domain::shop::Shop;
+use crate::domain::user::{NewUser, RawUser, Role, User, is_email};
+use crate::services::user_admin::{self, Change, UserSummary};
+use crate::services::users::RightsChange;
+use crate::services::{ServiceError, ServiceResult};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, Pairs};
 use crate::web::i18n::Tr;
+use crate::web::present;
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
@@ -53,42 +55,25 @@ struct ListPage {
 
 async fn list(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let company = staff.user.company_id;
     let t = tr(&req);
-    let lines = state
-        .db
-        .read(move |conn| {
-            let all_shops = shops::list_for_company(conn, company)?;
-            let mut lines = Vec::new();
-            for u in users::list_for_company(conn, company)? {
-                let shop_names = if u.role == Role::Admin {
-                    t.get("users.all_shops").to_string()
-                } else {
-                    let ids = users::shop_ids(conn, u.id)?;
-                    all_shops
-                        .iter()
-                        .filter(|s| ids.contains(&s.id))
-                        .map(|s| s.settings.label.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                lines.push(UserLine {
-                    id: u.id.0,
-                    login: u.login.clone(),
-                    full_name: u.full_name.clone(),
-                    email: u.email.clone(),
-                    role: role_key(u.role),
-                    can_test: u.can_test,
-                    locked: u.is_locked(),
-                    first_login_pending: u.password_is_temporary,
-                    shops: shop_names,
-                    last_login: u.last_login_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
-                });
-            }
-            Ok::<_, DbError>(lines)
-        })
-        .await?;
-    render(&ListPage { t, shell: Shell::new(&req, &staff, "users"), users: lines })
+    let users = user_admin::list(&state.db, staff.user.company_id).await?;
+    let users = users.into_iter().map(|u| line(&t, u)).collect();
+    render(&ListPage { t, shell: Shell::new(&req, &staff, "users"), users })
+}
+
+fn line(t: &Tr, UserSummary { user: u, shops }: UserSummary) -> UserLine {
+    UserLine {
+        id: u.id.0,
+        login: u.login.clone(),
+        full_name: u.full_name.clone(),
+        email: u.email.clone(),
+        role: role_key(u.role),
+        can_test: u.can_test,
+        locked: u.is_locked(),
+        first_login_pending: u.password_is_temporary,
+        shops: shops.map_or_else(|| t.get("users.all_shops").to_string(), |labels| labels.join(", ")),
+        last_login: u.last_login_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+    }
 }
 
 pub fn role_key(role: Role) -> &'static str {
@@ -125,7 +110,7 @@ struct FormPage {
 
 impl FormPage {
     fn error(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| self.t.get(e.code))
+        present::field_error(&self.t, &self.errors, field)
     }
 
     fn role_label(&self, role: &Role) -> &'static str {
@@ -137,11 +122,35 @@ impl FormPage {
     }
 }
 
-fn shop_boxes(staff: &Staff, all: &[shops::Shop], checked: &[ShopId]) -> Vec<ShopBox> {
-    let _ = staff;
+fn shop_boxes(all: &[Shop], checked: &[ShopId]) -> Vec<ShopBox> {
     all.iter()
         .map(|s| ShopBox { id: s.id.0, label: s.settings.label.clone(), checked: checked.contains(&s.id) })
         .collect()
+}
+
+impl FormPage {
+    /// The form of `user` (None: a new one) as `form` gives it, over the company's shops.
+    fn new(req: &HttpRequest, staff: &Staff, user: Option<&User>, form: RawUser, shops: Vec<ShopBox>) -> Self {
+        FormPage {
+            t: tr(req),
+            shell: Shell::new(req, staff, "users"),
+            user_id: user.map(|u| u.id.0),
+            login: user.map(|u| u.login.clone()).unwrap_or_default(),
+            locked: user.is_some_and(User::is_locked),
+            form,
+            shops,
+            errors: Vec::new(),
+            notice: None,
+            temporary_password: None,
+            roles: Role::ALL,
+        }
+    }
+
+    /// The form again, 422, with the refusals next to their fields.
+    fn refused(mut self, errors: Vec<FieldError>) -> Result<HttpResponse, AppError> {
+        self.errors = errors;
+        render_status(&self, StatusCode::UNPROCESSABLE_ENTITY)
+    }
 }
 
 /// Reads the form's fields, the repeated `shops` checkboxes included.
@@ -167,28 +176,11 @@ fn read_form(pairs: &Pairs) -> (RawUser, Vec<ShopId>, bool) {
     (raw, shop_ids, bad_shop)
 }
 
-async fn company_shops(state: &AppState, staff: &Staff) -> Result<Vec<shops::Shop>, AppError> {
-    let company = staff.user.company_id;
-    Ok(state.db.read(move |conn| shops::list_for_company(conn, company).map_err(DbError::from)).await?)
-}
-
 async fn new_form(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let all = company_shops(&state, &staff).await?;
+    let all = user_admin::company_shops(&state.db, staff.user.company_id).await?;
     let form = RawUser { role: "viewer".into(), ..Default::default() };
-    render(&FormPage {
-        t: tr(&req),
-        shell: Shell::new(&req, &staff, "users"),
-        user_id: None,
-        login: String::new(),
-        locked: false,
-        shops: shop_boxes(&staff, &all, &[staff.shop.id]),
-        form,
-        errors: Vec::new(),
-        notice: None,
-        temporary_password: None,
-        roles: Role::ALL,
-    })
+    render(&FormPage::new(&req, &staff, None, form, shop_boxes(&all, &[staff.shop.id])))
 }
 
 async fn create(
@@ -199,55 +191,21 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let (raw, shop_ids, bad_shop) = read_form(&pairs);
-    let all = company_shops(&state, &staff).await?;
-    let redisplay = |errors: Vec<FieldError>| {
-        render_status(
-            &FormPage {
-                t: tr(&req),
-                shell: Shell::new(&req, &staff, "users"),
-                user_id: None,
-                login: String::new(),
-                locked: false,
-                shops: shop_boxes(&staff, &all, &shop_ids),
-                form: raw.clone(),
-                errors,
-                notice: None,
-                temporary_password: None,
-                roles: Role::ALL,
-            },
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-    };
+    let all = user_admin::company_shops(&state.db, staff.user.company_id).await?;
+    let page = FormPage::new(&req, &staff, None, raw.clone(), shop_boxes(&all, &shop_ids));
     if bad_shop {
-        return redisplay(vec![FieldError::new("shops", "user.shops.invalid")]);
+        return page.refused(vec![FieldError::new("shops", "user.shops.invalid")]);
     }
     let new = match NewUser::parse(&raw) {
         Ok(n) => n,
-        Err(errors) => return redisplay(errors),
+        Err(errors) => return page.refused(errors),
     };
-    let clock = state.clock.clone();
-    let actor = staff.actor(&req);
-    let ids = shop_ids.clone();
-    let created = state.db.write(move |conn| service::create(conn, clock.as_ref(), &actor, &new, &ids)).await;
-    let (id, temporary) = match created {
+    let (id, temporary) = match user_admin::create(&state.db, &state.clock, &staff.actor(&req), new, shop_ids).await {
         Ok(v) => v,
-        Err(ServiceError::Invalid(errors)) => return redisplay(errors),
+        Err(ServiceError::Invalid(errors)) => return page.refused(errors),
         Err(e) => return Err(e.into()),
     };
     show_user(&req, &state, &staff, id, Some(temporary), Some("users.created")).await
-}
-
-async fn load_user(state: &AppState, staff: &Staff, id: UserId) -> Result<(users::User, Vec<ShopId>), AppError> {
-    let company = staff.user.company_id;
-    state
-        .db
-        .read(move |conn| {
-            let Some(user) = users::find_in_company(conn, company, id)? else { return Ok(None) };
-            let ids = users::shop_ids(conn, user.id)?;
-            Ok::<_, DbError>(Some((user, ids)))
-        })
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 async fn show_user(
@@ -258,29 +216,19 @@ async fn show_user(
     temporary_password: Option<String>,
     notice: Option<&'static str>,
 ) -> Result<HttpResponse, AppError> {
-    let (user, ids) = load_user(state, staff, id).await?;
-    let all = company_shops(state, staff).await?;
-    let t = tr(req);
-    render(&FormPage {
-        t,
-        shell: Shell::new(req, staff, "users"),
-        user_id: Some(user.id.0),
+    let (user, ids, all) = user_admin::find(&state.db, staff.user.company_id, id).await?;
+    let form = RawUser {
         login: user.login.clone(),
-        locked: user.is_locked(),
-        shops: shop_boxes(staff, &all, &ids),
-        form: RawUser {
-            login: user.login.clone(),
-            email: user.email.clone(),
-            full_name: user.full_name.clone(),
-            role: user.role.as_str().to_string(),
-            can_test: user.can_test.then(|| "on".to_string()),
-            first_login_code: String::new(),
-        },
-        errors: Vec::new(),
-        notice: notice.map(|k| t.get(k)),
-        temporary_password,
-        roles: Role::ALL,
-    })
+        email: user.email.clone(),
+        full_name: user.full_name.clone(),
+        role: user.role.as_str().to_string(),
+        can_test: user.can_test.then(|| "on".to_string()),
+        first_login_code: String::new(),
+    };
+    let mut page = FormPage::new(req, staff, Some(&user), form, shop_boxes(&all, &ids));
+    page.notice = notice.map(|k| page.t.get(k));
+    page.temporary_password = temporary_password;
+    render(&page)
 }
 
 #[derive(serde::Deserialize)]
@@ -304,17 +252,8 @@ async fn edit_form(
     show_user(&req, &state, &staff, UserId(*id), None, notice).await
 }
 
-async fn update(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    staff: Staff,
-    id: web::Path<i64>,
-    CsrfForm(pairs): CsrfForm<Pairs>,
-) -> Result<HttpResponse, AppError> {
-    staff.require_admin()?;
-    let id = UserId(*id);
-    let (user, _) = load_user(&state, &staff, id).await?;
-    let (raw, shop_ids, bad_shop) = read_form(&pairs);
+/// The rights typed in the form, or the fields refused.
+fn rights_change(raw: &RawUser, shops: Vec<ShopId>, bad_shop: bool) -> Result<RightsChange, Vec<FieldError>> {
     let mut errors = Vec::new();
     if bad_shop {
         errors.push(FieldError::new("shops", "user.shops.invalid"));
@@ -330,44 +269,39 @@ async fn update(
     if role.is_none() {
         errors.push(FieldError::new("role", "field.choice.invalid"));
     }
-    let result = match role {
-        Some(role) if errors.is_empty() => {
-            let change = service::RightsChange {
-                email,
-                full_name: raw.full_name.trim().to_string(),
-                role,
-                can_test: raw.can_test.as_deref().is_some_and(|v| v == "on" || v == "true"),
-                shops: shop_ids.clone(),
-            };
-            let clock = state.clock.clone();
-            let actor = staff.actor(&req);
-            state.db.write(move |conn| service::update(conn, clock.as_ref(), &actor, id, &change)).await
-        }
-        _ => Err(ServiceError::Invalid(errors)),
-    };
-    match result {
-        Ok(()) => Ok(see_other(&format!("/users/{}?m=saved", id.0))),
-        Err(ServiceError::Invalid(errors)) => {
-            let all = company_shops(&state, &staff).await?;
-            render_status(
-                &FormPage {
-                    t: tr(&req),
-                    shell: Shell::new(&req, &staff, "users"),
-                    user_id: Some(id.0),
-                    login: user.login.clone(),
-                    locked: user.is_locked(),
-                    shops: shop_boxes(&staff, &all, &shop_ids),
-                    form: RawUser { login: user.login.clone(), ..raw },
-                    errors,
-                    notice: None,
-                    temporary_password: None,
-                    roles: Role::ALL,
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
-        Err(e) => Err(e.into()),
+    match role {
+        Some(role) if errors.is_empty() => Ok(RightsChange {
+            email,
+            full_name: raw.full_name.trim().to_string(),
+            role,
+            can_test: raw.can_test.as_deref().is_some_and(|v| v == "on" || v == "true"),
+            shops,
+        }),
+        _ => Err(errors),
     }
+}
+
+async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    CsrfForm(pairs): CsrfForm<Pairs>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    let id = UserId(*id);
+    let (raw, shop_ids, bad_shop) = read_form(&pairs);
+    let result: ServiceResult<Option<String>> = match rights_change(&raw, shop_ids.clone(), bad_shop) {
+        Ok(rights) => user_admin::change(&state.db, &state.clock, &staff.actor(&req), id, Change::Rights(rights)).await,
+        Err(errors) => Err(ServiceError::Invalid(errors)),
+    };
+    let errors = match result {
+        Ok(_) => return Ok(see_other(&format!("/users/{}?m=saved", id.0))),
+        Err(e) => present::invalid(e)?,
+    };
+    let (user, _, all) = user_admin::find(&state.db, staff.user.company_id, id).await?;
+    let form = RawUser { login: user.login.clone(), ..raw };
+    FormPage::new(&req, &staff, Some(&user), form, shop_boxes(&all, &shop_ids)).refused(errors)
 }
 
 #[derive(serde::Deserialize)]
@@ -382,12 +316,8 @@ async fn reset_password(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let id = UserId(*id);
-    let (user, _) = load_user(&state, &staff, id).await?;
-    let clock = state.clock.clone();
-    let actor = staff.actor(&req);
-    let login = user.login.clone();
-    let temporary = state.db.write(move |conn| service::reset_password(conn, clock.as_ref(), &actor, &login)).await?;
-    show_user(&req, &state, &staff, id, Some(temporary), Some("users.reset_done")).await
+    let temporary = user_admin::change(&state.db, &state.clock, &staff.actor(&req), id, Change::ResetPassword).await?;
+    show_user(&req, &state, &staff, id, temporary, Some("users.reset_done")).await
 }
 
 async fn unlock(
@@ -399,10 +329,6 @@ async fn unlock(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let id = UserId(*id);
-    let (user, _) = load_user(&state, &staff, id).await?;
-    let clock = state.clock.clone();
-    let actor = staff.actor(&req);
-    let login = user.login.clone();
-    state.db.write(move |conn| service::unlock(conn, clock.as_ref(), &actor, &login)).await?;
+    user_admin::change(&state.db, &state.clock, &staff.actor(&req), id, Change::Unlock).await?;
     Ok(see_other(&format!("/users/{}?m=unlocked", id.0)))
 }

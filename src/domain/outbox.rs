@@ -1,0 +1,24 @@
+//! What the outbox carries: the kinds of messages and the statuses of their delivery.
+
+use super::shop::text_enum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Email,
+    Sms,
+}
+
+text_enum!(Kind { Email = "EMAIL", Sms = "SMS" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Not tried yet, or waiting for its next try after a failure.
+    Pending,
+    Sent,
+    /// The last try failed; `next_attempt_at` says when the next one is (none: given up).
+    Failed,
+    /// Waits for a sender to be configured (SMS without a gateway).
+    Held,
+}
+
+text_enum!(JobStatus { Pending = "PENDING", Sent = "SENT", Failed = "FAILED", Held = "HELD" });
