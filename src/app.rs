@@ -98,7 +98,7 @@ pub fn start_with_acquirers(
     let (beat_name, now) = (instance.clone(), clock.now_naive());
     db.write_blocking(|conn| idempotency::beat(conn, &beat_name, now))?;
     let heart = actix_web::rt::spawn(idempotency::keep_alive(db.clone(), clock.clone(), instance.clone()));
-    let state = web::AppState::new(settings, db.clone(), clock.clone(), acquirers, instance.clone());
+    let state = web::AppState::new(settings, env.clone(), instance.clone());
     let server = web::server(state, listener)?;
     let handle = server.handle();
     let server = actix_web::rt::spawn(server);

@@ -1,6 +1,7 @@
 //! Use cases. Each public function runs in exactly one database transaction (through
 //! `Db::write`) and writes its audit entries inside it, so nothing is ever half-written.
 
+pub mod api;
 pub mod audit_reads;
 pub mod auth;
 pub mod checkout;
@@ -14,6 +15,7 @@ pub mod order_actions;
 pub mod order_reads;
 pub mod orders;
 pub mod payments;
+pub mod sessions;
 pub mod shops;
 pub mod sms;
 pub mod templates;
@@ -25,7 +27,9 @@ pub mod users;
 use std::sync::Arc;
 
 use crate::acquirer::Acquirers;
-use crate::db::{Db, DbError};
+use crate::db::Db;
+/// Part of [`ServiceError`]: a database failure, as every layer may meet it.
+pub use crate::db::DbError;
 use crate::domain::FieldError;
 use crate::domain::actor::Actor;
 use crate::domain::api_key::Mode;

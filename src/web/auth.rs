@@ -125,9 +125,9 @@ async fn login_submit(
         tracing::warn!(ip = ?ip, "login rate limit reached");
         return refused("login.rate_limited", actix_web::http::StatusCode::TOO_MANY_REQUESTS);
     }
-    let clock = state.clock.clone();
+    let clock = state.env.clock.clone();
     let (login, pw) = (form.login.clone(), form.password.clone());
-    let outcome = state.db.write(move |conn| auth::login(conn, clock.as_ref(), &login, &pw, ip.as_deref())).await?;
+    let outcome = state.env.db.write(move |conn| auth::login(conn, clock.as_ref(), &login, &pw, ip.as_deref())).await?;
     match outcome {
         LoginOutcome::LoggedIn(user) => {
             session::begin(&session, user.id, Stage::In)?;
@@ -182,10 +182,11 @@ async fn code_submit(
         let page = CodePage { t, page: Public::new(&req), error: Some(t.get("login.rate_limited")) };
         return Ok(render(&page, actix_web::http::StatusCode::TOO_MANY_REQUESTS));
     }
-    let clock = state.clock.clone();
+    let clock = state.env.clock.clone();
     let ip = client_ip(&req);
     let code = form.first_login_code;
     let outcome = state
+        .env
         .db
         .write(move |conn| auth::check_first_login_code(conn, clock.as_ref(), user_id, &code, ip.as_deref()))
         .await;
@@ -263,10 +264,11 @@ async fn new_password_submit(
     let Some((user_id, Stage::NewPassword)) = session::stage(&session) else {
         return Ok(see_other("/login"));
     };
-    let clock = state.clock.clone();
+    let clock = state.env.clock.clone();
     let ip = client_ip(&req);
     let typed = form.new_password.clone();
     let outcome = state
+        .env
         .db
         .write(move |conn| {
             auth::change_password(
@@ -323,7 +325,7 @@ async fn logout(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
     if let Some((user_id, _)) = session::stage(&session) {
-        auth::log_out(&state.db, state.clock.clone(), user_id, client_ip(&req)).await?;
+        auth::log_out(&state.env.db, state.env.clock.clone(), user_id, client_ip(&req)).await?;
     }
     // Deletes the server-side state: the old cookie opens nothing any more.
     session.purge();

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use super::i18n::{Lang, Tr};
-use crate::db::DbError;
+use crate::services::DbError;
 use crate::services::ServiceError;
 
 #[derive(Debug, thiserror::Error)]

@@ -25,10 +25,7 @@ use actix_web::dev::{Server, ServiceRequest};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 
-use crate::acquirer::Acquirers;
 use crate::config::Settings;
-use crate::db::Db;
-use crate::domain::clock::SharedClock;
 use crate::services::Env;
 use security::{CSRF_COOKIE, CsrfKey, CsrfSeed, LoginLimiter};
 
@@ -36,9 +33,8 @@ pub const SESSION_COOKIE: &str = "paylink_session";
 
 pub struct AppState {
     pub settings: Arc<Settings>,
-    pub db: Db,
-    pub clock: SharedClock,
-    pub acquirers: Arc<Acquirers>,
+    /// The database, the clock and the acquirers, as the services take them.
+    pub env: Env,
     /// This server process, as its idempotency claims name it (it beats while alive).
     pub instance: String,
     pub csrf: CsrfKey,
@@ -48,33 +44,25 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
-        settings: Arc<Settings>,
-        db: Db,
-        clock: SharedClock,
-        acquirers: Arc<Acquirers>,
-        instance: String,
-    ) -> web::Data<AppState> {
+    pub fn new(settings: Arc<Settings>, env: Env, instance: String) -> web::Data<AppState> {
         web::Data::new(AppState {
-            acquirers,
             instance,
             csrf: CsrfKey::new(settings.secret_key.expose()),
             login_limiter: LoginLimiter::new(settings.login_rate_per_ip, settings.login_rate_per_login),
             pay_limiter: pay::limiter::PayLimiter::new(
                 pay::limiter::ATTEMPTS_PER_LINK,
                 settings.pay_rate_per_ip,
-                clock.clone(),
+                env.clock.clone(),
             ),
             metrics: ops::Metrics::new(),
             settings,
-            db,
-            clock,
+            env,
         })
     }
 
     /// What the services that call the acquirer or span transactions need.
     pub fn env(&self) -> Env {
-        Env { db: self.db.clone(), clock: self.clock.clone(), acquirers: self.acquirers.clone() }
+        self.env.clone()
     }
 }
 
@@ -114,19 +102,19 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Resu
     let idle = actix_web::cookie::time::Duration::minutes(i64::from(settings.session_idle_minutes));
     let touches = session::TouchCache::default();
     let server = HttpServer::new(move || {
-        let sessions = SessionMiddleware::builder(
-            session::DbSessionStore::new(state.db.clone(), state.clock.clone(), touches.clone()),
-            session_key.clone(),
-        )
-        .cookie_name(SESSION_COOKIE.to_string())
-        .cookie_http_only(true)
-        .cookie_same_site(SameSite::Lax)
-        .cookie_secure(settings.cookies_secure())
-        .cookie_content_security(CookieContentSecurity::Private)
-        .session_lifecycle(
-            BrowserSession::default().state_ttl(idle).state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-        )
-        .build();
+        let sessions =
+            SessionMiddleware::builder(session::DbSessionStore::new(state.env(), touches.clone()), session_key.clone())
+                .cookie_name(SESSION_COOKIE.to_string())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(settings.cookies_secure())
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(
+                    BrowserSession::default()
+                        .state_ttl(idle)
+                        .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                )
+                .build();
         App::new()
             .app_data(state.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))

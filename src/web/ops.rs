@@ -127,17 +127,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 const WORKER_STALE_SECONDS: i64 = 120;
 
 async fn worker_age(state: &AppState) -> Option<i64> {
-    health::worker_age(&state.db, state.clock.as_ref()).await
+    health::worker_age(&state.env.db, state.env.clock.as_ref()).await
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let database = state.db.ping().await;
+    let database = state.env.db.ping().await;
     let age = if database { worker_age(&state).await } else { None };
     let worker_alive = age.is_some_and(|a| a <= WORKER_STALE_SECONDS);
     let body = serde_json::json!({
         "status": if database && worker_alive { "ok" } else { "degraded" },
         "database": if database { "ok" } else { "unreachable" },
-        "backend": state.db.backend().name(),
+        "backend": state.env.db.backend().name(),
         "worker": { "alive": worker_alive, "last_beat_seconds_ago": age },
     });
     let mut res = if database && worker_alive { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
@@ -148,10 +148,10 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Some(age) = worker_age(&state).await {
         state.metrics.worker_age.set(age);
     }
-    if let Some(backlog) = health::outbox_backlog(&state.db).await {
+    if let Some(backlog) = health::outbox_backlog(&state.env.db).await {
         state.metrics.outbox_backlog.set(backlog);
     }
-    if let Some((pending, review)) = health::acquirer_operations(&state.db).await {
+    if let Some((pending, review)) = health::acquirer_operations(&state.env.db).await {
         state.metrics.operations.get_or_create(&OutcomeLabels { outcome: "pending".into() }).set(pending);
         state.metrics.operations.get_or_create(&OutcomeLabels { outcome: "review".into() }).set(review);
     }

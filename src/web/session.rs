@@ -13,18 +13,15 @@ use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
 use super::error::AppError;
-use crate::db::{Db, DbError};
+use crate::domain::actor::Actor;
 use crate::domain::api_key::Mode;
-use crate::domain::clock::SharedClock;
 use crate::domain::ids::{ShopId, UserId};
-use crate::domain::user::Role;
-use crate::store::shops::Shop;
-use crate::store::users::User;
-use crate::store::{sessions, shops, users};
+use crate::domain::shop::Shop;
+use crate::domain::user::{Role, User};
+use crate::services::{Env, sessions};
 
 pub struct DbSessionStore {
-    db: Db,
-    clock: SharedClock,
+    env: Env,
     /// The expiry last written per session: an idle timeout counted in minutes does not need
     /// a write on every request, only when it would move by more than `TOUCH_EVERY`.
     touched: TouchCache,
@@ -36,8 +33,8 @@ pub type TouchCache = std::sync::Arc<std::sync::Mutex<HashMap<String, NaiveDateT
 const TOUCH_EVERY: Duration = Duration::seconds(30);
 
 impl DbSessionStore {
-    pub fn new(db: Db, clock: SharedClock, touched: TouchCache) -> Self {
-        DbSessionStore { db, clock, touched }
+    pub fn new(env: Env, touched: TouchCache) -> Self {
+        DbSessionStore { env, touched }
     }
 
     /// Whether the stored expiry is recent enough to skip writing `expires`.
@@ -56,7 +53,7 @@ impl DbSessionStore {
     }
 
     fn expiry(&self, ttl: &CookieDuration) -> NaiveDateTime {
-        self.clock.now_naive() + Duration::seconds(ttl.whole_seconds())
+        self.env.clock.now_naive() + Duration::seconds(ttl.whole_seconds())
     }
 }
 
@@ -75,12 +72,8 @@ fn new_key() -> SessionKey {
 impl SessionStore for DbSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let hash = key_hash(session_key);
-        let now = self.clock.now_naive();
-        let state = self
-            .db
-            .read_short(move |conn| sessions::load(conn, &hash, now).map_err(DbError::from))
-            .await
-            .map_err(|e| LoadError::Other(anyhow::anyhow!(e)))?;
+        let now = self.env.clock.now_naive();
+        let state = sessions::load(&self.env.db, hash, now).await.map_err(|e| LoadError::Other(anyhow::anyhow!(e)))?;
         match state {
             None => Ok(None),
             Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| LoadError::Deserialization(e.into())),
@@ -93,8 +86,7 @@ impl SessionStore for DbSessionStore {
         let text = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let user = user_of(&state);
         let expires = self.expiry(ttl);
-        self.db
-            .write(move |conn| sessions::insert(conn, &hash, user, &text, expires).map_err(DbError::from))
+        sessions::insert(&self.env.db, hash, user, text, expires)
             .await
             .map_err(|e| SaveError::Other(anyhow::anyhow!(e)))?;
         Ok(key)
@@ -110,9 +102,7 @@ impl SessionStore for DbSessionStore {
         let text = serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let user = user_of(&state);
         let expires = self.expiry(ttl);
-        let updated = self
-            .db
-            .write(move |conn| sessions::update(conn, &hash, user, &text, expires).map_err(DbError::from))
+        let updated = sessions::update(&self.env.db, hash, user, text, expires)
             .await
             .map_err(|e| UpdateError::Other(anyhow::anyhow!(e)))?;
         if updated == 1 {
@@ -128,13 +118,13 @@ impl SessionStore for DbSessionStore {
         if self.fresh(&hash, expires) {
             return Ok(());
         }
-        self.db.write(move |conn| sessions::touch(conn, &hash, expires).map_err(DbError::from)).await?;
+        sessions::touch(&self.env.db, hash, expires).await?;
         Ok(())
     }
 
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
         let hash = key_hash(session_key);
-        self.db.write(move |conn| sessions::delete(conn, &hash).map_err(DbError::from)).await?;
+        sessions::delete(&self.env.db, hash).await?;
         Ok(())
     }
 }
@@ -197,8 +187,8 @@ impl Staff {
         if self.user.role == Role::Admin { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
-    pub fn actor(&self, req: &HttpRequest) -> crate::store::audit::Actor {
-        crate::store::audit::Actor {
+    pub fn actor(&self, req: &HttpRequest) -> Actor {
+        Actor {
             company_id: Some(self.user.company_id),
             user_id: Some(self.user.id),
             name: self.user.login.clone(),
@@ -226,18 +216,7 @@ impl FromRequest for Staff {
             }
             let wanted_shop = session.get::<i64>(KEY_SHOP).ok().flatten().map(ShopId);
             let wanted_mode = session.get::<String>(KEY_MODE).ok().flatten().and_then(|m| Mode::parse(&m));
-            let loaded = state
-                .db
-                .read_short(move |conn| {
-                    let Some(user) = users::get(conn, user_id)? else { return Ok(None) };
-                    let shops = if user.role == Role::Admin {
-                        shops::list_for_company(conn, user.company_id)?
-                    } else {
-                        shops::list_for_user(conn, user.id)?
-                    };
-                    Ok::<_, DbError>(Some((user, shops)))
-                })
-                .await?;
+            let loaded = sessions::signed_in(&state.env.db, user_id).await?;
             let Some((user, shops)) = loaded else {
                 session.purge();
                 return Err(login_needed());
@@ -247,7 +226,7 @@ impl FromRequest for Staff {
                 return Err(login_needed());
             }
             let shop = wanted_shop
-                .and_then(|id| shops.iter().find(|s| s.id == id))
+                .and_then(|id| sessions::find_shop(&shops, id))
                 .or_else(|| shops.first())
                 .cloned()
                 .ok_or(AppError::NoShop)?;

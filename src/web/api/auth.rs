@@ -8,12 +8,12 @@ use base64::Engine;
 use futures_util::future::LocalBoxFuture;
 
 use super::error::ApiError;
-use crate::db::DbError;
+use crate::domain::actor::Actor;
 use crate::domain::api_key::{Mode, hash_key};
 use crate::domain::ids::ShopId;
+use crate::domain::shop::Shop;
+use crate::services::api::{self, Caller};
 use crate::services::orders::OrderContext;
-use crate::store::audit::Actor;
-use crate::store::shops::{self, Shop};
 use crate::web::AppState;
 use crate::web::security::{client_ip, constant_time_eq};
 
@@ -29,6 +29,16 @@ pub struct ApiClient {
 impl ApiClient {
     pub fn context<'a>(&'a self, public_url: &'a str) -> OrderContext<'a> {
         OrderContext { actor: &self.actor, shop: &self.shop, mode: self.mode, public_url }
+    }
+
+    /// The key's caller, owned, for the services that read in their own transaction.
+    pub fn caller(&self, public_url: &str) -> Caller {
+        Caller {
+            actor: self.actor.clone(),
+            shop: self.shop.clone(),
+            mode: self.mode,
+            public_url: public_url.to_string(),
+        }
     }
 }
 
@@ -58,10 +68,7 @@ impl FromRequest for ApiClient {
             let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
             let (shop_id, key) = credentials.ok_or(ApiError::Unauthorized)?;
             let presented = hash_key(&key);
-            let found = state
-                .db
-                .read_short(move |conn| shops::find_with_key_hashes(conn, shop_id).map_err(DbError::from))
-                .await?;
+            let found = api::keys_of(&state.env.db, shop_id).await?;
             let Some(keys) = found else {
                 tracing::info!(shop.id = %shop_id, "API call for an unknown shop refused");
                 return Err(ApiError::Unauthorized);

@@ -13,8 +13,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::DbError;
 use crate::domain::FieldError;
+use crate::services::DbError;
 use crate::services::ServiceError;
 use crate::web::i18n::{Lang, Tr};
 

@@ -105,11 +105,11 @@ where
 {
     let Some(key) = IdempotencyKey::of(req)? else {
         let input = input?;
-        return state.db.write(move |conn| op(conn, input)).await.map(|r| r.into_response(false));
+        return state.env.db.write(move |conn| op(conn, input)).await.map(|r| r.into_response(false));
     };
     let shop = client.shop.id;
     let hash = request_hash(req, client, body);
-    let now = state.clock.now_naive();
+    let now = state.env.clock.now_naive();
     if let Some(replayed) = claim(state, shop, &key, hash, now).await? {
         return Ok(replayed.into_response(true));
     }
@@ -122,6 +122,7 @@ where
     };
     let stored_key = key.clone();
     let outcome = state
+        .env
         .db
         .write(move |conn| {
             // The use case in a savepoint: a refusal rolls back its writes, not the stored answer.
@@ -170,7 +171,7 @@ where
     };
     let shop = client.shop.id;
     let hash = request_hash(req, client, body);
-    let now = state.clock.now_naive();
+    let now = state.env.clock.now_naive();
     if let Some(replayed) = claim(state, shop, &key, hash, now).await? {
         return Ok(replayed.into_response(true));
     }
@@ -187,7 +188,7 @@ where
         Err(refused) => Reply::of_error(refused),
     };
     let (status, body) = (i32::from(reply.status.as_u16()), reply.body.clone());
-    let stored = state.db.write(move |conn| idempotency::complete(conn, shop, key.as_str(), status, &body)).await;
+    let stored = state.env.db.write(move |conn| idempotency::complete(conn, shop, key.as_str(), status, &body)).await;
     if let Err(e) = stored {
         tracing::error!(shop.id = %shop, error = %e, "an answer could not be kept for its idempotency key");
     }
@@ -203,7 +204,7 @@ async fn claim(
     now: chrono::NaiveDateTime,
 ) -> Result<Option<Reply>, ApiError> {
     let (instance, key) = (state.instance.clone(), key.as_str().to_string());
-    let claimed = state.db.write(move |conn| idempotency::claim(conn, &instance, shop, &key, &hash, now)).await;
+    let claimed = state.env.db.write(move |conn| idempotency::claim(conn, &instance, shop, &key, &hash, now)).await;
     match claimed {
         Ok(Claim::Ours) => Ok(None),
         Ok(Claim::Answered { status, body }) => {
@@ -221,7 +222,7 @@ async fn claim(
 
 /// Gives a key back after a request that did not run its use case to the end.
 async fn give_back(state: &AppState, shop: ShopId, key: IdempotencyKey) {
-    idempotency::give_back(&state.db, shop, key.as_str().to_string()).await;
+    idempotency::give_back(&state.env.db, shop, key.as_str().to_string()).await;
 }
 
 #[cfg(test)]

@@ -15,18 +15,17 @@ use super::auth::ApiClient;
 use super::body::{self, present};
 use super::error::{ApiError, ErrorBody};
 use super::idempotency::{self, Reply};
-use crate::db::{DbConn, DbError};
 use crate::domain::FieldError;
 use crate::domain::clock::Clock;
 use crate::domain::ids::OrderId;
+use crate::domain::listing::{Cursor, OrderFilter};
+use crate::domain::order::Order;
 use crate::domain::order::{self, AliasMode, Channel, DeliveryStatus, OrderStatus, Reference};
 use crate::domain::order_form::{AmountInput, ExpiresInput, OrderDraft, RawOrder};
+use crate::domain::shop::Shop;
 use crate::domain::template::DEFAULT_EMAIL_TEMPLATES;
-use crate::services::ServiceResult;
 use crate::services::orders::{self as service, OrderContext, RunningChanges};
-use crate::store::orders::{self as order_store, Cursor, Order, OrderFilter, SortKey};
-use crate::store::shops::Shop;
-use crate::store::templates;
+use crate::services::{Conn, ServiceResult, api};
 use crate::web::AppState;
 
 /// Codes only the API gives, besides its generic ones (their messages live in i18n/api.rs).
@@ -468,10 +467,10 @@ pub async fn create(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input = parse_create(&state, &client, &body).await;
-    let clock = state.clock.clone();
+    let clock = state.env.clock.clone();
     let public_url = state.settings.public_url.clone();
     let caller = client.clone();
-    idempotency::run(&state, &client, &req, &body, input, move |conn: &mut DbConn, draft: OrderDraft| {
+    idempotency::run(&state, &client, &req, &body, input, move |conn: &mut Conn, draft: OrderDraft| {
         let orders = service::create(conn, clock.as_ref(), &caller.context(&public_url), &draft)?;
         let now = clock.now_naive();
         let mut items: Vec<OrderObject> = orders.iter().map(|o| OrderObject::new(o, &public_url, now)).collect();
@@ -490,12 +489,9 @@ async fn parse_create(state: &AppState, client: &ApiClient, body: &[u8]) -> Resu
     let request: CreateOrderRequest = body::parse(body, false)?;
     let channel = request.channel()?;
     let template = if request.needs_template(channel) {
-        let shop = client.shop.id;
-        let language = request.language().to_string();
-        let stored =
-            state.db.read(move |conn| templates::default_for(conn, shop, &language).map_err(DbError::from)).await?;
+        let stored = api::default_template(&state.env.db, client.shop.id, request.language().to_string()).await?;
         Some(match stored {
-            Some(t) => (t.subject, t.body),
+            Some(t) => t,
             None => DEFAULT_EMAIL_TEMPLATES
                 .iter()
                 .find(|t| t.language == request.language())
@@ -506,7 +502,7 @@ async fn parse_create(state: &AppState, client: &ApiClient, body: &[u8]) -> Resu
         None
     };
     let raw = request.into_raw(template);
-    let today = order::local_today(state.clock.now(), client.shop.settings.time_zone);
+    let today = order::local_today(state.env.clock.now(), client.shop.settings.time_zone);
     OrderDraft::parse(&raw, channel, &client.shop.settings, today, today).map_err(ApiError::Invalid)
 }
 
@@ -526,29 +522,14 @@ async fn parse_create(state: &AppState, client: &ApiClient, body: &[u8]) -> Resu
 pub async fn list(state: web::Data<AppState>, client: ApiClient, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let tz = client.shop.settings.time_zone;
     let request = ListQuery::from_query_string(req.query_string())?.parse(tz)?;
-    let now = state.clock.now_naive();
+    let now = state.env.clock.now_naive();
     let (shop, mode) = (client.shop.id, client.mode);
-    let page = state
-        .db
-        .read(move |conn| {
-            order_store::list(
-                conn,
-                &[shop],
-                mode,
-                &request.filter,
-                SortKey::Created,
-                true,
-                request.cursor.as_ref(),
-                request.limit,
-                now,
-            )
-            .map_err(DbError::from)
-        })
-        .await?;
+    let (items, next) =
+        api::orders_page(&state.env.db, shop, mode, request.filter, request.cursor, request.limit, now).await?;
     let public_url = &state.settings.public_url;
     let body = OrderList {
-        items: page.items.iter().map(|o| OrderObject::new(o, public_url, now)).collect(),
-        next_cursor: page.next.map(|c| c.encode()),
+        items: items.iter().map(|o| OrderObject::new(o, public_url, now)).collect(),
+        next_cursor: next.map(|c| c.encode()),
     };
     Ok(json(StatusCode::OK, &body))
 }
@@ -572,10 +553,8 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = order_id(&path)?;
-    let public_url = state.settings.public_url.clone();
-    let caller = client.clone();
-    let order = state.db.read(move |conn| service::load(conn, &caller.context(&public_url), id)).await?;
-    let now = state.clock.now_naive();
+    let order = api::order(&state.env.db, client.caller(&state.settings.public_url), id).await?;
+    let now = state.env.clock.now_naive();
     Ok(json(StatusCode::OK, &OrderObject::new(&order, &state.settings.public_url, now)))
 }
 
@@ -603,17 +582,12 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = order_id(&path)?;
     let changes = body::parse::<UpdateOrderRequest>(&body, false)?.parse(&client.shop)?;
-    let clock = state.clock.clone();
-    let public_url = state.settings.public_url.clone();
-    let caller = client.clone();
-    let order = state
-        .db
-        .write(move |conn| service::update_running(conn, clock.as_ref(), &caller.context(&public_url), id, &changes))
-        .await?;
-    Ok(json(StatusCode::OK, &OrderObject::new(&order, &state.settings.public_url, state.clock.now_naive())))
+    let caller = client.caller(&state.settings.public_url);
+    let order = api::update_order(&state.env.db, state.env.clock.clone(), caller, id, changes).await?;
+    Ok(json(StatusCode::OK, &OrderObject::new(&order, &state.settings.public_url, state.env.clock.now_naive())))
 }
 
-type Action = fn(&mut DbConn, &dyn Clock, &OrderContext<'_>, OrderId) -> ServiceResult<Order>;
+type Action = fn(&mut Conn, &dyn Clock, &OrderContext<'_>, OrderId) -> ServiceResult<Order>;
 
 /// An action on one order: cancel, reactivate, resend. The body is empty or `{}`.
 async fn act(
@@ -625,10 +599,10 @@ async fn act(
     action: Action,
 ) -> Result<HttpResponse, ApiError> {
     let input = order_id(&path).and_then(|id| body::parse::<NoFields>(&body, true).map(|_| id));
-    let clock = state.clock.clone();
+    let clock = state.env.clock.clone();
     let public_url = state.settings.public_url.clone();
     let caller = client.clone();
-    idempotency::run(&state, &client, &req, &body, input, move |conn: &mut DbConn, id: OrderId| {
+    idempotency::run(&state, &client, &req, &body, input, move |conn: &mut Conn, id: OrderId| {
         let order = action(conn, clock.as_ref(), &caller.context(&public_url), id)?;
         Ok(Reply::json(StatusCode::OK, &OrderObject::new(&order, &public_url, clock.now_naive())))
     })

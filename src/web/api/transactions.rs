@@ -13,12 +13,13 @@ use super::auth::ApiClient;
 use super::body;
 use super::error::{ApiError, ErrorBody};
 use super::idempotency::{self, Reply};
-use crate::db::DbError;
 use crate::domain::FieldError;
 use crate::domain::ids::{OrderId, ShopId};
+use crate::domain::listing::TxFilter;
+use crate::domain::transaction::{Transaction, TxStatus};
+use crate::services::api;
 use crate::services::operations;
 use crate::services::payments::{self as service, TxAction, TxContext};
-use crate::store::transactions::{self as store, Tab, Transaction, TxFilter, TxStatus};
 use crate::web::AppState;
 
 /// TEST or PRODUCTION: decided by the API key used (the same schema as the orders').
@@ -229,13 +230,8 @@ fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
 pub async fn list(state: web::Data<AppState>, client: ApiClient, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let request = ListQuery::from_query_string(req.query_string())?.parse()?;
     let (shop, mode): (ShopId, _) = (client.shop.id, client.mode);
-    let (items, next) = state
-        .db
-        .read(move |conn| {
-            store::list(conn, &[shop], mode, Tab::All, &request.filter, request.before, request.limit)
-                .map_err(DbError::from)
-        })
-        .await?;
+    let (items, next) =
+        api::transactions_page(&state.env.db, shop, mode, request.filter, request.before, request.limit).await?;
     let body = TransactionList {
         items: items.iter().map(TransactionObject::new).collect(),
         next_cursor: next.map(|id| id.to_string()),
@@ -262,8 +258,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = transaction_id(&path)?;
-    let caller = client.clone();
-    let t = state.db.read(move |conn| service::load(conn, &context(&caller), id)).await?;
+    let t = service::find(&state.env(), &context(&client), id).await?;
     Ok(json(StatusCode::OK, &TransactionObject::new(&t)))
 }
 

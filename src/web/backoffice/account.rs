@@ -78,10 +78,11 @@ async fn change(
     staff: Staff,
     CsrfForm(form): CsrfForm<ChangeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let clock = state.clock.clone();
+    let clock = state.env.clock.clone();
     let ip = client_ip(&req);
     let user = staff.user.id;
     let outcome = state
+        .env
         .db
         .write(move |conn| {
             auth::change_password(

@@ -59,7 +59,7 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let filter = q.search();
-    let listed = audit_reads::list(&state.db, staff.user.company_id, filter.clone(), PAGE).await?;
+    let listed = audit_reads::list(&state.env.db, staff.user.company_id, filter.clone(), PAGE).await?;
     let params = |before: Option<i64>| {
         let mut p = Vec::new();
         if let Some(a) = &filter.action_prefix {
@@ -92,7 +92,7 @@ async fn export(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let search = AuditSearch { before: None, ..q.search() };
-    let pages = audit_reads::export(&state.db, staff.user.company_id, search).await?;
+    let pages = audit_reads::export(&state.env.db, staff.user.company_id, search).await?;
     let csv = Csv::new(Lang::of(&req));
     let body = pages.map(move |page| csv.lines(page?.into_iter().map(export_record)));
     Ok(present::csv_download("paylink-audit.csv", csv.head(&EXPORT_HEADER)?, body))

@@ -96,7 +96,7 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     let shop = staff.shop.id;
     let t = tr(&req);
-    let rows = messaging::templates(&state.db, shop).await?;
+    let rows = messaging::templates(&state.env.db, shop).await?;
     let templates = rows
         .into_iter()
         .map(|r| TemplateLine {
@@ -222,12 +222,13 @@ async fn create(
         }
     };
     let change = TemplateChange::Save(None, clean);
-    let id = messaging::change_template(&state.db, &state.clock, &staff.actor(&req), staff.shop.id, change).await?;
+    let id =
+        messaging::change_template(&state.env.db, &state.env.clock, &staff.actor(&req), staff.shop.id, change).await?;
     Ok(see_other(&format!("/settings/templates/{}?m=created", id.0)))
 }
 
 async fn load_template(state: &AppState, shop: ShopId, id: i64) -> Result<MailTemplate, AppError> {
-    Ok(messaging::template(&state.db, shop, TemplateId(id)).await?)
+    Ok(messaging::template(&state.env.db, shop, TemplateId(id)).await?)
 }
 
 async fn edit_form(
@@ -273,7 +274,7 @@ async fn update(
         }
     };
     let change = TemplateChange::Save(Some(TemplateId(row.id)), clean);
-    messaging::change_template(&state.db, &state.clock, &staff.actor(&req), staff.shop.id, change).await?;
+    messaging::change_template(&state.env.db, &state.env.clock, &staff.actor(&req), staff.shop.id, change).await?;
     Ok(see_other(&format!("/settings/templates/{}?m=saved", row.id)))
 }
 
@@ -291,7 +292,8 @@ async fn duplicate(
     let t = tr(&req);
     let suffix = t.get("tpl.copy_suffix");
     let change = TemplateChange::Duplicate(TemplateId(*id), suffix);
-    let new_id = messaging::change_template(&state.db, &state.clock, &staff.actor(&req), staff.shop.id, change).await?;
+    let new_id =
+        messaging::change_template(&state.env.db, &state.env.clock, &staff.actor(&req), staff.shop.id, change).await?;
     Ok(see_other(&format!("/settings/templates/{}?m=duplicated", new_id.0)))
 }
 
@@ -334,7 +336,8 @@ async fn delete(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
-    messaging::delete_template(&state.db, &state.clock, &staff.actor(&req), staff.shop.id, TemplateId(*id)).await?;
+    messaging::delete_template(&state.env.db, &state.env.clock, &staff.actor(&req), staff.shop.id, TemplateId(*id))
+        .await?;
     Ok(see_other("/settings/templates?m=deleted"))
 }
 
@@ -387,7 +390,7 @@ async fn preview(
 ) -> Result<HttpResponse, AppError> {
     let row = load_template(&state, staff.shop.id, *id).await?;
     let t = tr(&req);
-    let today = state.clock.now().with_timezone(&staff.shop.settings.time_zone).date_naive();
+    let today = state.env.clock.now().with_timezone(&staff.shop.settings.time_zone).date_naive();
     let vars = sample_variables(&staff.shop, today, row.language == "fr", &state.settings.public_url);
     // Sanitised again here: a body that reached the table another way is still made safe,
     // and gets its link appended like a real message would.
@@ -432,7 +435,7 @@ impl SmsPage {
 }
 
 async fn stored_account(state: &AppState, shop: ShopId) -> Result<Option<SmsAccountView>, AppError> {
-    Ok(messaging::sms_account(&state.db, shop).await?)
+    Ok(messaging::sms_account(&state.env.db, shop).await?)
 }
 
 #[derive(serde::Deserialize)]
@@ -477,7 +480,7 @@ async fn sms_save(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let (actor, shop, key) = (staff.actor(&req), staff.shop.id, state.settings.vault_key.expose().to_vec());
-    let outcome = messaging::save_sms_account(&state.db, &state.clock, &actor, shop, form.clone(), key).await?;
+    let outcome = messaging::save_sms_account(&state.env.db, &state.env.clock, &actor, shop, form.clone(), key).await?;
     match outcome {
         Ok(()) => Ok(see_other("/settings/sms?saved=1")),
         Err(errors) => {
@@ -598,7 +601,7 @@ fn eml_name(id: i64) -> String {
 }
 
 async fn outbox_list(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
-    let (emails, sms) = messaging::outbox(&state.db, staff.shop.id, RECENT).await?;
+    let (emails, sms) = messaging::outbox(&state.env.db, staff.shop.id, RECENT).await?;
     let t = tr(&req);
     let files = state.settings.smtp_url.is_none();
     let dir = crate::delivery::email::eml_dir(&state.settings);
@@ -616,7 +619,7 @@ async fn outbox_list(req: HttpRequest, state: web::Data<AppState>, staff: Staff)
 
 /// An e-mail as written to its `.eml` file, for a job of the current shop only.
 async fn eml_file(state: web::Data<AppState>, staff: Staff, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let job = messaging::email_of(&state.db, staff.shop.id, *id).await?.ok_or(AppError::NotFound)?;
+    let job = messaging::email_of(&state.env.db, staff.shop.id, *id).await?.ok_or(AppError::NotFound)?;
     let name = eml_name(job);
     let path = crate::delivery::email::eml_dir(&state.settings).join(&name);
     let bytes = web::block(move || std::fs::read(path)).await.map_err(AppError::internal)?.map_err(|e| {

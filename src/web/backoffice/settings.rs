@@ -129,10 +129,10 @@ async fn save(
             return render_status(&p, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let clock = state.clock.clone();
+    let clock = state.env.clock.clone();
     let actor = staff.actor(&req);
     let shop = staff.shop.id;
-    state.db.write(move |conn| shops::update_settings(conn, clock.as_ref(), &actor, shop, &settings)).await?;
+    state.env.db.write(move |conn| shops::update_settings(conn, clock.as_ref(), &actor, shop, &settings)).await?;
     Ok(see_other("/settings/shop?saved=1"))
 }
 
@@ -152,11 +152,11 @@ async fn regenerate_key(
         "production" => Mode::Production,
         _ => return Err(AppError::NotFound),
     };
-    let clock = state.clock.clone();
+    let clock = state.env.clock.clone();
     let actor = staff.actor(&req);
     let shop = staff.shop.id;
     let key =
-        state.db.write(move |conn| shops::regenerate_key(conn, clock.as_ref(), &actor, shop, mode)).await.map_err(
+        state.env.db.write(move |conn| shops::regenerate_key(conn, clock.as_ref(), &actor, shop, mode)).await.map_err(
             |e| match e {
                 ServiceError::NotFound => AppError::NotFound,
                 other => other.into(),

@@ -56,7 +56,7 @@ struct ListPage {
 async fn list(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let t = tr(&req);
-    let users = user_admin::list(&state.db, staff.user.company_id).await?;
+    let users = user_admin::list(&state.env.db, staff.user.company_id).await?;
     let users = users.into_iter().map(|u| line(&t, u)).collect();
     render(&ListPage { t, shell: Shell::new(&req, &staff, "users"), users })
 }
@@ -178,7 +178,7 @@ fn read_form(pairs: &Pairs) -> (RawUser, Vec<ShopId>, bool) {
 
 async fn new_form(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
-    let all = user_admin::company_shops(&state.db, staff.user.company_id).await?;
+    let all = user_admin::company_shops(&state.env.db, staff.user.company_id).await?;
     let form = RawUser { role: "viewer".into(), ..Default::default() };
     render(&FormPage::new(&req, &staff, None, form, shop_boxes(&all, &[staff.shop.id])))
 }
@@ -191,7 +191,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let (raw, shop_ids, bad_shop) = read_form(&pairs);
-    let all = user_admin::company_shops(&state.db, staff.user.company_id).await?;
+    let all = user_admin::company_shops(&state.env.db, staff.user.company_id).await?;
     let page = FormPage::new(&req, &staff, None, raw.clone(), shop_boxes(&all, &shop_ids));
     if bad_shop {
         return page.refused(vec![FieldError::new("shops", "user.shops.invalid")]);
@@ -200,11 +200,12 @@ async fn create(
         Ok(n) => n,
         Err(errors) => return page.refused(errors),
     };
-    let (id, temporary) = match user_admin::create(&state.db, &state.clock, &staff.actor(&req), new, shop_ids).await {
-        Ok(v) => v,
-        Err(ServiceError::Invalid(errors)) => return page.refused(errors),
-        Err(e) => return Err(e.into()),
-    };
+    let (id, temporary) =
+        match user_admin::create(&state.env.db, &state.env.clock, &staff.actor(&req), new, shop_ids).await {
+            Ok(v) => v,
+            Err(ServiceError::Invalid(errors)) => return page.refused(errors),
+            Err(e) => return Err(e.into()),
+        };
     show_user(&req, &state, &staff, id, Some(temporary), Some("users.created")).await
 }
 
@@ -216,7 +217,7 @@ async fn show_user(
     temporary_password: Option<String>,
     notice: Option<&'static str>,
 ) -> Result<HttpResponse, AppError> {
-    let (user, ids, all) = user_admin::find(&state.db, staff.user.company_id, id).await?;
+    let (user, ids, all) = user_admin::find(&state.env.db, staff.user.company_id, id).await?;
     let form = RawUser {
         login: user.login.clone(),
         email: user.email.clone(),
@@ -292,14 +293,16 @@ async fn update(
     let id = UserId(*id);
     let (raw, shop_ids, bad_shop) = read_form(&pairs);
     let result: ServiceResult<Option<String>> = match rights_change(&raw, shop_ids.clone(), bad_shop) {
-        Ok(rights) => user_admin::change(&state.db, &state.clock, &staff.actor(&req), id, Change::Rights(rights)).await,
+        Ok(rights) => {
+            user_admin::change(&state.env.db, &state.env.clock, &staff.actor(&req), id, Change::Rights(rights)).await
+        }
         Err(errors) => Err(ServiceError::Invalid(errors)),
     };
     let errors = match result {
         Ok(_) => return Ok(see_other(&format!("/users/{}?m=saved", id.0))),
         Err(e) => present::invalid(e)?,
     };
-    let (user, _, all) = user_admin::find(&state.db, staff.user.company_id, id).await?;
+    let (user, _, all) = user_admin::find(&state.env.db, staff.user.company_id, id).await?;
     let form = RawUser { login: user.login.clone(), ..raw };
     FormPage::new(&req, &staff, Some(&user), form, shop_boxes(&all, &shop_ids)).refused(errors)
 }
@@ -316,7 +319,8 @@ async fn reset_password(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let id = UserId(*id);
-    let temporary = user_admin::change(&state.db, &state.clock, &staff.actor(&req), id, Change::ResetPassword).await?;
+    let temporary =
+        user_admin::change(&state.env.db, &state.env.clock, &staff.actor(&req), id, Change::ResetPassword).await?;
     show_user(&req, &state, &staff, id, temporary, Some("users.reset_done")).await
 }
 
@@ -329,6 +333,6 @@ async fn unlock(
 ) -> Result<HttpResponse, AppError> {
     staff.require_admin()?;
     let id = UserId(*id);
-    user_admin::change(&state.db, &state.clock, &staff.actor(&req), id, Change::Unlock).await?;
+    user_admin::change(&state.env.db, &state.env.clock, &staff.actor(&req), id, Change::Unlock).await?;
     Ok(see_other(&format!("/users/{}?m=unlocked", id.0)))
 }

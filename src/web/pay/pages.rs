@@ -90,7 +90,7 @@ impl View {
             by_card: checkout::by_card(&env, link.mode()),
             tz,
             today: checkout::today(&env, link),
-            session: tokens::session_token(state, link.token(), state.clock.now_naive()),
+            session: tokens::session_token(state, link.token(), state.env.clock.now_naive()),
         }
     }
 

@@ -136,7 +136,7 @@ fn detail_page(
     let fr = french(&t);
     let shop = &staff.shop;
     let tz = shop.settings.time_zone;
-    let now = state.clock.now();
+    let now = state.env.clock.now();
     let now_naive = now.naive_utc();
     let status = o.status_at(now_naive);
     let public_url = &state.settings.public_url;
@@ -269,7 +269,7 @@ pub(super) async fn detail(
     q: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, AppError> {
     let scope = present::scope(&req, &staff, &state);
-    let d = order_reads::detail(&state.db, &scope, OrderId(id.into_inner())).await?;
+    let d = order_reads::detail(&state.env.db, &scope, OrderId(id.into_inner())).await?;
     let message_tab = q.tab.as_deref() == Some("message");
     let mut page = detail_page(&req, &staff, &state, &d, message_tab, Vec::new(), None);
     page.notice = present::done_notice(&page.t, q.done.as_deref(), &DONE);
@@ -284,8 +284,8 @@ pub(super) async fn message(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let scope = present::scope(&req, &staff, &state);
-    let d = order_reads::detail(&state.db, &scope, OrderId(id.into_inner())).await?;
-    require_action(&d.order, Action::PreviewMessage, state.clock.now_naive())?;
+    let d = order_reads::detail(&state.env.db, &scope, OrderId(id.into_inner())).await?;
+    require_action(&d.order, Action::PreviewMessage, state.env.clock.now_naive())?;
     render(&detail_page(&req, &staff, &state, &d, true, Vec::new(), None))
 }
 
@@ -303,7 +303,7 @@ async fn act(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let scope = present::scope(&req, &staff, &state);
-    order_actions::change(&state.db, &state.clock, &scope, OrderId(id), change).await?;
+    order_actions::change(&state.env.db, &state.env.clock, &scope, OrderId(id), change).await?;
     Ok(see_other(&format!("/orders/{id}?done={done}")))
 }
 
@@ -364,11 +364,11 @@ pub(super) async fn change_validity(
     let id = id.into_inner();
     let scope = present::scope(&req, &staff, &state);
     let change = Change::Validity(form.expires_on.clone());
-    let errors = match order_actions::change(&state.db, &state.clock, &scope, OrderId(id), change).await {
+    let errors = match order_actions::change(&state.env.db, &state.env.clock, &scope, OrderId(id), change).await {
         Ok(_) => return Ok(see_other(&format!("/orders/{id}?done=validity"))),
         Err(e) => invalid(e)?,
     };
-    let d = order_reads::detail(&state.db, &scope, OrderId(id)).await?;
+    let d = order_reads::detail(&state.env.db, &scope, OrderId(id)).await?;
     let page = detail_page(&req, &staff, &state, &d, false, errors, Some(form.expires_on));
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
@@ -377,7 +377,7 @@ pub(super) async fn change_validity(
 // QR codes and stored e-mails
 
 async fn order_link(req: &HttpRequest, state: &AppState, staff: &Staff, id: i64) -> Result<(String, String), AppError> {
-    let o = order_reads::find(&state.db, &present::scope(req, staff, state), OrderId(id)).await?;
+    let o = order_reads::find(&state.env.db, &present::scope(req, staff, state), OrderId(id)).await?;
     let name = o.reference.clone().unwrap_or_else(|| o.id.to_string());
     Ok((service::pay_url(&state.settings.public_url, &o.token), name))
 }
@@ -420,7 +420,7 @@ pub(super) async fn eml(
 ) -> Result<HttpResponse, AppError> {
     let (id, job_id) = path.into_inner();
     let scope = present::scope(&req, &staff, &state);
-    let job = order_reads::email_of(&state.db, &scope, OrderId(id), job_id).await?.ok_or(AppError::NotFound)?;
+    let job = order_reads::email_of(&state.env.db, &scope, OrderId(id), job_id).await?.ok_or(AppError::NotFound)?;
     let file = crate::delivery::email::eml_dir(&state.settings).join(format!("email-{job}.eml"));
     let bytes =
         web::block(move || std::fs::read(file)).await.map_err(AppError::internal)?.map_err(|_| AppError::NotFound)?;

@@ -330,7 +330,7 @@ fn form_page(
     let t = tr(req);
     let shop = &staff.shop;
     let tz = shop.settings.time_zone;
-    let today = order::local_today(state.clock.now(), tz);
+    let today = order::local_today(state.env.clock.now(), tz);
     let created = editing.map(|(_, c)| c).unwrap_or(today);
     let templates = data
         .templates
@@ -443,8 +443,8 @@ pub(super) async fn new_form(
     let Some(raw) = q.channel.as_deref() else { return Ok(see_other("/orders")) };
     let channel = Channel::from_query(raw).ok_or(AppError::NotFound)?;
     let lang = tr(&req).code();
-    let data = order_reads::form_data(&state.db, &staff.shop, channel, lang).await?;
-    let today = order::local_today(state.clock.now(), staff.shop.settings.time_zone);
+    let data = order_reads::form_data(&state.env.db, &staff.shop, channel, lang).await?;
+    let today = order::local_today(state.env.clock.now(), staff.shop.settings.time_zone);
     let form = OrderForm::initial(channel, &staff.shop, lang, today, data.default_template.as_ref());
     render(&form_page(&req, &staff, &state, channel, None, None, form, data, Vec::new()))
 }
@@ -458,7 +458,7 @@ async fn load_template(
     mut form: OrderForm,
 ) -> Result<HttpResponse, AppError> {
     let wanted = form.template_id.trim().parse::<i64>().ok();
-    let data = order_reads::form_data(&state.db, &staff.shop, Channel::Email, tr(req).code()).await?;
+    let data = order_reads::form_data(&state.env.db, &staff.shop, Channel::Email, tr(req).code()).await?;
     let chosen = data.templates.iter().find(|m| Some(m.id) == wanted).cloned();
     let Some(chosen) = chosen else {
         let errors = vec![FieldError::new("template_id", "orders.template.unknown")];
@@ -485,18 +485,18 @@ pub(super) async fn create(
     if channel == Channel::Email && form.load_template.is_some() {
         return load_template(&req, &state, &staff, None, form).await;
     }
-    let today = order::local_today(state.clock.now(), staff.shop.settings.time_zone);
+    let today = order::local_today(state.env.clock.now(), staff.shop.settings.time_zone);
     let errors = match OrderDraft::parse(&form.to_raw(), channel, &staff.shop.settings, today, today) {
         Ok(draft) => {
             let scope = present::scope(&req, &staff, &state);
-            match order_actions::create(&state.db, &state.clock, &scope, draft).await {
+            match order_actions::create(&state.env.db, &state.env.clock, &scope, draft).await {
                 Ok(orders) => return Ok(see_other(&created_to(&orders, &form, channel))),
                 Err(e) => invalid(e)?,
             }
         }
         Err(errors) => errors,
     };
-    let data = order_reads::form_data(&state.db, &staff.shop, channel, tr(&req).code()).await?;
+    let data = order_reads::form_data(&state.env.db, &staff.shop, channel, tr(&req).code()).await?;
     let page = form_page(&req, &staff, &state, channel, None, None, form, data, errors);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }
@@ -518,7 +518,7 @@ async fn load_order(
     id: i64,
 ) -> Result<(Order, FormData), AppError> {
     let scope = present::scope(req, staff, state);
-    Ok(order_reads::with_form_data(&state.db, &scope, OrderId(id)).await?)
+    Ok(order_reads::with_form_data(&state.env.db, &scope, OrderId(id)).await?)
 }
 
 pub(super) async fn edit_form(
@@ -529,7 +529,7 @@ pub(super) async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let (o, data) = load_order(&req, &state, &staff, id.into_inner()).await?;
-    require_action(&o, Action::ModifyAndResend, state.clock.now_naive())?;
+    require_action(&o, Action::ModifyAndResend, state.env.clock.now_naive())?;
     let form = OrderForm::of_order(&o, &staff.shop, french(&tr(&req)));
     let created = created_local(&o, &staff.shop);
     render(&form_page(&req, &staff, &state, o.channel, Some((&o, created)), None, form, data, Vec::new()))
@@ -544,19 +544,19 @@ pub(super) async fn edit(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let (o, data) = load_order(&req, &state, &staff, id.into_inner()).await?;
-    require_action(&o, Action::ModifyAndResend, state.clock.now_naive())?;
+    require_action(&o, Action::ModifyAndResend, state.env.clock.now_naive())?;
     let created = created_local(&o, &staff.shop);
     form.channel = o.channel.lower().to_string();
     if o.channel == Channel::Email && form.load_template.is_some() {
         return load_template(&req, &state, &staff, Some((&o, created)), form).await;
     }
     form.keep_unchangeable(&o);
-    let today = order::local_today(state.clock.now(), staff.shop.settings.time_zone);
+    let today = order::local_today(state.env.clock.now(), staff.shop.settings.time_zone);
     let errors = match OrderDraft::parse(&form.to_raw(), o.channel, &staff.shop.settings, today, created) {
         Ok(draft) => {
             let scope = present::scope(&req, &staff, &state);
             let change = order_actions::Change::Modify(Box::new(draft));
-            match order_actions::change(&state.db, &state.clock, &scope, o.id, change).await {
+            match order_actions::change(&state.env.db, &state.env.clock, &scope, o.id, change).await {
                 Ok(_) => return Ok(see_other(&format!("/orders/{}?done=modified", o.id))),
                 Err(e) => invalid(e)?,
             }
@@ -576,10 +576,10 @@ pub(super) async fn duplicate(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let (o, data) = load_order(&req, &state, &staff, id.into_inner()).await?;
-    require_action(&o, Action::Duplicate, state.clock.now_naive())?;
+    require_action(&o, Action::Duplicate, state.env.clock.now_naive())?;
     let mut form = OrderForm::of_order(&o, &staff.shop, french(&tr(&req)));
     form.reference = String::new();
-    let today = order::local_today(state.clock.now(), staff.shop.settings.time_zone);
+    let today = order::local_today(state.env.clock.now(), staff.shop.settings.time_zone);
     if o.expires_on < today || o.expires_on > order::max_end_date(today) {
         let days = staff.shop.settings.defaults.validity_days;
         form.expires_on = order::default_end_date(today, days).format("%Y-%m-%d").to_string();

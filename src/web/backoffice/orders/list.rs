@@ -289,9 +289,9 @@ pub(super) async fn list(
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
     let search = q.search(staff.shop.settings.time_zone);
-    let now = state.clock.now_naive();
+    let now = state.env.clock.now_naive();
     let scope = present::scope(&req, &staff, &state);
-    let listed = order_reads::list(&state.db, &scope, staff.user.id, search.valid(), PAGE, now).await?;
+    let listed = order_reads::list(&state.env.db, &scope, staff.user.id, search.valid(), PAGE, now).await?;
     let page = ListPage::new(&req, &staff, q, search, listed, now);
     let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     render_status(&page, status)
@@ -398,7 +398,7 @@ pub(super) async fn save_columns(
 ) -> Result<HttpResponse, AppError> {
     let chosen: Vec<&str> =
         COLUMNS.iter().copied().filter(|c| pairs.iter().any(|(k, v)| k == "columns" && v == c)).collect();
-    order_reads::save_columns(&state.db, staff.user.id, chosen.join(",")).await?;
+    order_reads::save_columns(&state.env.db, staff.user.id, chosen.join(",")).await?;
     let back = pairs
         .iter()
         .find(|(k, _)| k == "back")
@@ -417,8 +417,8 @@ pub(super) async fn export(
 ) -> Result<HttpResponse, AppError> {
     let tz = staff.shop.settings.time_zone;
     let search = q.search(tz).valid().ok_or(AppError::BadRequest("search"))?;
-    let now = state.clock.now_naive();
-    let pages = order_reads::export(&state.db, &present::scope(&req, &staff, &state), search, now).await?;
+    let now = state.env.clock.now_naive();
+    let pages = order_reads::export(&state.env.db, &present::scope(&req, &staff, &state), search, now).await?;
     let csv = Csv::new(Lang::of(&req));
     let public_url = state.settings.public_url.clone();
     let body = pages.map(move |page| {

@@ -164,7 +164,7 @@ fn detail_page(
     let t = tr(req);
     let fr = french(&t);
     let tz = staff.shop.settings.time_zone;
-    let now = state.clock.now();
+    let now = state.env.clock.now();
     let today = order::local_today(now, tz);
     let x = &loaded.transaction;
     let dash = || "—".to_string();
@@ -312,7 +312,7 @@ pub(super) async fn detail(
     q: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, AppError> {
     let scope = present::scope(&req, &staff, &state);
-    let loaded = transaction_reads::detail(&state.db, &scope, id.into_inner()).await?;
+    let loaded = transaction_reads::detail(&state.env.db, &scope, id.into_inner()).await?;
     let mut page = detail_page(&req, &staff, &state, &loaded, Vec::new(), Typed::default());
     page.notice = present::done_notice(&page.t, q.done.as_deref(), &DONE);
     render(&page)
@@ -342,7 +342,7 @@ async fn act(
         Ok(_) => return Ok(see_other(&format!("/transactions/{id}?done={done}"))),
         Err(e) => invalid(e)?,
     };
-    let loaded = transaction_reads::detail(&state.db, &scope, id).await?;
+    let loaded = transaction_reads::detail(&state.env.db, &scope, id).await?;
     let page = detail_page(&req, &staff, &state, &loaded, errors, typed);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }

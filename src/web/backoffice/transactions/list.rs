@@ -221,7 +221,7 @@ pub(super) async fn list(
     let search = q.search(staff.shop.settings.time_zone);
     let scope = present::scope(&req, &staff, &state);
     let listed = if search.errors.is_empty() {
-        transaction_reads::list(&state.db, &scope, search.query.clone(), PAGE).await?
+        transaction_reads::list(&state.env.db, &scope, search.query.clone(), PAGE).await?
     } else {
         TxList { rows: Vec::new(), next: None }
     };
@@ -318,7 +318,7 @@ pub(super) async fn export(
     if !search.errors.is_empty() {
         return Err(AppError::BadRequest("search"));
     }
-    let pages = transaction_reads::export(&state.db, &present::scope(&req, &staff, &state), search.query).await?;
+    let pages = transaction_reads::export(&state.env.db, &present::scope(&req, &staff, &state), search.query).await?;
     let csv = Csv::new(Lang::of(&req));
     let body = pages.map(move |page| {
         let sep = csv.decimal_separator();
