@@ -29,24 +29,7 @@ pub mod codes {
     pub const SUSPECTED_FRAUD: &str = "04059";
 }
 
-/// How 3-D Secure went, as stored on the transaction and shown to the merchant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ThreeDsOutcome {
-    Frictionless,
-    ChallengePassed,
-    ChallengeFailed,
-    Failed,
-    NotPerformed,
-}
-
-crate::domain::shop::text_enum!(ThreeDsOutcome {
-    Frictionless = "FRICTIONLESS",
-    ChallengePassed = "CHALLENGE_PASSED",
-    ChallengeFailed = "CHALLENGE_FAILED",
-    Failed = "FAILED",
-    NotPerformed = "NOT_PERFORMED"
-});
+pub use crate::domain::transaction::ThreeDsOutcome;
 
 /// The card as typed, for one call.
 pub struct CardInput<'a> {

@@ -70,6 +70,39 @@ fn fail(
     }
 }
 
+/// [`login`] in its own transaction.
+pub async fn log_in(
+    db: &crate::db::Db,
+    clock: crate::domain::clock::SharedClock,
+    login: String,
+    pw: String,
+    ip: Option<String>,
+) -> ServiceResult<LoginOutcome> {
+    db.write(move |conn| self::login(conn, clock.as_ref(), &login, &pw, ip.as_deref())).await
+}
+
+/// A password change as typed: the current one (None at first login), the new one twice.
+pub struct TypedPasswords {
+    pub current: Option<String>,
+    pub new: String,
+    pub confirm: String,
+}
+
+/// [`change_password`] in its own transaction.
+pub async fn set_password(
+    db: &crate::db::Db,
+    clock: crate::domain::clock::SharedClock,
+    user: UserId,
+    typed: TypedPasswords,
+    ip: Option<String>,
+) -> ServiceResult<PasswordChange> {
+    db.write(move |conn| {
+        let current = typed.current.as_deref();
+        change_password(conn, clock.as_ref(), user, current, &typed.new, &typed.confirm, ip.as_deref())
+    })
+    .await
+}
+
 pub fn login(
     conn: &mut DbConn,
     clock: &dyn Clock,

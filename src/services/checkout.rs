@@ -102,11 +102,7 @@ pub struct Attempted {
 
 impl Attempted {
     fn of(t: &Transaction) -> ServiceResult<Attempted> {
-        let three_ds = ThreeDsOutcome::parse(&t.three_ds).ok_or_else(|| {
-            ServiceError::Db(DbError::Query(diesel::result::Error::DeserializationError(
-                format!("transactions.three_ds: {:?}", t.three_ds).into(),
-            )))
-        })?;
+        let three_ds = t.three_ds;
         Ok(Attempted {
             id: t.id,
             accepted: t.status.accepted(),

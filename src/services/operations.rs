@@ -342,34 +342,39 @@ async fn operate(
     env.db.read(move |conn| load(conn, &asked.ctx(), id)).await
 }
 
-fn plan_capture(t: &Transaction, _: NaiveDateTime, _: Option<i64>) -> ServiceResult<(OpKind, Money, String)> {
-    match t.status {
-        TxStatus::Authorised => Ok((OpKind::Capture, t.amount, "captured early by the merchant".into())),
-        _ => Err(ServiceError::Conflict("transaction.not_capturable")),
-    }
+/// Refused because an operation holds the transaction, or because of its state (`why`).
+fn not_now(t: &Transaction, why: &'static str) -> ServiceError {
+    ServiceError::Conflict(if t.settling_op.is_some() { "transaction.operation_pending" } else { why })
 }
 
-fn plan_cancel(t: &Transaction, _: NaiveDateTime, _: Option<i64>) -> ServiceResult<(OpKind, Money, String)> {
-    match t.status {
-        TxStatus::Authorised | TxStatus::AuthorisedToValidate => Ok((OpKind::Cancel, t.amount, String::new())),
-        _ => Err(ServiceError::Conflict("transaction.already_captured")),
+fn plan_capture(t: &Transaction, now: NaiveDateTime, _: Option<i64>) -> ServiceResult<(OpKind, Money, String)> {
+    if !t.actions(now).capture {
+        return Err(not_now(t, "transaction.not_capturable"));
     }
+    Ok((OpKind::Capture, t.amount, "captured early by the merchant".into()))
+}
+
+fn plan_cancel(t: &Transaction, now: NaiveDateTime, _: Option<i64>) -> ServiceResult<(OpKind, Money, String)> {
+    if !t.actions(now).cancel {
+        return Err(not_now(t, "transaction.already_captured"));
+    }
+    Ok((OpKind::Cancel, t.amount, String::new()))
 }
 
 fn plan_refund(t: &Transaction, now: NaiveDateTime, minor: Option<i64>) -> ServiceResult<(OpKind, Money, String)> {
     if t.status != TxStatus::Captured {
         return Err(ServiceError::Conflict("transaction.not_captured"));
     }
-    let left = t.amount.checked_sub(Money { minor: t.refunded + t.refund_pending, ..t.amount });
-    // In the transaction's currency; absent, all that is left.
-    let amount = match minor {
-        Some(minor) => Money::from_minor(minor, t.amount.currency).map_err(|e| ServiceError::Invalid(vec![e]))?,
-        None => left.unwrap_or(Money { minor: 0, ..t.amount }),
-    };
     if t.captured_at.is_some_and(|c| now - c > Duration::days(super::payments::REFUND_DAYS)) {
         return Err(ServiceError::Conflict("refund.too_late"));
     }
-    if amount.minor <= 0 || left.is_none_or(|left| amount.minor > left.minor) {
+    let left = t.refundable(now);
+    // In the transaction's currency; absent, all that is left.
+    let amount = match minor {
+        Some(minor) => Money::from_minor(minor, t.amount.currency).map_err(|e| ServiceError::Invalid(vec![e]))?,
+        None => left,
+    };
+    if amount.minor <= 0 || amount.minor > left.minor {
         return Err(ServiceError::field("amount", "refund.too_much"));
     }
     Ok((OpKind::Refund, amount, amount.display(false)))

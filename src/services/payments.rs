@@ -41,8 +41,7 @@ pub const SESSION_MINUTES: i64 = 15;
 /// How long an attempt holds the order while the acquirer answers (or the buyer is at the
 /// issuer's challenge).
 pub const LOCK_MINUTES: i64 = SESSION_MINUTES + 1;
-/// Refunds are possible this long after capture (seed 004).
-pub const REFUND_DAYS: i64 = 365;
+pub use crate::domain::transaction::REFUND_DAYS;
 
 /// What the buyer typed, reduced to what may be kept: brand, masked number, expiry, holder.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -238,12 +237,12 @@ fn write_result(
             card_masked: &out.card.masked,
             card_expiry: &out.card.expiry,
             holder: out.card.holder.as_deref(),
-            three_ds: out.three_ds.as_str(),
+            three_ds: out.three_ds,
             return_code: out.authorisation.code,
             acquirer_ref: out.acquirer_ref,
-            source: o.channel.as_str(),
+            source: o.channel,
             buyer_email: o.buyer_email.as_deref(),
-            validation_mode: o.validation_mode.as_str(),
+            validation_mode: o.validation_mode,
             capture_date,
             validate_by,
             captured_at,

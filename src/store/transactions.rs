@@ -9,6 +9,9 @@ use crate::db::schema::{payment_orders as po, transaction_events as te, transact
 use crate::domain::api_key::Mode;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::money::{Currency, Money};
+use crate::domain::order::Channel;
+use crate::domain::shop::ValidationMode;
+use crate::domain::transaction::ThreeDsOutcome;
 
 pub use crate::domain::listing::{Tab, TxFilter};
 pub use crate::domain::transaction::{Event, Transaction, TxStatus};
@@ -43,27 +46,37 @@ struct Row {
     refund_pending: i64,
 }
 
-impl From<Row> for Transaction {
-    fn from(r: Row) -> Self {
-        let currency = Currency::parse(&r.currency).unwrap_or(Currency::EUR);
-        Transaction {
+/// A stored value this code does not know: the row is refused rather than guessed.
+fn bad(column: &str, value: &str) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(format!("transactions.{column}: {value:?}").into())
+}
+
+impl TryFrom<Row> for Transaction {
+    type Error = diesel::result::Error;
+
+    fn try_from(r: Row) -> QueryResult<Self> {
+        Ok(Transaction {
             id: r.id,
             shop_id: ShopId(r.shop_id),
-            mode: Mode::parse(&r.mode).unwrap_or(Mode::Test),
+            mode: Mode::parse(&r.mode).ok_or_else(|| bad("mode", &r.mode))?,
             order_id: OrderId(r.order_id),
-            status: TxStatus::parse(&r.status).unwrap_or(TxStatus::Refused),
-            amount: Money { minor: r.amount, currency },
+            status: TxStatus::parse(&r.status).ok_or_else(|| bad("status", &r.status))?,
+            amount: Money {
+                minor: r.amount,
+                currency: Currency::parse(&r.currency).map_err(|_| bad("currency", &r.currency))?,
+            },
             refunded: r.refunded_amount,
             card_brand: r.card_brand,
             card_masked: r.card_masked,
             card_expiry: r.card_expiry,
             holder: r.holder,
-            three_ds: r.three_ds,
+            three_ds: ThreeDsOutcome::parse(&r.three_ds).ok_or_else(|| bad("three_ds", &r.three_ds))?,
             return_code: r.return_code,
             acquirer_ref: r.acquirer_ref,
-            source: r.source,
+            source: Channel::parse(&r.source).ok_or_else(|| bad("source", &r.source))?,
             buyer_email: r.buyer_email,
-            validation_mode: r.validation_mode,
+            validation_mode: ValidationMode::parse(&r.validation_mode)
+                .ok_or_else(|| bad("validation_mode", &r.validation_mode))?,
             capture_date: r.capture_date,
             validate_by: r.validate_by,
             captured_at: r.captured_at,
@@ -71,8 +84,13 @@ impl From<Row> for Transaction {
             updated_at: r.updated_at,
             settling_op: r.settling_op,
             refund_pending: r.refund_pending,
-        }
+        })
     }
+}
+
+/// Decodes rows strictly: one bad stored value fails the read.
+fn decode(rows: Vec<Row>) -> QueryResult<Vec<Transaction>> {
+    rows.into_iter().map(Transaction::try_from).collect()
 }
 
 pub struct NewTransaction<'a> {
@@ -85,12 +103,12 @@ pub struct NewTransaction<'a> {
     pub card_masked: &'a str,
     pub card_expiry: &'a str,
     pub holder: Option<&'a str>,
-    pub three_ds: &'a str,
+    pub three_ds: ThreeDsOutcome,
     pub return_code: &'a str,
     pub acquirer_ref: &'a str,
-    pub source: &'a str,
+    pub source: Channel,
     pub buyer_email: Option<&'a str>,
-    pub validation_mode: &'a str,
+    pub validation_mode: ValidationMode,
     pub capture_date: Option<NaiveDate>,
     pub validate_by: Option<NaiveDateTime>,
     pub captured_at: Option<NaiveDateTime>,
@@ -113,12 +131,12 @@ pub fn insert(conn: &mut DbConn, t: &NewTransaction<'_>, now: NaiveDateTime) -> 
                 tx::holder.eq(t.holder),
             ),
             (
-                tx::three_ds.eq(t.three_ds),
+                tx::three_ds.eq(t.three_ds.as_str()),
                 tx::return_code.eq(t.return_code),
                 tx::acquirer_ref.eq(t.acquirer_ref),
-                tx::source.eq(t.source),
+                tx::source.eq(t.source.as_str()),
                 tx::buyer_email.eq(t.buyer_email),
-                tx::validation_mode.eq(t.validation_mode),
+                tx::validation_mode.eq(t.validation_mode.as_str()),
                 tx::capture_date.eq(t.capture_date),
                 tx::validate_by.eq(t.validate_by),
                 tx::captured_at.eq(t.captured_at),
@@ -128,7 +146,7 @@ pub fn insert(conn: &mut DbConn, t: &NewTransaction<'_>, now: NaiveDateTime) -> 
         ))
         .returning(tx::all_columns)
         .get_result::<Row>(conn)
-        .map(Transaction::from)
+        .and_then(Transaction::try_from)
 }
 
 /// A transaction of one of `shops` in `mode`.
@@ -137,15 +155,16 @@ pub fn find(conn: &mut DbConn, shops: &[ShopId], mode: Mode, id: i64) -> QueryRe
     tx::table
         .filter(tx::id.eq(id).and(tx::shop_id.eq_any(ids)).and(tx::mode.eq(mode.as_str())))
         .select(Row::as_select())
-        .first(conn)
-        .optional()
-        .map(|r| r.map(Transaction::from))
+        .first::<Row>(conn)
+        .optional()?
+        .map(Transaction::try_from)
+        .transpose()
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<Transaction>> {
     let found =
         crate::db::on_backend!(conn, |c| tx::table.find(id).select(Row::as_select()).first::<Row>(c).optional())?;
-    Ok(found.map(Transaction::from))
+    found.map(Transaction::try_from).transpose()
 }
 
 pub fn for_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Transaction>> {
@@ -153,8 +172,8 @@ pub fn for_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Transacti
         .filter(tx::order_id.eq(order.0))
         .order(tx::id.desc())
         .select(Row::as_select())
-        .load(conn)
-        .map(|rows| rows.into_iter().map(Transaction::from).collect())
+        .load::<Row>(conn)
+        .and_then(decode)
 }
 
 /// One page, newest first, after the `before` id (keyset).
@@ -206,14 +225,8 @@ pub fn list(
     if let Some(b) = before {
         q = q.filter(tx::id.lt(b));
     }
-    let mut rows: Vec<Transaction> = q
-        .order(tx::id.desc())
-        .limit(limit + 1)
-        .select(Row::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Transaction::from)
-        .collect();
+    let mut rows: Vec<Transaction> =
+        q.order(tx::id.desc()).limit(limit + 1).select(Row::as_select()).load::<Row>(conn).and_then(decode)?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|t| t.id)
@@ -333,8 +346,8 @@ pub fn due_for_capture(conn: &mut DbConn, up_to: NaiveDate, limit: i64) -> Query
         .order(tx::id)
         .limit(limit)
         .select(Row::as_select())
-        .load(conn)
-        .map(|rows| rows.into_iter().map(Transaction::from).collect())
+        .load::<Row>(conn)
+        .and_then(decode)
 }
 
 /// Manual transactions not validated in time.
@@ -344,8 +357,8 @@ pub fn due_for_expiry(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Quer
         .order(tx::id)
         .limit(limit)
         .select(Row::as_select())
-        .load(conn)
-        .map(|rows| rows.into_iter().map(Transaction::from).collect())
+        .load::<Row>(conn)
+        .and_then(decode)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -18,7 +18,7 @@ use super::shell::{Public, tr};
 use crate::domain::password::{self, Strength};
 use crate::domain::text::LocalPath;
 use crate::services::ServiceError;
-use crate::services::auth::{self, CodeOutcome, LoginOutcome, PasswordChange};
+use crate::services::auth::{self, CodeOutcome, LoginOutcome, PasswordChange, TypedPasswords};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_page))
@@ -42,6 +42,20 @@ struct LoginPage {
     next: String,
     notice: Option<&'static str>,
     error: Option<&'static str>,
+}
+
+impl LoginPage {
+    /// The form again with what was typed (the login, 64 characters at most) and why not.
+    fn refused(req: &HttpRequest, t: Tr, form: &LoginForm, error: &'static str) -> LoginPage {
+        LoginPage {
+            t,
+            page: Public::new(req),
+            login: form.login.chars().take(64).collect(),
+            next: form.next.clone(),
+            notice: None,
+            error: Some(t.get(error)),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -110,24 +124,13 @@ async fn login_submit(
 ) -> Result<HttpResponse, AppError> {
     let t = tr(&req);
     let ip = client_ip(&req);
-    let refused = |error: &'static str, status| {
-        let page = LoginPage {
-            t,
-            page: Public::new(&req),
-            login: form.login.chars().take(64).collect(),
-            next: form.next.clone(),
-            notice: None,
-            error: Some(t.get(error)),
-        };
-        Ok(render(&page, status))
-    };
+    let refused = |error: &'static str, status| Ok(render(&LoginPage::refused(&req, t, &form, error), status));
     if !state.login_limiter.allow(req.peer_addr().map(|a| a.ip()), &form.login) {
         tracing::warn!(ip = ?ip, "login rate limit reached");
         return refused("login.rate_limited", actix_web::http::StatusCode::TOO_MANY_REQUESTS);
     }
-    let clock = state.env.clock.clone();
-    let (login, pw) = (form.login.clone(), form.password.clone());
-    let outcome = state.env.db.write(move |conn| auth::login(conn, clock.as_ref(), &login, &pw, ip.as_deref())).await?;
+    let (env, typed) = (state.env(), (form.login.clone(), form.password.clone()));
+    let outcome = auth::log_in(&env.db, env.clock, typed.0, typed.1, ip).await?;
     match outcome {
         LoginOutcome::LoggedIn(user) => {
             session::begin(&session, user.id, Stage::In)?;
@@ -264,24 +267,9 @@ async fn new_password_submit(
     let Some((user_id, Stage::NewPassword)) = session::stage(&session) else {
         return Ok(see_other("/login"));
     };
-    let clock = state.env.clock.clone();
-    let ip = client_ip(&req);
     let typed = form.new_password.clone();
-    let outcome = state
-        .env
-        .db
-        .write(move |conn| {
-            auth::change_password(
-                conn,
-                clock.as_ref(),
-                user_id,
-                None,
-                &form.new_password,
-                &form.confirm_password,
-                ip.as_deref(),
-            )
-        })
-        .await?;
+    let asked = TypedPasswords { current: None, new: form.new_password, confirm: form.confirm_password };
+    let outcome = auth::set_password(&state.env.db, state.env.clock.clone(), user_id, asked, client_ip(&req)).await?;
     match outcome {
         PasswordChange::Changed(user) => {
             session::begin(&session, user.id, Stage::In)?;

@@ -479,3 +479,23 @@ async fn two_requests_with_one_idempotency_key_capture_once() {
     assert_eq!(replay.expect(200)["status"], "CAPTURED");
     assert_eq!(fake.count("capture"), 1);
 }
+
+#[actix_web::test]
+async fn a_stored_value_the_code_does_not_know_is_an_error_not_a_guess() {
+    let fake = Fake::new();
+    let app = app_with(&fake).await;
+    let m = merchant(&app, "alice");
+    let api = Api::new(&app, &m);
+    let tx = paid_order(&app, &api, 500, "AUTO", 0).await;
+    assert_eq!(api.get(&format!("/api/v1/transactions/{tx}")).await.expect(200)["three_ds"], "FRICTIONLESS");
+    app.db
+        .write_blocking(move |conn| {
+            diesel::update(transactions::table.find(tx))
+                .set(transactions::three_ds.eq("MAYBE"))
+                .execute(conn)
+                .map_err(DbError::from)
+        })
+        .unwrap();
+    let read = api.get(&format!("/api/v1/transactions/{tx}")).await;
+    assert_eq!(read.status, 500, "not read as some default: {}", read.body);
+}

@@ -412,7 +412,7 @@ async fn every_card_of_the_table_ends_as_designed() {
         let t = the_transaction(&app, &o);
         assert_eq!(t.status, TxStatus::Refused, "{number}");
         assert!(t.return_code.starts_with(code) && t.return_code.len() == 5, "{number}: {}", t.return_code);
-        assert_eq!(t.three_ds, three_ds, "{number}");
+        assert_eq!(t.three_ds.as_str(), three_ds, "{number}");
         assert_eq!(reload(&app, &o).status, OrderStatus::Refused, "{number}");
         assert!(page.contains("Payment refused") && page.contains(message), "{number}: {}", page.excerpt());
         assert!(page.contains(&t.return_code), "{number}: the code is shown");
@@ -448,7 +448,7 @@ async fn the_challenge_preference_forces_a_challenge_for_a_frictionless_card() {
     assert!(issuer.contains("Banque émettrice simulée — TEST") && issuer.contains("10,00 EUR"), "in French");
     let receipt = buyer.answer_and_follow(&c, "approve").await;
     assert!(receipt.contains("Paiement accepté"), "{}", receipt.excerpt());
-    assert_eq!(the_transaction(&app, &o).three_ds, "CHALLENGE_PASSED");
+    assert_eq!(the_transaction(&app, &o).three_ds.as_str(), "CHALLENGE_PASSED");
 }
 
 #[actix_web::test]

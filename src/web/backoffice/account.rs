@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{render, render_status, see_other};
 use crate::domain::password::PolicyError;
-use crate::services::auth::{self, PasswordChange};
+use crate::services::auth::{self, PasswordChange, TypedPasswords};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::CsrfForm;
@@ -78,24 +78,10 @@ async fn change(
     staff: Staff,
     CsrfForm(form): CsrfForm<ChangeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let clock = state.env.clock.clone();
-    let ip = client_ip(&req);
-    let user = staff.user.id;
-    let outcome = state
-        .env
-        .db
-        .write(move |conn| {
-            auth::change_password(
-                conn,
-                clock.as_ref(),
-                user,
-                Some(&form.current_password),
-                &form.new_password,
-                &form.confirm_password,
-                ip.as_deref(),
-            )
-        })
-        .await?;
+    let asked =
+        TypedPasswords { current: Some(form.current_password), new: form.new_password, confirm: form.confirm_password };
+    let (env, ip) = (state.env(), client_ip(&req));
+    let outcome = auth::set_password(&env.db, env.clock, staff.user.id, asked, ip).await?;
     let mut p = page(&req, &staff);
     match outcome {
         PasswordChange::Changed(user) => {

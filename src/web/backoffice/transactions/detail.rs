@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 use serde::Deserialize;
 
 use super::{code_message, status_class, status_label};
@@ -13,8 +13,8 @@ use crate::acquirer::ThreeDsOutcome;
 use crate::domain::FieldError;
 use crate::domain::money::Money;
 use crate::domain::order::{self, Channel};
+use crate::domain::shop::ValidationMode;
 use crate::domain::transaction::{Event, Transaction, TxStatus};
-use crate::services::payments::REFUND_DAYS;
 use crate::services::transaction_actions::{self, Action};
 use crate::services::transaction_reads::{self, TxDetail};
 use crate::web::AppState;
@@ -26,23 +26,22 @@ use crate::web::present::{self, Fact, french, invalid, local_datetime};
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
-fn three_ds_label(t: &Tr, raw: &str) -> &'static str {
-    match ThreeDsOutcome::parse(raw) {
-        Some(ThreeDsOutcome::Frictionless) => t.get("transactions.three_ds.FRICTIONLESS"),
-        Some(ThreeDsOutcome::ChallengePassed) => t.get("transactions.three_ds.CHALLENGE_PASSED"),
-        Some(ThreeDsOutcome::ChallengeFailed) => t.get("transactions.three_ds.CHALLENGE_FAILED"),
-        Some(ThreeDsOutcome::Failed) => t.get("transactions.three_ds.FAILED"),
-        Some(ThreeDsOutcome::NotPerformed) | None => t.get("transactions.three_ds.NOT_PERFORMED"),
+fn three_ds_label(t: &Tr, outcome: ThreeDsOutcome) -> &'static str {
+    match outcome {
+        ThreeDsOutcome::Frictionless => t.get("transactions.three_ds.FRICTIONLESS"),
+        ThreeDsOutcome::ChallengePassed => t.get("transactions.three_ds.CHALLENGE_PASSED"),
+        ThreeDsOutcome::ChallengeFailed => t.get("transactions.three_ds.CHALLENGE_FAILED"),
+        ThreeDsOutcome::Failed => t.get("transactions.three_ds.FAILED"),
+        ThreeDsOutcome::NotPerformed => t.get("transactions.three_ds.NOT_PERFORMED"),
     }
 }
 
-fn source_label(t: &Tr, raw: &str) -> &'static str {
-    match Channel::parse(raw) {
-        Some(Channel::Email) => t.get("transactions.source.EMAIL"),
-        Some(Channel::Sms) => t.get("transactions.source.SMS"),
-        Some(Channel::Url) => t.get("transactions.source.URL"),
-        Some(Channel::Invoice) => t.get("transactions.source.INVOICE"),
-        None => t.get("transactions.source.other"),
+fn source_label(t: &Tr, source: Channel) -> &'static str {
+    match source {
+        Channel::Email => t.get("transactions.source.EMAIL"),
+        Channel::Sms => t.get("transactions.source.SMS"),
+        Channel::Url => t.get("transactions.source.URL"),
+        Channel::Invoice => t.get("transactions.source.INVOICE"),
     }
 }
 
@@ -89,11 +88,6 @@ fn event_detail(t: &Tr, fr: bool, e: &Event) -> String {
 
 fn refundable(tx: &Transaction) -> Money {
     Money { minor: (tx.amount.minor - tx.refunded).max(0), currency: tx.amount.currency }
-}
-
-/// The last instant a captured transaction may be refunded.
-fn refund_deadline(tx: &Transaction) -> Option<NaiveDateTime> {
-    tx.captured_at.map(|c| c + Duration::days(REFUND_DAYS))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -178,7 +172,7 @@ fn detail_page(
         label: t.get("transactions.field.holder"),
         value: x.holder.clone().filter(|h| !h.trim().is_empty()).unwrap_or_else(dash),
     });
-    card.push(Fact { label: t.get("transactions.field.three_ds"), value: three_ds_label(&t, &x.three_ds).to_string() });
+    card.push(Fact { label: t.get("transactions.field.three_ds"), value: three_ds_label(&t, x.three_ds).to_string() });
     let payment = vec![
         Fact {
             label: t.get("transactions.field.created"),
@@ -188,14 +182,14 @@ fn detail_page(
             label: t.get("transactions.field.return_code"),
             value: format!("{} — {}", x.return_code, code_message(&t, &x.return_code)),
         },
-        Fact { label: t.get("transactions.field.source"), value: source_label(&t, &x.source).to_string() },
+        Fact { label: t.get("transactions.field.source"), value: source_label(&t, x.source).to_string() },
         Fact { label: t.get("transactions.field.buyer_email"), value: x.buyer_email.clone().unwrap_or_else(dash) },
         Fact { label: t.get("orders.field.mode"), value: x.mode.as_str().to_string() },
         Fact {
             label: t.get("transactions.field.validation_mode"),
-            value: match x.validation_mode.as_str() {
-                "MANUAL" => t.get("validation.MANUAL").to_string(),
-                _ => t.get("validation.AUTO").to_string(),
+            value: match x.validation_mode {
+                ValidationMode::Manual => t.get("validation.MANUAL").to_string(),
+                ValidationMode::Auto => t.get("validation.AUTO").to_string(),
             },
         },
         Fact {
@@ -246,9 +240,7 @@ fn detail_page(
         })
         .collect();
     let write = staff.can_write();
-    let authorised = matches!(x.status, TxStatus::Authorised | TxStatus::AuthorisedToValidate);
-    let deadline = refund_deadline(x);
-    let in_time = deadline.is_some_and(|d| now.naive_utc() <= d);
+    let can = x.actions(now.naive_utc());
     let sep = if fr { ',' } else { '.' };
     DetailPage {
         shell: Shell::new(req, staff, "transactions"),
@@ -261,19 +253,19 @@ fn detail_page(
         payment,
         amounts,
         history,
-        can_validate: write && x.status == TxStatus::AuthorisedToValidate,
+        can_validate: write && can.validate,
         // What `capture_early` accepts: a manual transaction is validated first.
-        can_capture: write && x.status == TxStatus::Authorised,
-        can_change_date: write && authorised,
-        can_cancel: write && authorised,
-        can_refund: write && x.status == TxStatus::Captured && rest.minor > 0 && in_time,
+        can_capture: write && can.capture,
+        can_change_date: write && can.change_capture_date,
+        can_cancel: write && can.cancel,
+        can_refund: write && can.refund,
         capture_date_value: typed
             .capture_date
             .unwrap_or_else(|| x.capture_date.map(|d| d.max(today)).unwrap_or(today).format("%Y-%m-%d").to_string()),
         min_date: today.format("%Y-%m-%d").to_string(),
         max_date: (today + Duration::days(365)).format("%Y-%m-%d").to_string(),
         refund_value: typed.amount.unwrap_or_else(|| rest.decimal(sep)),
-        refund_hint: match deadline {
+        refund_hint: match x.refund_deadline() {
             Some(d) => format!(
                 "{} {} · {} {}",
                 t.get("transactions.refund.at_most"),

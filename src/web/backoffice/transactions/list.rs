@@ -15,7 +15,7 @@ use crate::domain::FieldError;
 use crate::domain::ids::OrderId;
 use crate::domain::listing::{Tab, TxFilter};
 use crate::domain::money::Money;
-use crate::domain::order::{self, Channel};
+use crate::domain::order;
 use crate::domain::transaction::{Transaction, TxStatus};
 use crate::services::transaction_reads::{self, Listed, TxList, TxSearch};
 use crate::web::AppState;
@@ -32,19 +32,14 @@ use crate::web::shell::{Shell, tr};
 const PAGE: i64 = 50;
 
 /// The same, shorter, for a column of the list.
-fn three_ds_short(t: &Tr, raw: &str) -> &'static str {
-    match ThreeDsOutcome::parse(raw) {
-        Some(ThreeDsOutcome::Frictionless) => t.get("transactions.three_ds_short.FRICTIONLESS"),
-        Some(ThreeDsOutcome::ChallengePassed) => t.get("transactions.three_ds_short.CHALLENGE_PASSED"),
-        Some(ThreeDsOutcome::ChallengeFailed) => t.get("transactions.three_ds_short.CHALLENGE_FAILED"),
-        Some(ThreeDsOutcome::Failed) => t.get("transactions.three_ds_short.FAILED"),
-        Some(ThreeDsOutcome::NotPerformed) | None => t.get("transactions.three_ds_short.NOT_PERFORMED"),
+fn three_ds_short(t: &Tr, outcome: ThreeDsOutcome) -> &'static str {
+    match outcome {
+        ThreeDsOutcome::Frictionless => t.get("transactions.three_ds_short.FRICTIONLESS"),
+        ThreeDsOutcome::ChallengePassed => t.get("transactions.three_ds_short.CHALLENGE_PASSED"),
+        ThreeDsOutcome::ChallengeFailed => t.get("transactions.three_ds_short.CHALLENGE_FAILED"),
+        ThreeDsOutcome::Failed => t.get("transactions.three_ds_short.FAILED"),
+        ThreeDsOutcome::NotPerformed => t.get("transactions.three_ds_short.NOT_PERFORMED"),
     }
-}
-
-/// The channel of the order, for a column of the list.
-fn source_short(t: &Tr, raw: &str) -> &'static str {
-    Channel::parse(raw).map_or_else(|| t.get("transactions.source.other"), |c| channel_label(t, c))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -250,10 +245,10 @@ fn row(t: &Tr, l: &Listed, tz: Tz) -> Row {
         status_class: status_class(x.status),
         card_brand: x.card_brand.clone(),
         card_masked: x.card_masked.clone(),
-        three_ds: three_ds_short(t, &x.three_ds),
+        three_ds: three_ds_short(t, x.three_ds),
         return_code: x.return_code.clone(),
         code_message: code_message(t, &x.return_code),
-        source: source_short(t, &x.source),
+        source: channel_label(t, x.source),
         capture_date: x.capture_date.map(|d| order::format_date(d, fr)).unwrap_or_default(),
     }
 }
@@ -366,9 +361,9 @@ fn export_record(x: &Transaction, reference: &str, tz: Tz, sep: char) -> [String
         cell(&x.card_brand),
         cell(&x.card_masked),
         cell(&x.card_expiry),
-        x.three_ds.clone(),
+        x.three_ds.as_str().to_string(),
         cell(&x.return_code),
-        x.source.clone(),
+        x.source.as_str().to_string(),
         x.capture_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
         x.captured_at.map(when).unwrap_or_default(),
         x.validate_by.map(when).unwrap_or_default(),
