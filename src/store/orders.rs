@@ -389,8 +389,9 @@ impl SortKey {
     }
 }
 
-/// Where the next page starts: the last row's sort value and id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the next page starts: the last row's sort value and id. Within one sort, the derived
+/// order is the list's ascending order (value, then id), the SQL `ORDER BY` of `list`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cursor {
     Created(i64),
     Expires(NaiveDateTime, i64),
@@ -449,6 +450,13 @@ pub struct Page {
 }
 
 /// One page of orders of `shops` in `mode`, filtered and sorted, starting after `cursor`.
+///
+/// Each shop is read on its own (`shop_id = ?`, never `IN`/`= ANY`), so that the shop's list
+/// index gives the order and the page reads about `limit` rows of that shop whatever the
+/// size of the others: with `shop_id = ANY($1) … ORDER BY id DESC`, PostgreSQL walked the
+/// primary key backwards through every newer row of the other shops. Several shops: each
+/// gives its first `limit + 1` rows after the same cursor and the pages merge here by the
+/// sort key and id (ids are unique, so the order is total and the cursor means the same).
 #[allow(clippy::too_many_arguments)]
 pub fn list(
     conn: &mut DbConn,
@@ -461,8 +469,29 @@ pub fn list(
     limit: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Page> {
-    let shop_ids: Vec<i64> = shops.iter().map(|s| s.0).collect();
-    let mut q = po::table.filter(po::shop_id.eq_any(shop_ids)).filter(po::mode.eq(mode.as_str())).into_boxed();
+    let mut rows = Vec::new();
+    for shop in super::distinct(shops) {
+        rows.extend(list_shop(conn, shop, mode, f, sort, descending, cursor, limit + 1, now)?);
+    }
+    let (items, more) = super::merge_pages(rows, |o| Cursor::of(o, sort), descending, limit);
+    let next = if more { items.last().map(|o| Cursor::of(o, sort)) } else { None };
+    Ok(Page { items, next })
+}
+
+/// The first `fetch` orders of one shop after `cursor`, in the list's order.
+#[allow(clippy::too_many_arguments)]
+fn list_shop(
+    conn: &mut DbConn,
+    shop: ShopId,
+    mode: Mode,
+    f: &OrderFilter,
+    sort: SortKey,
+    descending: bool,
+    cursor: Option<&Cursor>,
+    fetch: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Order>> {
+    let mut q = po::table.filter(po::shop_id.eq(shop.0)).filter(po::mode.eq(mode.as_str())).into_boxed();
     if let Some(c) = f.channel {
         q = q.filter(po::channel.eq(c.as_str()));
     }
@@ -532,15 +561,7 @@ pub fn list(
         (SortKey::Amount, true) => q.order((po::amount.desc(), po::id.desc())),
         (SortKey::Amount, false) => q.order((po::amount.asc(), po::id.asc())),
     };
-    let mut rows: Vec<Order> =
-        q.limit(limit + 1).select(Row::as_select()).load(conn)?.into_iter().map(Order::from).collect();
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|o| Cursor::of(o, sort))
-    } else {
-        None
-    };
-    Ok(Page { items: rows, next })
+    Ok(q.limit(fetch).select(Row::as_select()).load(conn)?.into_iter().map(Order::from).collect())
 }
 
 /// The prefix of a payment lock parked at the issuer's challenge (`3ds:<holder>:<card>`):

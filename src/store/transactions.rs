@@ -226,6 +226,9 @@ pub struct TxFilter {
 }
 
 /// One page, newest first, after the `before` id (keyset).
+///
+/// Each shop is read on its own (`shop_id = ?`), so that `(shop_id, mode, id)` gives the order
+/// whatever the size of the other shops (see `orders::list`); several shops merge by id.
 pub fn list(
     conn: &mut DbConn,
     shops: &[ShopId],
@@ -235,8 +238,26 @@ pub fn list(
     before: Option<i64>,
     limit: i64,
 ) -> QueryResult<(Vec<Transaction>, Option<i64>)> {
-    let ids: Vec<i64> = shops.iter().map(|s| s.0).collect();
-    let mut q = tx::table.filter(tx::shop_id.eq_any(ids)).filter(tx::mode.eq(mode.as_str())).into_boxed();
+    let mut rows = Vec::new();
+    for shop in super::distinct(shops) {
+        rows.extend(list_shop(conn, shop, mode, tab, f, before, limit + 1)?);
+    }
+    let (rows, more) = super::merge_pages(rows, |t| t.id, true, limit);
+    let next = if more { rows.last().map(|t| t.id) } else { None };
+    Ok((rows, next))
+}
+
+/// The newest `fetch` transactions of one shop before `before`.
+fn list_shop(
+    conn: &mut DbConn,
+    shop: ShopId,
+    mode: Mode,
+    tab: Tab,
+    f: &TxFilter,
+    before: Option<i64>,
+    fetch: i64,
+) -> QueryResult<Vec<Transaction>> {
+    let mut q = tx::table.filter(tx::shop_id.eq(shop.0)).filter(tx::mode.eq(mode.as_str())).into_boxed();
     q = match tab {
         Tab::InProgress => q.filter(tx::status.eq_any(["AUTHORISED", "AUTHORISED_TO_VALIDATE"])),
         Tab::Captured => q.filter(tx::status.eq("CAPTURED")),
@@ -262,33 +283,23 @@ pub fn list(
         q = q.filter(tx::return_code.eq(c.clone()));
     }
     if let Some(r) = &f.reference {
+        // A transaction's order is in its shop: scoped so, the reference index serves the
+        // lookup instead of a scan of every shop's orders.
+        let shop_orders = po::table.filter(po::shop_id.eq(shop.0)).filter(po::mode.eq(mode.as_str()));
         q = match r.strip_suffix('*') {
             Some(prefix) => {
                 let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                 let like = po::reference.like(format!("{escaped}%")).escape('\\');
-                q.filter(tx::order_id.eq_any(po::table.filter(like).select(po::id)))
+                q.filter(tx::order_id.eq_any(shop_orders.filter(like).select(po::id)))
             }
-            None => q.filter(tx::order_id.eq_any(po::table.filter(po::reference.eq(r.clone())).select(po::id))),
+            None => q.filter(tx::order_id.eq_any(shop_orders.filter(po::reference.eq(r.clone())).select(po::id))),
         };
     }
     if let Some(b) = before {
         q = q.filter(tx::id.lt(b));
     }
-    let mut rows: Vec<Transaction> = q
-        .order(tx::id.desc())
-        .limit(limit + 1)
-        .select(Row::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Transaction::from)
-        .collect();
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|t| t.id)
-    } else {
-        None
-    };
-    Ok((rows, next))
+    let rows = q.order(tx::id.desc()).limit(fetch).select(Row::as_select()).load(conn)?;
+    Ok(rows.into_iter().map(Transaction::from).collect())
 }
 
 /// The references of these orders (for lists of transactions), by order id.

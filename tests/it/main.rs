@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod delivery;
 mod hardening;
+mod lists;
 mod messaging;
 mod ops;
 mod orders_ui;
