@@ -228,7 +228,8 @@ pub struct TxFilter {
 /// One page, newest first, after the `before` id (keyset).
 ///
 /// Each shop is read on its own (`shop_id = ?`), so that `(shop_id, mode, id)` gives the order
-/// whatever the size of the other shops (see `orders::list`); several shops merge by id.
+/// whatever the size of the other shops (see `orders::list` and "Lists on PostgreSQL" in
+/// `store`); several shops merge by id.
 pub fn list(
     conn: &mut DbConn,
     shops: &[ShopId],
@@ -257,7 +258,9 @@ fn list_shop(
     before: Option<i64>,
     fetch: i64,
 ) -> QueryResult<Vec<Transaction>> {
-    let mut q = tx::table.filter(tx::shop_id.eq(shop.0)).filter(tx::mode.eq(mode.as_str())).into_boxed();
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    let mut q = tx::table.filter(tx::shop_id.eq(shop.0)).into_boxed();
+    q = if postgres { postgres_keyset(q, mode, before) } else { q.filter(tx::mode.eq(mode.as_str())) };
     q = match tab {
         Tab::InProgress => q.filter(tx::status.eq_any(["AUTHORISED", "AUTHORISED_TO_VALIDATE"])),
         Tab::Captured => q.filter(tx::status.eq("CAPTURED")),
@@ -295,11 +298,28 @@ fn list_shop(
             None => q.filter(tx::order_id.eq_any(shop_orders.filter(po::reference.eq(r.clone())).select(po::id))),
         };
     }
-    if let Some(b) = before {
+    if let Some(b) = before.filter(|_| !postgres) {
         q = q.filter(tx::id.lt(b));
     }
-    let rows = q.order(tx::id.desc()).limit(fetch).select(Row::as_select()).load(conn)?;
+    let rows = q.then_order_by(tx::id.desc()).limit(fetch).select(Row::as_select()).load(conn)?;
     Ok(rows.into_iter().map(Transaction::from).collect())
+}
+
+type Boxed<'a> = tx::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+
+/// The mode and the keyset of one shop's page on PostgreSQL ("Lists on PostgreSQL" in `store`).
+fn postgres_keyset(q: Boxed<'_>, mode: Mode, before: Option<i64>) -> Boxed<'_> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool};
+    let m = super::mode_literal(mode);
+    let q = q.filter(sql::<Bool>(&format!("transactions.mode >= {m}")));
+    let q = match before {
+        None => q.filter(sql::<Bool>(&format!("transactions.mode <= {m}"))),
+        Some(b) => q.filter(
+            sql::<Bool>(&format!("(transactions.mode, transactions.id) < ({m}, ")).bind::<BigInt, _>(b).sql(")"),
+        ),
+    };
+    q.order(tx::mode.desc())
 }
 
 /// The references of these orders (for lists of transactions), by order id.
