@@ -222,3 +222,56 @@ async fn transaction_pages_over_two_shops_merge_newest_first_with_no_duplicate_a
     let (rows, _) = page(None, &f, 50);
     assert_eq!(rows.len(), 10, "L-10 to L-19, from both shops");
 }
+
+#[actix_web::test]
+async fn audit_pages_of_a_company_skip_another_company_s_interleaved_entries() {
+    use paylink::domain::ids::AuditId;
+    use paylink::store::audit::{self, Actor, AuditFilter, Entry};
+    let app = TestApp::spawn().await;
+    let acme = app.create_merchant("Acme", "Acme Paris", "alice", "4821").company_id;
+    let other = app.create_merchant("Other", "Other Shop", "bruno", "4821").company_id;
+    let now = app.clock.now_naive();
+    app.db
+        .write_blocking(|conn| {
+            for i in 0..40 {
+                let company = if i % 3 == 0 { acme } else { other };
+                let actor = Actor { company_id: Some(company), user_id: None, name: "test".into(), ip: None };
+                let action = if i % 2 == 0 { "order.created" } else { "user.updated" };
+                let entry = Entry { shop_id: None, action, target: "t", detail: "" };
+                audit::append(conn, &actor, entry, now + Duration::seconds(i))?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+    let walk = |action_prefix: Option<&str>| {
+        let mut ids = Vec::new();
+        let mut before = None;
+        loop {
+            let f = AuditFilter { action_prefix: action_prefix.map(str::to_string), actor: None, before };
+            let rows = app.db.read_blocking(|conn| audit::page(conn, acme, &f, 5).map_err(DbError::from)).unwrap();
+            ids.extend(rows.iter().map(|r| r.id));
+            match rows.last() {
+                Some(last) if rows.len() == 5 => before = Some(AuditId(last.id)),
+                _ => break,
+            }
+        }
+        ids
+    };
+    let all: Vec<(i64, String)> = app
+        .db
+        .read_blocking(|conn| {
+            use diesel::prelude::*;
+            use paylink::db::schema::audit_log as a;
+            a::table
+                .filter(a::company_id.eq(acme.0))
+                .order(a::id.desc())
+                .select((a::id, a::action))
+                .load(conn)
+                .map_err(DbError::from)
+        })
+        .unwrap();
+    assert!(all.len() > 14, "the merchant's own entries and the 14 added");
+    assert_eq!(walk(None), all.iter().map(|e| e.0).collect::<Vec<_>>(), "newest first, each once");
+    let created: Vec<i64> = all.iter().filter(|e| e.1.starts_with("order.")).map(|e| e.0).collect();
+    assert_eq!(walk(Some("order.")), created);
+}
