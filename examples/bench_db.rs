@@ -1,17 +1,22 @@
-//! Database side of `scripts/bench`:
+//! Database side of `scripts/bench`. DB is a SQLite file or a `postgres://` URL.
 //!
 //!   bench_db insert-loop DB ROWS          bare baseline: one transaction per INSERT, same pragmas
 //!   bench_db seed DB SHOP_ID MODE TOTAL   grows a shop's orders to TOTAL rows (one statement)
-//!   bench_db explain DB SHOP_ID MODE      the query plans of the order lists
+//!   bench_db crowd DB SHOPS ORDERS MODE   SHOPS new shops of another company, ORDERS newer orders
+//!                                         spread over them (the big neighbours of a small shop)
+//!   bench_db analyze DB                   refreshes the planner's statistics (PostgreSQL)
+//!   bench_db explain DB SHOP_ID MODE      the query plans of the lists (PostgreSQL: ANALYZE)
 //!   bench_db payable DB SHOP_ID COUNT     COUNT running TEST orders, tokens pay00000000000000001…
+//!   bench_db createdb URL | dropdb URL    a throwaway PostgreSQL database for the run
 //!
 //! Kept in the repo so the figures in the README can be reproduced; not part of the product.
 
 use std::time::Instant;
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use paylink::db::{Db, DbError};
+use paylink::db::{Backend, Db, DbConn, DbError};
 
 #[derive(QueryableByName)]
 struct PlanRow {
@@ -20,28 +25,67 @@ struct PlanRow {
 }
 
 #[derive(QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
 
-const INSERT: &str = "INSERT INTO payment_orders (shop_id, mode, channel, token, reference, amount, currency, \
-    language, validation_mode, capture_delay_days, expires_on, expires_at, alias_mode, three_ds, \
-    use_collection_form, status, delivery_status, send_count, created_by, created_at, updated_at) VALUES \
-    (?, 'TEST', 'URL', ?, ?, 1500, 'EUR', 'fr', 'AUTO', 0, '2026-12-31', '2026-12-31 22:59:59', 'NONE', \
-    'NO_PREFERENCE', 0, 'RUNNING', 'MANUAL', 0, 'bench', '2026-06-15 10:00:00', '2026-06-15 10:00:00')";
+/// The columns every seeded order sets, in the order of the `SELECT`s below.
+const ORDER_COLUMNS: &str = "shop_id, mode, channel, token, reference, amount, currency, language, \
+    validation_mode, capture_delay_days, expires_on, expires_at, alias_mode, three_ds, use_collection_form, \
+    status, delivery_status, send_count, created_by, created_at, updated_at";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).ok_or_else(|| anyhow::anyhow!("missing argument {i}"));
     match args.first().map(String::as_str) {
-        Some("insert-loop") => insert_loop(&args[1], args[2].parse()?),
-        Some("seed") => seed(&args[1], args[2].parse()?, &args[3], args[4].parse()?),
-        Some("explain") => explain(&args[1], args[2].parse()?, &args[3]),
-        Some("payable") => payable(&args[1], args[2].parse()?, args[3].parse()?),
-        _ => {
-            anyhow::bail!("usage: bench_db insert-loop DB ROWS | seed DB SHOP_ID MODE TOTAL | explain DB SHOP_ID MODE")
-        }
+        Some("insert-loop") => insert_loop(arg(1)?, arg(2)?.parse()?),
+        Some("seed") => seed(arg(1)?, arg(2)?.parse()?, arg(3)?, arg(4)?.parse()?),
+        Some("crowd") => crowd(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, arg(4)?),
+        Some("analyze") => analyze(arg(1)?),
+        Some("explain") => explain(arg(1)?, arg(2)?.parse()?, arg(3)?),
+        Some("payable") => payable(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?),
+        Some("createdb") => admin(arg(1)?, |name| format!("CREATE DATABASE {name}")),
+        Some("dropdb") => admin(arg(1)?, |name| format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+        _ => anyhow::bail!(
+            "usage: bench_db insert-loop DB ROWS | seed DB SHOP_ID MODE TOTAL | crowd DB SHOPS ORDERS MODE | \
+             analyze DB | explain DB SHOP_ID MODE | payable DB SHOP_ID COUNT | createdb URL | dropdb URL"
+        ),
     }
+}
+
+/// `INSERT … SELECT … FROM seq` over x = 1..=n, per backend: a recursive sequence on SQLite,
+/// `generate_series` on PostgreSQL.
+fn over_sequence(backend: Backend, n: i64, insert: &str, select: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {n}) {insert} {select} \
+             FROM seq"
+        ),
+        Backend::Postgres => format!("{insert} {select} FROM generate_series(1, {n}) AS seq(x)"),
+    }
+}
+
+/// `expr` as text, zero-padded to `width` digits.
+fn padded(backend: Backend, expr: &str, width: u32) -> String {
+    match backend {
+        Backend::Sqlite => format!("printf('%0{width}d', {expr})"),
+        Backend::Postgres => format!("lpad(({expr})::text, {width}, '0')"),
+    }
+}
+
+fn run(db: &Db, sql: String) -> anyhow::Result<usize> {
+    Ok(db.write_blocking(|c| diesel::sql_query(sql).execute(c).map_err(DbError::from))?)
+}
+
+fn count(db: &Db, sql: String) -> anyhow::Result<i64> {
+    Ok(db.read_blocking(|c| diesel::sql_query(sql).get_result::<Count>(c).map_err(DbError::from))?.n)
 }
 
 /// The bare baseline: the real table, the same pragmas, one transaction per row, no HTTP,
@@ -49,24 +93,29 @@ fn main() -> anyhow::Result<()> {
 fn insert_loop(path: &str, rows: u32) -> anyhow::Result<()> {
     let db = Db::connect(path, 2)?;
     db.migrate()?;
-    db.write_blocking(|c| {
-        diesel::sql_query("INSERT INTO companies (name, created_at) VALUES ('bench', '2026-06-15 10:00:00');")
-            .execute(c)?;
-        diesel::sql_query(
-            "INSERT INTO shops (company_id, label, slug, url, contact_email, time_zone, test_key_hash, test_key_hint, \
-             production_key_hash, production_key_hint, validity_days, reference_mandatory, validation_mode, \
-             capture_delay_days, three_ds, created_at, updated_at) VALUES (1, 'bench', 'bench', '', 'b@example.com', \
-             'Europe/Paris', 't', 't', 'p', 'p', 30, 0, 'AUTO', 0, 'NO_PREFERENCE', '2026-06-15 10:00:00', \
-             '2026-06-15 10:00:00')",
-        )
-        .execute(c)
-        .map(|_| ())
-        .map_err(DbError::from)
-    })?;
+    run(&db, "INSERT INTO companies (name, created_at) VALUES ('bench', '2026-06-15 10:00:00')".into())?;
+    run(
+        &db,
+        "INSERT INTO shops (company_id, label, slug, url, contact_email, time_zone, test_key_hash, test_key_hint, \
+         production_key_hash, production_key_hint, validity_days, reference_mandatory, validation_mode, \
+         capture_delay_days, three_ds, created_at, updated_at) VALUES (1, 'bench', 'bench', '', 'b@example.com', \
+         'Europe/Paris', 't', 't', 'p', 'p', 30, FALSE, 'AUTO', 0, 'NO_PREFERENCE', '2026-06-15 10:00:00', \
+         '2026-06-15 10:00:00')"
+            .into(),
+    )?;
+    let (a, b, c) = match db.backend() {
+        Backend::Sqlite => ("?", "?", "?"),
+        Backend::Postgres => ("$1", "$2", "$3"),
+    };
+    let insert = format!(
+        "INSERT INTO payment_orders ({ORDER_COLUMNS}) VALUES ({a}, 'TEST', 'URL', {b}, {c}, 1500, 'EUR', 'fr', \
+         'AUTO', 0, '2026-12-31', '2026-12-31 22:59:59', 'NONE', 'NO_PREFERENCE', FALSE, 'RUNNING', 'MANUAL', 0, \
+         'bench', '2026-06-15 10:00:00', '2026-06-15 10:00:00')"
+    );
     let started = Instant::now();
     for i in 0..rows {
         db.write_blocking(|c| {
-            diesel::sql_query(INSERT)
+            diesel::sql_query(&insert)
                 .bind::<BigInt, _>(1i64)
                 .bind::<Text, _>(format!("tok{i:019}"))
                 .bind::<Text, _>(format!("R{i}"))
@@ -79,86 +128,263 @@ fn insert_loop(path: &str, rows: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Grows the orders of a shop to `total` in one INSERT … SELECT over a recursive sequence.
+/// Grows the orders of a shop to `total` in one INSERT … SELECT, dated 2026-06-01.
 fn seed(path: &str, shop: i64, mode: &str, total: i64) -> anyhow::Result<()> {
     let db = Db::connect(path, 2)?;
-    let have = db.read_blocking(|c| {
-        diesel::sql_query("SELECT COUNT(*) AS n FROM payment_orders WHERE shop_id = ? AND mode = ?")
-            .bind::<BigInt, _>(shop)
-            .bind::<Text, _>(mode)
-            .get_result::<Count>(c)
-            .map_err(DbError::from)
-    })?;
-    let missing = total - have.n;
+    let have =
+        count(&db, format!("SELECT COUNT(*) AS n FROM payment_orders WHERE shop_id = {shop} AND mode = '{mode}'"))?;
+    let missing = total - have;
     if missing <= 0 {
         return Ok(());
     }
     let started = Instant::now();
-    let sql = format!(
-        "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {missing}) \
-         INSERT INTO payment_orders (shop_id, mode, channel, token, reference, amount, currency, language, \
-         validation_mode, capture_delay_days, expires_on, expires_at, alias_mode, three_ds, use_collection_form, \
-         status, delivery_status, send_count, created_by, created_at, updated_at) \
-         SELECT {shop}, '{mode}', CASE x % 4 WHEN 0 THEN 'URL' WHEN 1 THEN 'EMAIL' WHEN 2 THEN 'SMS' ELSE 'INVOICE' END, \
-         printf('seed%016d', {have} + x), 'SEED-' || ({have} + x), 100 + (x * 37) % 100000, 'EUR', 'fr', 'AUTO', 0, \
-         '2026-12-31', '2026-12-31 22:59:59', 'NONE', 'NO_PREFERENCE', 0, \
+    let backend = db.backend();
+    let token = padded(backend, &format!("{have} + x"), 16);
+    let select = format!(
+        "SELECT {shop}, '{mode}', CASE x % 4 WHEN 0 THEN 'URL' WHEN 1 THEN 'EMAIL' WHEN 2 THEN 'SMS' ELSE 'INVOICE' END, \
+         's{shop}-' || {token}, 'SEED-' || ({have} + x), 100 + (x * 37) % 100000, 'EUR', 'fr', 'AUTO', 0, \
+         '2026-12-31', '2026-12-31 22:59:59', 'NONE', 'NO_PREFERENCE', FALSE, \
          CASE x % 10 WHEN 0 THEN 'CANCELLED' WHEN 1 THEN 'EXPIRED' ELSE 'RUNNING' END, 'MANUAL', 0, 'seed', \
-         '2026-06-01 00:00:00', '2026-06-01 00:00:00' FROM seq",
-        have = have.n
+         '2026-06-01 00:00:00', '2026-06-01 00:00:00'"
     );
-    db.write_blocking(|c| diesel::sql_query(sql).execute(c).map_err(DbError::from))?;
-    eprintln!("seeded {missing} orders in {:.1} s", started.elapsed().as_secs_f64());
+    run(&db, over_sequence(backend, missing, &format!("INSERT INTO payment_orders ({ORDER_COLUMNS})"), &select))?;
+    eprintln!("seeded {missing} orders of shop {shop} in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
+/// The neighbours of a small shop: `shops` shops of a company of their own and `orders`
+/// orders spread evenly over them, created after every order so far (higher ids, 2026-06-10).
+fn crowd(path: &str, shops: i64, orders: i64, mode: &str) -> anyhow::Result<()> {
+    let db = Db::connect(path, 2)?;
+    let backend = db.backend();
+    let started = Instant::now();
+    let company = db.write_blocking(|c| {
+        diesel::sql_query(
+            "INSERT INTO companies (name, created_at) VALUES ('crowd', '2026-06-10 00:00:00') RETURNING id AS n",
+        )
+        .get_result::<Count>(c)
+        .map_err(DbError::from)
+    })?;
+    let company = company.n;
+    let select = format!(
+        "SELECT {company}, 'Crowd ' || x, 'crowd-{company}-' || x, '', 'crowd@example.com', 'Europe/Paris', \
+         'crowd-t-{company}-' || x, 'ct', 'crowd-p-{company}-' || x, 'cp', 30, FALSE, 'AUTO', 0, 'NO_PREFERENCE', \
+         '2026-06-10 00:00:00', '2026-06-10 00:00:00'"
+    );
+    run(
+        &db,
+        over_sequence(
+            backend,
+            shops,
+            "INSERT INTO shops (company_id, label, slug, url, contact_email, time_zone, test_key_hash, \
+             test_key_hint, production_key_hash, production_key_hint, validity_days, reference_mandatory, \
+             validation_mode, capture_delay_days, three_ds, created_at, updated_at)",
+            &select,
+        ),
+    )?;
+    // One statement gives the shops consecutive ids; the orders rely on it.
+    let first = count(&db, format!("SELECT MIN(id) AS n FROM shops WHERE company_id = {company}"))?;
+    let last = count(&db, format!("SELECT MAX(id) AS n FROM shops WHERE company_id = {company}"))?;
+    anyhow::ensure!(last - first + 1 == shops, "the crowd's shop ids are not consecutive ({first}..={last})");
+    let token = padded(backend, "x", 16);
+    let select = format!(
+        "SELECT {first} + x % {shops}, '{mode}', CASE x % 4 WHEN 0 THEN 'URL' WHEN 1 THEN 'EMAIL' WHEN 2 THEN 'SMS' \
+         ELSE 'INVOICE' END, 'c{company}-' || {token}, 'CROWD-' || x, 100 + (x * 37) % 100000, 'EUR', 'fr', 'AUTO', 0, \
+         '2026-12-31', '2026-12-31 22:59:59', 'NONE', 'NO_PREFERENCE', FALSE, \
+         CASE x % 10 WHEN 0 THEN 'CANCELLED' WHEN 1 THEN 'EXPIRED' ELSE 'RUNNING' END, 'MANUAL', 0, 'seed', \
+         '2026-06-10 00:00:00', '2026-06-10 00:00:00'"
+    );
+    run(&db, over_sequence(backend, orders, &format!("INSERT INTO payment_orders ({ORDER_COLUMNS})"), &select))?;
+    eprintln!("seeded {shops} shops and {orders} orders in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Fresh planner statistics after a bulk load, as autovacuum would give a minute later. SQLite
+/// keeps none unless asked (`ANALYZE`), and paylink does not ask, so it is left as it is.
+fn analyze(path: &str) -> anyhow::Result<()> {
+    let db = Db::connect(path, 2)?;
+    if db.backend() == Backend::Postgres {
+        db.write_blocking(|c| c.batch_execute("ANALYZE").map_err(DbError::from))?;
+    }
+    Ok(())
+}
+
+/// Typed parameters of a prepared statement: (PostgreSQL type, SQL literal).
+type Params<'a> = Vec<(&'a str, String)>;
+
+/// The lists' queries as paylink sends them for one shop (first pages, and next pages after
+/// the 50th row) with their plans. PostgreSQL: `EXPLAIN (ANALYZE)` of prepared statements,
+/// under a custom plan (the first five executions) and the generic plan (what a server may
+/// keep after that), and beside them the former forms (`= ANY($1)`, and `= $1` alone) under a
+/// custom plan. SQLite: `EXPLAIN QUERY PLAN`.
 fn explain(path: &str, shop: i64, mode: &str) -> anyhow::Result<()> {
     let db = Db::connect(path, 2)?;
-    for (what, sql) in [
-        (
-            "orders list, newest first",
-            format!(
-                "SELECT * FROM payment_orders WHERE shop_id IN ({shop}) AND mode = '{mode}' ORDER BY id DESC LIMIT 51"
-            ),
+    let cursor = count(
+        &db,
+        format!(
+            "SELECT id AS n FROM payment_orders WHERE shop_id = {shop} AND mode = '{mode}' ORDER BY id DESC \
+             LIMIT 1 OFFSET 49"
         ),
-        (
-            "orders list, status filter",
-            format!(
-                "SELECT * FROM payment_orders WHERE shop_id IN ({shop}) AND mode = '{mode}' AND status = 'CANCELLED' \
-                 ORDER BY id DESC LIMIT 51"
-            ),
-        ),
-        (
-            "orders list, by amount, next page",
-            format!(
-                "SELECT * FROM payment_orders WHERE shop_id IN ({shop}) AND mode = '{mode}' AND (amount < 5000 OR \
-                 (amount = 5000 AND id < 1000)) ORDER BY amount DESC, id DESC LIMIT 51"
-            ),
-        ),
-    ] {
-        let plan = db.read_blocking(|c| {
-            diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load::<PlanRow>(c).map_err(DbError::from)
-        })?;
+    )?;
+    let company = count(&db, format!("SELECT company_id AS n FROM shops WHERE id = {shop}"))?;
+    let (s, c) = (shop.to_string(), cursor.to_string());
+    let queries: Vec<(&str, String, Params)> = match db.backend() {
+        Backend::Sqlite => {
+            let orders = format!("SELECT * FROM payment_orders WHERE shop_id = {shop} AND mode = '{mode}'");
+            vec![
+                ("orders list and API list, first page", format!("{orders} ORDER BY id DESC LIMIT 51"), vec![]),
+                (
+                    "orders list and API list, next page",
+                    format!("{orders} AND id < {cursor} ORDER BY id DESC LIMIT 51"),
+                    vec![],
+                ),
+                (
+                    "orders list, status filter",
+                    format!("{orders} AND status = 'CANCELLED' ORDER BY id DESC LIMIT 51"),
+                    vec![],
+                ),
+                (
+                    "orders list, by amount, next page",
+                    format!(
+                        "{orders} AND (amount < 5000 OR (amount = 5000 AND id < {cursor})) ORDER BY amount DESC, id DESC \
+                         LIMIT 51"
+                    ),
+                    vec![],
+                ),
+                (
+                    "transactions list, first page",
+                    format!(
+                        "SELECT * FROM transactions WHERE shop_id = {shop} AND mode = '{mode}' ORDER BY id DESC LIMIT 51"
+                    ),
+                    vec![],
+                ),
+                (
+                    "audit log, first page",
+                    format!("SELECT * FROM audit_log WHERE company_id = {company} ORDER BY id DESC LIMIT 51"),
+                    vec![],
+                ),
+            ]
+        }
+        Backend::Postgres => {
+            let orders = "SELECT * FROM payment_orders WHERE shop_id = $1";
+            let first = format!("mode >= '{mode}' AND mode <= '{mode}'");
+            vec![
+                (
+                    "orders list and API list, first page",
+                    format!("{orders} AND {first} ORDER BY mode DESC, id DESC LIMIT 51"),
+                    vec![("bigint", s.clone())],
+                ),
+                (
+                    "orders list and API list, next page",
+                    format!(
+                        "{orders} AND mode >= '{mode}' AND (mode, id) < ('{mode}', $2) ORDER BY mode DESC, id DESC LIMIT 51"
+                    ),
+                    vec![("bigint", s.clone()), ("bigint", c.clone())],
+                ),
+                (
+                    "orders list, status filter",
+                    format!("{orders} AND {first} AND status = $2 ORDER BY mode DESC, id DESC LIMIT 51"),
+                    vec![("bigint", s.clone()), ("text", "'CANCELLED'".into())],
+                ),
+                (
+                    "orders list, by amount, next page",
+                    format!(
+                        "{orders} AND mode >= '{mode}' AND (mode, amount, id) < ('{mode}', $2, $3) \
+                         ORDER BY mode DESC, amount DESC, id DESC LIMIT 51"
+                    ),
+                    vec![("bigint", s.clone()), ("bigint", "5000".into()), ("bigint", c.clone())],
+                ),
+                (
+                    "transactions list, first page",
+                    format!(
+                        "SELECT * FROM transactions WHERE shop_id = $1 AND {first} ORDER BY mode DESC, id DESC LIMIT 51"
+                    ),
+                    vec![("bigint", s.clone())],
+                ),
+                (
+                    "audit log, first page",
+                    "SELECT * FROM audit_log WHERE company_id >= $1 AND company_id <= $1 \
+                     ORDER BY company_id DESC, id DESC LIMIT 51"
+                        .into(),
+                    vec![("bigint", company.to_string())],
+                ),
+                (
+                    "before: orders list, first page, shop_id = ANY($1) AND mode = $2",
+                    "SELECT * FROM payment_orders WHERE shop_id = ANY($1) AND mode = $2 ORDER BY id DESC LIMIT 51"
+                        .into(),
+                    vec![("bigint[]", format!("ARRAY[{shop}]")), ("text", format!("'{mode}'"))],
+                ),
+                (
+                    "before: audit log, first page, company_id = $1",
+                    "SELECT * FROM audit_log WHERE company_id = $1 ORDER BY id DESC LIMIT 51".into(),
+                    vec![("bigint", company.to_string())],
+                ),
+                (
+                    "before: orders list, first page, shop_id = $1 AND mode = $2",
+                    format!("{orders} AND mode = $2 ORDER BY id DESC LIMIT 51"),
+                    vec![("bigint", s.clone()), ("text", format!("'{mode}'"))],
+                ),
+            ]
+        }
+    };
+    for (what, sql, params) in queries {
         println!("{what}:");
-        for row in plan {
-            println!("  {}", row.detail);
+        let lines = db.read_blocking(|c| plan(c, &sql, &params, what.starts_with("before")).map_err(DbError::from))?;
+        for line in lines {
+            println!("  {line}");
         }
     }
     Ok(())
 }
 
+/// The plan lines of `sql`: SQLite's `EXPLAIN QUERY PLAN` when `params` is empty, else
+/// PostgreSQL's `EXPLAIN (ANALYZE)` of it prepared with these typed parameters, custom plan
+/// then (unless `custom_only`) generic plan.
+fn plan(c: &mut DbConn, sql: &str, params: &[(&str, String)], custom_only: bool) -> QueryResult<Vec<String>> {
+    if params.is_empty() {
+        let rows = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load::<PlanRow>(c)?;
+        return Ok(rows.into_iter().map(|r| r.detail).collect());
+    }
+    let types: Vec<&str> = params.iter().map(|p| p.0).collect();
+    let values: Vec<&str> = params.iter().map(|p| p.1.as_str()).collect();
+    c.batch_execute(&format!("PREPARE q({}) AS {sql}", types.join(", ")))?;
+    let mut lines = Vec::new();
+    let modes: &[&str] = if custom_only { &["custom"] } else { &["custom", "generic"] };
+    for mode in modes {
+        c.batch_execute(&format!("SET plan_cache_mode = force_{mode}_plan"))?;
+        let rows = diesel::sql_query(format!("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE q({})", values.join(", ")))
+            .load::<PgPlanRow>(c)?;
+        lines.push(format!("{mode} plan:"));
+        lines.extend(rows.into_iter().map(|r| format!("  {}", r.line)));
+    }
+    c.batch_execute("DEALLOCATE q; RESET plan_cache_mode")?;
+    Ok(lines)
+}
+
 /// Running TEST orders payable for a month, with predictable tokens for the pay benchmark.
 fn payable(path: &str, shop: i64, count: i64) -> anyhow::Result<()> {
     let db = Db::connect(path, 2)?;
+    let backend = db.backend();
     let until = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
-    let sql = format!(
-        "WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < {count}) \
-         INSERT INTO payment_orders (shop_id, mode, channel, token, reference, amount, currency, language, \
-         validation_mode, capture_delay_days, expires_on, expires_at, alias_mode, three_ds, use_collection_form, \
-         status, delivery_status, send_count, created_by, created_at, updated_at) \
-         SELECT {shop}, 'TEST', 'URL', printf('pay%017d', x), 'PAY-' || x, 1500, 'EUR', 'fr', 'AUTO', 0, \
-         '{until}', '{until} 20:00:00', 'NONE', 'NO_PREFERENCE', 0, 'RUNNING', 'MANUAL', 0, 'bench', \
-         '2026-06-01 00:00:00', '2026-06-01 00:00:00' FROM seq"
+    let token = padded(backend, "x", 17);
+    let select = format!(
+        "SELECT {shop}, 'TEST', 'URL', 'pay' || {token}, 'PAY-' || x, 1500, 'EUR', 'fr', 'AUTO', 0, \
+         '{until}', '{until} 20:00:00', 'NONE', 'NO_PREFERENCE', FALSE, 'RUNNING', 'MANUAL', 0, 'bench', \
+         '2026-06-01 00:00:00', '2026-06-01 00:00:00'"
     );
-    db.write_blocking(|c| diesel::sql_query(sql).execute(c).map_err(DbError::from))?;
+    run(&db, over_sequence(backend, count, &format!("INSERT INTO payment_orders ({ORDER_COLUMNS})"), &select))?;
+    Ok(())
+}
+
+/// Runs `sql(name)` for the database named in `url` on that server's `postgres` database.
+fn admin(url: &str, sql: impl Fn(&str) -> String) -> anyhow::Result<()> {
+    let (server, name) = url.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("no database name in {url}"))?;
+    let name = name.split('?').next().unwrap_or(name);
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "database name {name:?}: letters, digits and _ only"
+    );
+    let mut conn = diesel::PgConnection::establish(&format!("{server}/postgres"))?;
+    conn.batch_execute(&sql(name))?;
     Ok(())
 }

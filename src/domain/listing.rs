@@ -33,8 +33,9 @@ impl SortKey {
     }
 }
 
-/// Where the next page starts: the last row's sort value and id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the next page starts: the last row's sort value and id. Within one sort, the derived
+/// order is the list's ascending order (value, then id), the SQL `ORDER BY` of the list.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cursor {
     Created(i64),
     Expires(NaiveDateTime, i64),

@@ -328,6 +328,13 @@ pub struct Page {
 }
 
 /// One page of orders of `shops` in `mode`, filtered and sorted, starting after `cursor`.
+///
+/// Each shop is read on its own (`shop_id = ?`, never `IN`/`= ANY`), so that the shop's
+/// index of the sort gives the order and the page reads about `limit` rows of that shop
+/// whatever the size of the others (on PostgreSQL, see "Lists on PostgreSQL" in `store`).
+/// Several shops: each gives its first `limit + 1` rows after the same cursor and the pages
+/// merge here by the sort key and id (ids are unique, so the order is total and the cursor
+/// means the same).
 #[allow(clippy::too_many_arguments)]
 pub fn list(
     conn: &mut DbConn,
@@ -340,8 +347,31 @@ pub fn list(
     limit: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Page> {
-    let shop_ids: Vec<i64> = shops.iter().map(|s| s.0).collect();
-    let mut q = po::table.filter(po::shop_id.eq_any(shop_ids)).filter(po::mode.eq(mode.as_str())).into_boxed();
+    let mut rows = Vec::new();
+    for shop in super::distinct(shops) {
+        rows.extend(list_shop(conn, shop, mode, f, sort, descending, cursor, limit + 1, now)?);
+    }
+    let (items, more) = super::merge_pages(rows, |o| Cursor::of(o, sort), descending, limit);
+    let next = if more { items.last().map(|o| Cursor::of(o, sort)) } else { None };
+    Ok(Page { items, next })
+}
+
+/// The first `fetch` orders of one shop after `cursor`, in the list's order.
+#[allow(clippy::too_many_arguments)]
+fn list_shop(
+    conn: &mut DbConn,
+    shop: ShopId,
+    mode: Mode,
+    f: &OrderFilter,
+    sort: SortKey,
+    descending: bool,
+    cursor: Option<&Cursor>,
+    fetch: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Order>> {
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    let mut q = po::table.filter(po::shop_id.eq(shop.0)).into_boxed();
+    q = if postgres { postgres_keyset(q, mode, descending, cursor) } else { q.filter(po::mode.eq(mode.as_str())) };
     if let Some(c) = f.channel {
         q = q.filter(po::channel.eq(c.as_str()));
     }
@@ -391,6 +421,7 @@ pub fn list(
         }
     }
     q = match (cursor, descending) {
+        _ if postgres => q,
         (Some(Cursor::Created(id)), true) => q.filter(po::id.lt(*id)),
         (Some(Cursor::Created(id)), false) => q.filter(po::id.gt(*id)),
         (Some(Cursor::Expires(t, id)), true) => {
@@ -404,22 +435,46 @@ pub fn list(
         (None, _) => q,
     };
     q = match (sort, descending) {
-        (SortKey::Created, true) => q.order(po::id.desc()),
-        (SortKey::Created, false) => q.order(po::id.asc()),
-        (SortKey::Expires, true) => q.order((po::expires_at.desc(), po::id.desc())),
-        (SortKey::Expires, false) => q.order((po::expires_at.asc(), po::id.asc())),
-        (SortKey::Amount, true) => q.order((po::amount.desc(), po::id.desc())),
-        (SortKey::Amount, false) => q.order((po::amount.asc(), po::id.asc())),
+        (SortKey::Created, true) => q.then_order_by(po::id.desc()),
+        (SortKey::Created, false) => q.then_order_by(po::id.asc()),
+        (SortKey::Expires, true) => q.then_order_by((po::expires_at.desc(), po::id.desc())),
+        (SortKey::Expires, false) => q.then_order_by((po::expires_at.asc(), po::id.asc())),
+        (SortKey::Amount, true) => q.then_order_by((po::amount.desc(), po::id.desc())),
+        (SortKey::Amount, false) => q.then_order_by((po::amount.asc(), po::id.asc())),
     };
-    let mut rows: Vec<Order> =
-        q.limit(limit + 1).select(Row::as_select()).load(conn)?.into_iter().map(Order::from).collect();
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|o| Cursor::of(o, sort))
-    } else {
-        None
+    Ok(q.limit(fetch).select(Row::as_select()).load(conn)?.into_iter().map(Order::from).collect())
+}
+
+type Boxed<'a> = po::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+
+/// The mode and the keyset of one shop's page on PostgreSQL ("Lists on PostgreSQL" in
+/// `store`): the mode as two bounds and first in the order, the cursor as one row comparison.
+fn postgres_keyset<'a>(q: Boxed<'a>, mode: Mode, descending: bool, cursor: Option<&Cursor>) -> Boxed<'a> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool, Timestamp};
+    let m = super::mode_literal(mode);
+    let (end, start, after) = if descending { (">=", "<=", "<") } else { ("<=", ">=", ">") };
+    let q = q.filter(sql::<Bool>(&format!("payment_orders.mode {end} {m}")));
+    let row = |columns: &str| format!("(payment_orders.mode, {columns}payment_orders.id) {after} ({m}, ");
+    let q = match cursor {
+        None => q.filter(sql::<Bool>(&format!("payment_orders.mode {start} {m}"))),
+        Some(Cursor::Created(id)) => q.filter(sql::<Bool>(&row("")).bind::<BigInt, _>(*id).sql(")")),
+        Some(Cursor::Expires(t, id)) => q.filter(
+            sql::<Bool>(&row("payment_orders.expires_at, "))
+                .bind::<Timestamp, _>(*t)
+                .sql(", ")
+                .bind::<BigInt, _>(*id)
+                .sql(")"),
+        ),
+        Some(Cursor::Amount(a, id)) => q.filter(
+            sql::<Bool>(&row("payment_orders.amount, "))
+                .bind::<BigInt, _>(*a)
+                .sql(", ")
+                .bind::<BigInt, _>(*id)
+                .sql(")"),
+        ),
     };
-    Ok(Page { items: rows, next })
+    if descending { q.order(po::mode.desc()) } else { q.order(po::mode.asc()) }
 }
 
 /// The prefix of a payment lock parked at the issuer's challenge (`3ds:<holder>:<card>`):

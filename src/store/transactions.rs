@@ -177,6 +177,10 @@ pub fn for_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Transacti
 }
 
 /// One page, newest first, after the `before` id (keyset).
+///
+/// Each shop is read on its own (`shop_id = ?`), so that `(shop_id, mode, id)` gives the order
+/// whatever the size of the other shops (see `orders::list` and "Lists on PostgreSQL" in
+/// `store`); several shops merge by id.
 pub fn list(
     conn: &mut DbConn,
     shops: &[ShopId],
@@ -186,8 +190,28 @@ pub fn list(
     before: Option<i64>,
     limit: i64,
 ) -> QueryResult<(Vec<Transaction>, Option<i64>)> {
-    let ids: Vec<i64> = shops.iter().map(|s| s.0).collect();
-    let mut q = tx::table.filter(tx::shop_id.eq_any(ids)).filter(tx::mode.eq(mode.as_str())).into_boxed();
+    let mut rows = Vec::new();
+    for shop in super::distinct(shops) {
+        rows.extend(list_shop(conn, shop, mode, tab, f, before, limit + 1)?);
+    }
+    let (rows, more) = super::merge_pages(rows, |t| t.id, true, limit);
+    let next = if more { rows.last().map(|t| t.id) } else { None };
+    Ok((rows, next))
+}
+
+/// The newest `fetch` transactions of one shop before `before`.
+fn list_shop(
+    conn: &mut DbConn,
+    shop: ShopId,
+    mode: Mode,
+    tab: Tab,
+    f: &TxFilter,
+    before: Option<i64>,
+    fetch: i64,
+) -> QueryResult<Vec<Transaction>> {
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    let mut q = tx::table.filter(tx::shop_id.eq(shop.0)).into_boxed();
+    q = if postgres { postgres_keyset(q, mode, before) } else { q.filter(tx::mode.eq(mode.as_str())) };
     q = match tab {
         Tab::InProgress => q.filter(tx::status.eq_any(["AUTHORISED", "AUTHORISED_TO_VALIDATE"])),
         Tab::Captured => q.filter(tx::status.eq("CAPTURED")),
@@ -213,27 +237,39 @@ pub fn list(
         q = q.filter(tx::return_code.eq(c.clone()));
     }
     if let Some(r) = &f.reference {
+        // A transaction's order is in its shop: scoped so, the reference index serves the
+        // lookup instead of a scan of every shop's orders.
+        let shop_orders = po::table.filter(po::shop_id.eq(shop.0)).filter(po::mode.eq(mode.as_str()));
         q = match r.strip_suffix('*') {
             Some(prefix) => {
                 let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                 let like = po::reference.like(format!("{escaped}%")).escape('\\');
-                q.filter(tx::order_id.eq_any(po::table.filter(like).select(po::id)))
+                q.filter(tx::order_id.eq_any(shop_orders.filter(like).select(po::id)))
             }
-            None => q.filter(tx::order_id.eq_any(po::table.filter(po::reference.eq(r.clone())).select(po::id))),
+            None => q.filter(tx::order_id.eq_any(shop_orders.filter(po::reference.eq(r.clone())).select(po::id))),
         };
     }
-    if let Some(b) = before {
+    if let Some(b) = before.filter(|_| !postgres) {
         q = q.filter(tx::id.lt(b));
     }
-    let mut rows: Vec<Transaction> =
-        q.order(tx::id.desc()).limit(limit + 1).select(Row::as_select()).load::<Row>(conn).and_then(decode)?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|t| t.id)
-    } else {
-        None
+    q.then_order_by(tx::id.desc()).limit(fetch).select(Row::as_select()).load::<Row>(conn).and_then(decode)
+}
+
+type Boxed<'a> = tx::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+
+/// The mode and the keyset of one shop's page on PostgreSQL ("Lists on PostgreSQL" in `store`).
+fn postgres_keyset(q: Boxed<'_>, mode: Mode, before: Option<i64>) -> Boxed<'_> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool};
+    let m = super::mode_literal(mode);
+    let q = q.filter(sql::<Bool>(&format!("transactions.mode >= {m}")));
+    let q = match before {
+        None => q.filter(sql::<Bool>(&format!("transactions.mode <= {m}"))),
+        Some(b) => q.filter(
+            sql::<Bool>(&format!("(transactions.mode, transactions.id) < ({m}, ")).bind::<BigInt, _>(b).sql(")"),
+        ),
     };
-    Ok((rows, next))
+    q.order(tx::mode.desc())
 }
 
 /// The references of these orders (for lists of transactions), by order id.

@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod delivery;
 mod hardening;
+mod lists;
 mod messaging;
 mod ops;
 mod orders_ui;
