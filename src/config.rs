@@ -68,6 +68,9 @@ pub struct RawSettings {
     /// and the worker asks the acquirer what became of it.
     #[arg(long, env = "PAYLINK_ACQUIRER_TIMEOUT_MS", default_value_t = 10_000)]
     pub acquirer_timeout_ms: u64,
+    /// Milliseconds between two rounds of the background worker.
+    #[arg(long, env = "PAYLINK_WORKER_TICK_MS", default_value_t = 5_000)]
+    pub worker_tick_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -96,6 +99,7 @@ pub struct Settings {
     pub db_pool_size: u32,
     pub body_timeout_secs: u32,
     pub acquirer_timeout_ms: u64,
+    pub worker_tick_ms: u64,
     /// Directory of the SQLite file (embedded mode) or the working directory: holds outbox/.
     pub data_dir: PathBuf,
 }
@@ -203,6 +207,7 @@ impl RawSettings {
             db_pool_size: self.db_pool_size.max(2),
             body_timeout_secs: self.body_timeout_secs.max(1),
             acquirer_timeout_ms: self.acquirer_timeout_ms.max(1),
+            worker_tick_ms: self.worker_tick_ms.max(10),
             data_dir,
         })
     }
@@ -220,6 +225,11 @@ impl Settings {
 
     pub fn acquirer_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.acquirer_timeout_ms)
+    }
+
+    /// Time between two rounds of the background worker.
+    pub fn worker_tick(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.worker_tick_ms)
     }
 }
 
@@ -327,6 +337,7 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         assert_eq!(first.public_url, "http://127.0.0.1:8080");
         assert_eq!(first.backend, Backend::Sqlite);
+        assert_eq!(first.worker_tick(), std::time::Duration::from_secs(5), "the worker's default round");
     }
 
     #[test]

@@ -23,7 +23,6 @@ use crate::store::outbox::{self, Job, JobStatus, Kind};
 use crate::store::{idempotency, sessions};
 
 pub const HEARTBEAT: &str = "worker";
-pub const TICK: Duration = Duration::from_secs(5);
 /// A claimed job is someone else's for this long; a crashed worker's claim then runs out.
 const LEASE: Span = Span::minutes(5);
 const BATCH: i64 = 50;
@@ -192,7 +191,7 @@ impl Worker {
     /// and recorded first. The mail transport is then closed, inside the runtime (lettre's
     /// pool spawns its clean-up on Tokio when dropped, and panics outside a runtime).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut interval = tokio::time::interval(TICK);
+        let mut interval = tokio::time::interval(self.settings.worker_tick());
         loop {
             tokio::select! {
                 biased;

@@ -32,16 +32,97 @@ async fn redirects_never_leave_the_site() {
 
 #[actix_web::test]
 async fn an_https_public_url_turns_on_hsts_and_secure_cookies() {
-    let app = TestApp::spawn_with(&["--public-url", "https://pay.example.com"]).await;
-    let page = app.client().get("/login").await;
-    assert_eq!(page.header("strict-transport-security").as_deref(), Some("max-age=31536000; includeSubDomains"));
-    let csrf = page.set_cookie("paylink_csrf").expect("a CSRF cookie");
-    assert!(csrf.contains("Secure"), "{csrf}");
+    // The server still listens on plain http 127.0.0.1: a TLS proxy would be in front.
+    let app = TestApp::spawn_with(&["--public-url", "https://pay.example.test"]).await;
+    let seen = cookies_and_hsts_of_every_kind_of_response(&app).await;
+    for (what, hsts) in &seen.hsts {
+        assert_eq!(hsts.as_deref(), Some("max-age=31536000; includeSubDomains"), "{what}");
+    }
+    for (name, line) in &seen.cookies {
+        assert!(cookie_attributes(line).contains(&"secure".to_string()), "{name} not Secure: {line}");
+    }
 
     let plain = TestApp::spawn().await;
-    let page = plain.client().get("/login").await;
-    assert_eq!(page.header("strict-transport-security"), None, "never over plain http");
-    assert!(!page.set_cookie("paylink_csrf").expect("a CSRF cookie").contains("Secure"));
+    let seen = cookies_and_hsts_of_every_kind_of_response(&plain).await;
+    for (what, hsts) in &seen.hsts {
+        assert_eq!(hsts.as_deref(), None, "{what}: never HSTS over plain http");
+    }
+    for (name, line) in &seen.cookies {
+        assert!(!cookie_attributes(line).contains(&"secure".to_string()), "{name} Secure over http: {line}");
+    }
+}
+
+struct Seen {
+    /// (what was asked, its Strict-Transport-Security header)
+    hsts: Vec<(&'static str, Option<String>)>,
+    /// (cookie name, its first `Set-Cookie` line)
+    cookies: Vec<(&'static str, String)>,
+}
+
+/// `Set-Cookie: a=b; Path=/; Secure; HttpOnly` → `["path=/", "secure", "httponly"]`.
+fn cookie_attributes(line: &str) -> Vec<String> {
+    line.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect()
+}
+
+/// A page, a form refusal, the login's session cookie, a signed-in page, an error page, the API
+/// (a document, an answer, an error) and `/healthz`, asked without a cookie store: a browser
+/// would not send a `Secure` cookie back over http, so the cookies are carried by hand.
+async fn cookies_and_hsts_of_every_kind_of_response(app: &TestApp) -> Seen {
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", CODE);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap();
+    let mut jar: Vec<(String, String)> = Vec::new();
+    let mut seen = Seen { hsts: Vec::new(), cookies: Vec::new() };
+    let cookie_header =
+        |jar: &Vec<(String, String)>| jar.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ");
+    let mut ask = async |what: &'static str, request: reqwest::RequestBuilder, jar: &mut Vec<(String, String)>| {
+        let request = if jar.is_empty() { request } else { request.header("cookie", cookie_header(jar)) };
+        let response = request.send().await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        seen.hsts.push((what, header("strict-transport-security")));
+        for line in response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+            let (name, value) = line.split(';').next().unwrap().split_once('=').unwrap();
+            for known in ["paylink_csrf", "paylink_session"] {
+                if name == known && !seen.cookies.iter().any(|(n, _)| *n == known) {
+                    seen.cookies.push((known, line.to_string()));
+                }
+            }
+            jar.retain(|(n, _)| n != name);
+            jar.push((name.to_string(), value.to_string()));
+        }
+        let status = response.status().as_u16();
+        let location = header("location").unwrap_or_default();
+        (status, location, response.text().await.unwrap())
+    };
+    let url = |path: &str| app.url(path);
+
+    let (status, _, body) = ask("the login page", http.get(url("/login")), &mut jar).await;
+    assert_eq!(status, 200);
+    let token = crate::helpers::Page { status, location: None, headers: Default::default(), body }.csrf().unwrap();
+    let (status, ..) =
+        ask("a form without its token", http.post(url("/login")).form(&[("login", "x")]), &mut jar).await;
+    assert_eq!(status, 403);
+    let login = [("login", m.login.as_str()), ("password", m.temporary_password.as_str()), ("csrf_token", &token)];
+    let (status, location, _) = ask("the login", http.post(url("/login")).form(&login), &mut jar).await;
+    assert_eq!((status, location.as_str()), (303, "/login/code"), "the login went through");
+    let (status, ..) = ask("a signed-in step", http.get(url("/login/code")), &mut jar).await;
+    assert_eq!(status, 200, "the session cookie was carried");
+    let (status, ..) = ask("an error page", http.get(url("/no/such/page")), &mut jar).await;
+    assert_eq!(status, 404);
+    let (status, ..) = ask("the API document", http.get(url("/api/v1/openapi.json")), &mut jar).await;
+    assert_eq!(status, 200);
+    let api = http.get(url("/api/v1/payment-orders")).basic_auth(m.shop_id.to_string(), Some(&m.test_api_key));
+    let (status, ..) = ask("an API answer", api, &mut Vec::new()).await;
+    assert_eq!(status, 200);
+    let (status, ..) = ask("an API error", http.get(url("/api/v1/payment-orders")), &mut Vec::new()).await;
+    assert_eq!(status, 401);
+    let (status, ..) = ask("/healthz before any worker round", http.get(url("/healthz")), &mut Vec::new()).await;
+    assert_eq!(status, 503);
+    app.run_worker().await;
+    let (status, ..) = ask("/healthz", http.get(url("/healthz")), &mut Vec::new()).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = seen.cookies.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["paylink_csrf", "paylink_session"], "both cookies were set");
+    seen
 }
 
 #[actix_web::test]

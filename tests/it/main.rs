@@ -10,6 +10,7 @@ mod architecture;
 mod auth;
 mod browser;
 mod cli;
+mod cluster;
 mod delivery;
 mod hardening;
 mod lists;
