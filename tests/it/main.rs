@@ -17,6 +17,7 @@ mod messaging;
 mod ops;
 mod orders_ui;
 mod pay;
+mod routes;
 mod schema;
 mod security;
 mod settings;
