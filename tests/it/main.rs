@@ -18,6 +18,7 @@ mod messaging;
 mod ops;
 mod orders_ui;
 mod pay;
+mod routes;
 mod schema;
 mod security;
 mod settings;
