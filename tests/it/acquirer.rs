@@ -30,8 +30,8 @@ pub enum Behave {
     Fail,
     /// Does it, then never answers (the gate's timeout ends the call).
     DoesThenHangs,
-    /// Does it after a while, within the timeout.
-    Slow,
+    /// Does it, and answers once the test calls `release` (within the timeout).
+    Held,
 }
 
 /// The simulator for authentication, and for money operations whatever `behave` says. It
@@ -43,6 +43,8 @@ pub struct Fake {
     pub lookups_answer: Mutex<bool>,
     pub calls: Mutex<Vec<(String, String)>>,
     done: Mutex<HashMap<String, Looked>>,
+    /// Where `Held` calls wait; `release` lets them all answer.
+    gate: tokio::sync::Semaphore,
 }
 
 impl Fake {
@@ -53,7 +55,13 @@ impl Fake {
             lookups_answer: Mutex::new(true),
             calls: Mutex::new(Vec::new()),
             done: Mutex::new(HashMap::new()),
+            gate: tokio::sync::Semaphore::new(0),
         })
+    }
+
+    /// Lets every `Held` call answer, now and after.
+    pub fn release(&self) {
+        self.gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
     }
 
     pub fn set(&self, b: Behave) {
@@ -74,8 +82,8 @@ impl Fake {
         }
         self.done.lock().unwrap().insert(key.to_string(), what);
         match behave {
-            Behave::DoesThenHangs => tokio::time::sleep(StdDuration::from_secs(3600)).await,
-            Behave::Slow => tokio::time::sleep(StdDuration::from_millis(150)).await,
+            Behave::DoesThenHangs => std::future::pending::<()>().await,
+            Behave::Held => self.gate.acquire().await.expect("gate open").forget(),
             _ => {}
         }
         Ok(())
@@ -187,6 +195,18 @@ impl Res {
     }
 }
 
+/// Opens the pay page at `path` as a new buyer and posts the frictionless Visa test card.
+async fn pay_on_page(app: &TestApp, path: &str) -> crate::helpers::Page {
+    let buyer = app.client();
+    let page = buyer.get(path).await;
+    assert_eq!(page.status, 200, "{}", page.excerpt());
+    let session = page.attr("input[name=\"session\"]", "value").expect("a pay form");
+    let card = [("card_number", "4970100000000006"), ("expiry_month", "12"), ("expiry_year", "2030")];
+    let mut fields = card.to_vec();
+    fields.extend([("cvv", "123"), ("holder", "Jane Doe"), ("session", session.as_str())]);
+    buyer.post_form(path, &fields).await
+}
+
 /// A URL order created through the API, paid on its link with the frictionless Visa test
 /// card: the transaction id. `validation`: AUTO captures at once, MANUAL waits.
 pub async fn paid_order(app: &TestApp, api: &Api, amount: i64, validation: &str, delay: i64) -> i64 {
@@ -198,28 +218,20 @@ pub async fn paid_order(app: &TestApp, api: &Api, amount: i64, validation: &str,
         .await;
     let url = order.expect(201)["url"].as_str().unwrap().to_string();
     let path = url.strip_prefix(&app.base).unwrap().to_string();
-    let buyer = app.client();
-    let page = buyer.get(&path).await;
-    assert_eq!(page.status, 200);
-    let session = page.attr("input[name=\"session\"]", "value").expect("a pay form");
-    let paid = buyer
-        .post_form(
-            &path,
-            &[
-                ("card_number", "4970100000000006"),
-                ("expiry_month", "12"),
-                ("expiry_year", "2030"),
-                ("cvv", "123"),
-                ("holder", "Jane Doe"),
-                ("session", &session),
-            ],
-        )
-        .await;
-    paid.assert_redirect(&path);
+    pay_on_page(app, &path).await.assert_redirect(&path);
     let id = order.body["id"].as_i64().unwrap();
     let order = api.get(&format!("/api/v1/payment-orders/{id}")).await;
     assert_eq!(order.expect(200)["status"], "PAID", "{}", order.body);
     order.body["transaction_id"].as_i64().expect("a transaction")
+}
+
+/// Waits for `condition` (set by requests under way), yielding, for 30 s at most.
+async fn until(condition: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < StdDuration::from_secs(30), "the condition never held");
+        tokio::task::yield_now().await;
+    }
 }
 
 fn merchant(app: &TestApp, login: &str) -> CreatedMerchant {
@@ -385,22 +397,8 @@ async fn an_authorisation_without_an_answer_is_not_shown_as_paid_and_is_reviewed
     let order = api.post("/api/v1/payment-orders", json!({"channel": "URL", "amount": 900})).await;
     let url = order.expect(201)["url"].as_str().unwrap().to_string();
     let path = url.strip_prefix(&app.base).unwrap().to_string();
-    let buyer = app.client();
-    let page = buyer.get(&path).await;
-    let session = page.attr("input[name=\"session\"]", "value").unwrap();
     fake.set(Behave::DoesThenHangs);
-    let answer = buyer
-        .post_form(
-            &path,
-            &[
-                ("card_number", "4970100000000006"),
-                ("expiry_month", "12"),
-                ("expiry_year", "2030"),
-                ("cvv", "123"),
-                ("session", &session),
-            ],
-        )
-        .await;
+    let answer = pay_on_page(&app, &path).await;
     assert_eq!(answer.status, 503, "{}", answer.excerpt());
     assert!(answer.body.contains("pas répondu"), "the order speaks French: {}", answer.excerpt());
     let id = order.body["id"].as_i64().unwrap();
@@ -418,15 +416,25 @@ async fn parallel_partial_refunds_never_exceed_the_capture() {
     let api = Arc::new(Api::new(&app, &m));
     let tx = paid_order(&app, &api, 1000, "AUTO", 0).await;
     assert_eq!(status_of(&app, tx), "CAPTURED");
-    // Slow answers: the three refunds are all under way at once.
-    fake.set(Behave::Slow);
+    // The acquirer holds its answers: two refunds are under way at the acquirer while the
+    // third is decided; it answers once two calls are in and one refund was answered.
+    fake.set(Behave::Held);
     let path = format!("/api/v1/transactions/{tx}/refunds");
-    let refund = |api: Arc<Api>, path: String| async move { api.post(&path, json!({"amount": 400})).await };
-    let (a, b, c) = tokio::join!(
-        refund(api.clone(), path.clone()),
-        refund(api.clone(), path.clone()),
-        refund(api.clone(), path.clone())
-    );
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    let refund = || async {
+        let res = api.post(&path, json!({"amount": 400})).await;
+        answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        res
+    };
+    let release = async {
+        until(|| {
+            fake.count("refund") >= 3
+                || (fake.count("refund") >= 2 && answered.load(std::sync::atomic::Ordering::SeqCst) >= 1)
+        })
+        .await;
+        fake.release();
+    };
+    let (a, b, c, ()) = tokio::join!(refund(), refund(), refund(), release);
     let mut statuses = vec![a.status, b.status, c.status];
     statuses.sort();
     assert_eq!(statuses, [201, 201, 400], "{} {} {}", a.body, b.body, c.body);
@@ -466,10 +474,15 @@ async fn two_requests_with_one_idempotency_key_capture_once() {
     let m = merchant(&app, "alice");
     let api = Arc::new(Api::new(&app, &m));
     let tx = paid_order(&app, &api, 1200, "AUTO", 2).await;
-    fake.set(Behave::Slow);
+    // The acquirer holds the first capture's answer until the other request has its own.
+    fake.set(Behave::Held);
     let path = format!("/api/v1/transactions/{tx}/capture");
-    let capture = |api: Arc<Api>, path: String| async move { api.post_keyed(&path, json!({}), "capture-once").await };
-    let (a, b) = tokio::join!(capture(api.clone(), path.clone()), capture(api.clone(), path.clone()));
+    let capture = || async {
+        let res = api.post_keyed(&path, json!({}), "capture-once").await;
+        fake.release();
+        res
+    };
+    let (a, b) = tokio::join!(capture(), capture());
     let mut seen = vec![(a.status, a.code().to_string()), (b.status, b.code().to_string())];
     seen.sort();
     assert_eq!(seen, [(200, String::new()), (409, "idempotency_in_progress".to_string())], "{} {}", a.body, b.body);
