@@ -296,6 +296,8 @@ async fn act(
         (status = 404, description = "No such transaction for this shop and mode.", body = ErrorBody),
         (status = 409, description = "Not authorised any more (`transaction.not_capturable`); or the Idempotency-Key is in use.", body = ErrorBody),
         (status = 422, description = "This Idempotency-Key was used with another request.", body = ErrorBody),
+        (status = 502, description = "The acquirer could not be reached (`acquirer.unreachable`): nothing was done; try again later.", body = ErrorBody),
+        (status = 504, description = "The acquirer did not answer in time (`acquirer.pending`): the operation is pending and paylink asks the acquirer what became of it; the transaction shows the outcome.", body = ErrorBody),
     ),
     security(("basic" = []))
 )]
@@ -325,6 +327,8 @@ pub async fn capture(
         (status = 404, description = "No such transaction for this shop and mode.", body = ErrorBody),
         (status = 409, description = "Only a transaction not captured yet can be cancelled (`transaction.already_captured`; after capture, refund it); or the Idempotency-Key is in use.", body = ErrorBody),
         (status = 422, description = "This Idempotency-Key was used with another request.", body = ErrorBody),
+        (status = 502, description = "The acquirer could not be reached (`acquirer.unreachable`): nothing was done; try again later.", body = ErrorBody),
+        (status = 504, description = "The acquirer did not answer in time (`acquirer.pending`): the operation is pending and paylink asks the acquirer what became of it; the transaction shows the outcome.", body = ErrorBody),
     ),
     security(("basic" = []))
 )]
@@ -355,6 +359,8 @@ pub async fn cancel(
         (status = 404, description = "No such transaction for this shop and mode.", body = ErrorBody),
         (status = 409, description = "Not captured (`transaction.not_captured`: cancel it instead), captured more than 365 days ago (`refund.too_late`), or the Idempotency-Key is in use.", body = ErrorBody),
         (status = 422, description = "This Idempotency-Key was used with another request.", body = ErrorBody),
+        (status = 502, description = "The acquirer could not be reached (`acquirer.unreachable`): nothing was done; try again later.", body = ErrorBody),
+        (status = 504, description = "The acquirer did not answer in time (`acquirer.pending`): the operation is pending and paylink asks the acquirer what became of it; the transaction shows the outcome.", body = ErrorBody),
     ),
     security(("basic" = []))
 )]
