@@ -214,6 +214,21 @@ impl RawSettings {
 }
 
 impl Settings {
+    /// E-mails are written as `.eml` files under [`Settings::eml_dir`] instead of sent: no
+    /// SMTP server is configured.
+    pub fn emails_to_files(&self) -> bool {
+        self.smtp_url.is_none()
+    }
+
+    pub fn eml_dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// The file the e-mail job `id` is written to.
+    pub fn eml_path(&self, id: i64) -> std::path::PathBuf {
+        self.eml_dir().join(format!("email-{id}.eml"))
+    }
+
     /// Whether cookies may omit `Secure` (plain HTTP on a loopback address only).
     pub fn cookies_secure(&self) -> bool {
         self.public_url.starts_with("https://")

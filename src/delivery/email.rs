@@ -1,8 +1,6 @@
 //! E-mail through lettre: SMTP when `PAYLINK_SMTP_URL` is set, otherwise `.eml` files under
 //! `outbox/` (shown in the back office). Every message is multipart: HTML and plain text.
 
-use std::path::PathBuf;
-
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -13,7 +11,8 @@ use crate::store::outbox::Job;
 
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Files(PathBuf),
+    /// Written under the settings' `eml_dir`.
+    Files,
 }
 
 impl Mailer {
@@ -22,7 +21,7 @@ impl Mailer {
             Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                 .map(|b| Mailer::Smtp(b.timeout(Some(std::time::Duration::from_secs(15))).build()))
                 .map_err(|e| anyhow::anyhow!("PAYLINK_SMTP_URL is not a usable SMTP URL: {e}")),
-            None => Ok(Mailer::Files(eml_dir(settings))),
+            None => Ok(Mailer::Files),
         }
     }
 
@@ -43,10 +42,10 @@ impl Mailer {
                 Ok(_) => Outcome::Sent,
                 Err(e) => Outcome::Failed(format!("SMTP: {e}")),
             },
-            Mailer::Files(dir) => {
-                let path = dir.join(format!("email-{}.eml", job.id));
+            Mailer::Files => {
+                let path = settings.eml_path(job.id);
                 let bytes = message.formatted();
-                let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, bytes));
+                let written = std::fs::create_dir_all(settings.eml_dir()).and_then(|_| std::fs::write(&path, bytes));
                 match written {
                     Ok(()) => Outcome::Sent,
                     Err(e) => Outcome::Failed(format!("cannot write {}: {e}", path.display())),
@@ -57,10 +56,6 @@ impl Mailer {
 }
 
 /// `outbox/` under the data directory.
-pub fn eml_dir(settings: &Settings) -> PathBuf {
-    settings.data_dir.join("outbox")
-}
-
 fn build(job: &Job, settings: &Settings) -> Result<Message, String> {
     let p: EmailPayload = serde_json::from_str(&job.payload).map_err(|e| format!("bad payload: {e}"))?;
     let from_address = settings.mail_from.parse().map_err(|e| format!("PAYLINK_MAIL_FROM: {e}"))?;

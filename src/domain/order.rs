@@ -226,6 +226,15 @@ pub fn parse_end_date(raw: &str, today: NaiveDate, created: NaiveDate) -> Result
 }
 
 /// The default end date for a new order: today plus the shop's validity days.
+/// The length of an order's token in its link (the SMS estimate counts it before the order
+/// exists).
+pub const TOKEN_CHARS: usize = 22;
+
+/// A new token for an order's link: 128 random bits, URL-safe ([`TOKEN_CHARS`] long).
+pub fn new_token() -> String {
+    super::text::random_token(16)
+}
+
 pub fn default_end_date(today: NaiveDate, validity_days: i32) -> NaiveDate {
     today + chrono::Duration::days(i64::from(validity_days.max(1)))
 }
@@ -284,6 +293,13 @@ impl Order {
 mod tests {
     use super::*;
     use chrono_tz::Europe::Paris;
+
+    #[test]
+    fn a_token_is_as_long_as_the_sms_estimate_counts_it() {
+        let token = new_token();
+        assert_eq!(token.len(), TOKEN_CHARS);
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

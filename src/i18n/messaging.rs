@@ -101,6 +101,7 @@ super::messages! {
     "outbox.download" => "Télécharger le .eml", "Download the .eml";
     "outbox.status.PENDING" => "En attente", "Pending";
     "outbox.status.SENT" => "Envoyé", "Sent";
+    "outbox.status.WRITTEN" => "Écrit dans un fichier, non envoyé", "Written to a file, not sent";
     "outbox.status.FAILED" => "Échec, nouvel essai prévu", "Failed, will retry";
     "outbox.status.GAVE_UP" => "Échec définitif", "Failed, given up";
     "outbox.status.HELD" => "Retenu (pas de passerelle)", "Held (no gateway)";

@@ -3,16 +3,22 @@
 //! template or message is not found); the rules are in [`super::templates`] and
 //! [`super::sms`].
 
-use chrono::NaiveDateTime;
+use chrono::{Days, NaiveDate, NaiveDateTime};
 
+use super::orders::{EmailPayload, SmsPayload, pay_url};
 use super::templates::{self, CleanTemplate, MailTemplate};
 use super::{ServiceError, ServiceResult, sms};
+use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::FieldError;
 use crate::domain::actor::Actor;
 use crate::domain::clock::SharedClock;
 use crate::domain::ids::{ShopId, TemplateId};
+use crate::domain::money::{Currency, Money};
+use crate::domain::order::format_date;
 use crate::domain::outbox::{JobStatus, Kind};
+use crate::domain::shop::Shop;
+use crate::domain::template::{self, Variables};
 use crate::store::outbox::{self, Job};
 use crate::store::{sms as sms_store, templates as template_store};
 
@@ -101,36 +107,65 @@ pub struct OutboxMessage {
     pub id: i64,
     pub order_id: Option<i64>,
     pub kind: Option<Kind>,
-    /// The message as queued (JSON: an e-mail or an SMS).
-    pub payload: String,
     pub status: JobStatus,
     pub attempts: i32,
     pub next_attempt_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
+    /// E-mail: the recipients; SMS: the phone number.
+    pub to: String,
+    /// E-mail: the subject; SMS: the text.
+    pub summary: String,
+    /// An e-mail written as a file instead of sent: where it is on the server.
+    pub eml_path: Option<String>,
 }
 
-impl From<Job> for OutboxMessage {
-    fn from(j: Job) -> Self {
+impl OutboxMessage {
+    fn new(j: Job, settings: &Settings) -> Self {
+        let (kind, status) = (j.kind(), j.status());
+        let (to, summary) = match kind {
+            Some(Kind::Email) => serde_json::from_str::<EmailPayload>(&j.payload)
+                .map(|p| (p.to.join("; "), p.subject))
+                .unwrap_or_default(),
+            Some(Kind::Sms) => {
+                serde_json::from_str::<SmsPayload>(&j.payload).map(|p| (p.to, p.text)).unwrap_or_default()
+            }
+            None => Default::default(),
+        };
+        let written = settings.emails_to_files() && kind == Some(Kind::Email) && status == JobStatus::Sent;
         OutboxMessage {
             id: j.id,
             order_id: j.order_id,
-            kind: j.kind(),
-            status: j.status(),
-            payload: j.payload,
+            kind,
+            status,
             attempts: j.attempts,
             next_attempt_at: j.next_attempt_at,
             last_error: j.last_error,
             created_at: j.created_at,
+            to,
+            summary,
+            eml_path: written.then(|| settings.eml_path(j.id).display().to_string()),
         }
+    }
+
+    /// Done by writing a file, not by sending anything.
+    pub fn written_to_file(&self) -> bool {
+        self.eml_path.is_some()
     }
 }
 
 /// The shop's `limit` latest e-mails and SMS, newest first.
-pub async fn outbox(db: &Db, shop: ShopId, limit: i64) -> ServiceResult<(Vec<OutboxMessage>, Vec<OutboxMessage>)> {
+pub async fn outbox(
+    db: &Db,
+    settings: &Settings,
+    shop: ShopId,
+    limit: i64,
+) -> ServiceResult<(Vec<OutboxMessage>, Vec<OutboxMessage>)> {
+    let settings = settings.clone();
     db.read(move |conn| {
         let read = |conn: &mut _, kind| -> ServiceResult<Vec<OutboxMessage>> {
-            Ok(outbox::recent_for_shop(conn, shop, kind, limit)?.into_iter().map(OutboxMessage::from).collect())
+            let jobs = outbox::recent_for_shop(conn, shop, kind, limit)?;
+            Ok(jobs.into_iter().map(|j| OutboxMessage::new(j, &settings)).collect())
         };
         let emails = read(conn, Kind::Email)?;
         Ok((emails, read(conn, Kind::Sms)?))
@@ -145,4 +180,63 @@ pub async fn email_of(db: &Db, shop: ShopId, id: i64) -> ServiceResult<Option<i6
         Ok(job.filter(|j| j.shop_id == shop.0 && j.kind() == Some(Kind::Email)).map(|j| j.id))
     })
     .await
+}
+
+/// The `.eml` file the e-mail job `id` was written to; `None` when there is none.
+pub async fn eml_file(settings: &Settings, id: i64) -> std::io::Result<Option<Vec<u8>>> {
+    let path = settings.eml_path(id);
+    match tokio::task::spawn_blocking(move || std::fs::read(path)).await.map_err(std::io::Error::other)? {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One example value of a preview, beside the variable it stands for.
+#[derive(Debug)]
+pub struct Example {
+    pub name: &'static str,
+    pub value: String,
+}
+
+/// A template as a message made from it would read, with example values.
+#[derive(Debug)]
+pub struct Preview {
+    pub subject: String,
+    /// The sanitised body with the example values (HTML-escaped) in place.
+    pub html: String,
+    pub text: String,
+    pub examples: Vec<Example>,
+}
+
+/// Previews `template` for `shop` on `today`.
+pub fn preview(template: &MailTemplate, shop: &Shop, today: NaiveDate, public_url: &str) -> Preview {
+    let vars = sample_variables(shop, today, template.language == "fr", public_url);
+    // Sanitised again here: a body that reached the table another way is still made safe,
+    // and gets its link appended like a real message would.
+    let html = vars.render_html(&template::sanitize_body(&template.body));
+    Preview {
+        subject: vars.render_text(&template.subject),
+        text: template::html_to_text(&html),
+        examples: template::VARIABLES.iter().map(|name| Example { name, value: vars.render_text(name) }).collect(),
+        html,
+    }
+}
+
+/// Example values of every variable for a preview: a sample order of 15.00 EUR created today
+/// with the shop's default validity, the shop's own name, contact and site, a sample link.
+fn sample_variables(shop: &Shop, today: NaiveDate, french: bool, public_url: &str) -> Variables {
+    let days = u64::try_from(shop.settings.defaults.validity_days).unwrap_or(30);
+    let end = today.checked_add_days(Days::new(days)).unwrap_or(today);
+    let amount = Money::from_minor(1500, Currency::EUR).map(|m| m.display(french)).unwrap_or_default();
+    Variables {
+        reference: "CMD-2026-0042".to_string(),
+        amount,
+        start_date: format_date(today, french),
+        end_date: format_date(end, french),
+        shop_name: shop.settings.label.clone(),
+        shop_contact: shop.settings.contact_email.clone(),
+        shop_url: shop.settings.url.clone(),
+        url: pay_url(public_url, "example"),
+    }
 }

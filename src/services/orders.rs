@@ -152,11 +152,6 @@ fn log(
     Ok(())
 }
 
-fn new_token() -> String {
-    // 128 random bits, URL-safe.
-    crate::domain::text::random_token(16)
-}
-
 /// Creates one order per recipient (references numbered `-001`, `-002`, …) and queues their
 /// messages. Returns the orders as stored.
 pub fn create(
@@ -178,7 +173,7 @@ pub fn create(
         {
             return Err(ServiceError::field("reference", "reference.invoice_taken"));
         }
-        let token = new_token();
+        let token = order::new_token();
         let mut o = store::insert(
             conn,
             &store::NewOrder {

@@ -2,13 +2,19 @@
 //! when an SMS is queued (one per segment of its text) and given back if the worker gives
 //! the SMS up.
 
+use chrono::NaiveDate;
+
 use super::ServiceResult;
 use crate::db::DbConn;
 use crate::domain::FieldError;
 use crate::domain::clock::Clock;
 use crate::domain::ids::ShopId;
+use crate::domain::money::Money;
+use crate::domain::order;
 use crate::domain::secret_box;
-use crate::domain::sms::SmsPayload;
+use crate::domain::shop::Shop;
+use crate::domain::sms::{self, Encoding, SmsPayload};
+use crate::domain::template::{self, Variables};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::sms as store;
 
@@ -115,4 +121,82 @@ pub fn give_back_credits(conn: &mut DbConn, shop: ShopId, payload: &str) -> Serv
         return Ok(0);
     }
     Ok(credits)
+}
+
+/// An SMS order being written, as far as its text goes.
+pub struct SmsDraft<'a> {
+    /// The text typed; empty for the default one.
+    pub message: &'a str,
+    pub french: bool,
+    pub amount: Money,
+    /// The end date chosen, if any.
+    pub end: Option<NaiveDate>,
+    pub reference: &'a str,
+}
+
+/// The SMS cost as the server estimates it (the page's script keeps it up to date).
+#[derive(Debug)]
+pub struct SmsEstimate {
+    pub segments: usize,
+    pub chars: usize,
+    pub encoding: &'static str,
+    pub credits: Option<i32>,
+    /// More segments than credits left.
+    pub short: bool,
+    /// The values the variables will take (the link with a token of the real length).
+    pub url: String,
+    pub shop_name: String,
+    pub shop_contact: String,
+    pub shop_url: String,
+    pub start_date: String,
+    pub default_fr: &'static str,
+    pub default_en: &'static str,
+}
+
+/// The SMS as it will be sent (variables replaced, the link with a token of the real length)
+/// and its cost against the shop's credits; `static/orders.js` computes the same thing as the
+/// merchant types.
+pub fn estimate(
+    draft: &SmsDraft,
+    shop: &Shop,
+    public_url: &str,
+    today: NaiveDate,
+    credits: Option<i32>,
+) -> SmsEstimate {
+    let fr = draft.french;
+    let text = if draft.message.is_empty() {
+        template::default_sms(fr).to_string()
+    } else {
+        template::with_url(draft.message)
+    };
+    let end = draft.end.unwrap_or_else(|| order::default_end_date(today, shop.settings.defaults.validity_days));
+    let url = format!("{public_url}/t/{}", "x".repeat(order::TOKEN_CHARS));
+    let vars = Variables {
+        reference: draft.reference.to_string(),
+        amount: draft.amount.display(fr),
+        start_date: order::format_date(today, fr),
+        end_date: order::format_date(end, fr),
+        shop_name: shop.settings.label.clone(),
+        shop_contact: shop.settings.contact_email.clone(),
+        shop_url: shop.settings.url.clone(),
+        url: url.clone(),
+    };
+    let cost = sms::cost(&vars.render_text(&text));
+    SmsEstimate {
+        segments: cost.segments,
+        chars: cost.chars,
+        encoding: match cost.encoding {
+            Encoding::Gsm7 => "GSM-7",
+            Encoding::Ucs2 => "UCS-2",
+        },
+        credits,
+        short: credits.is_some_and(|credits| i64::from(credits) < cost.segments as i64),
+        url,
+        shop_name: vars.shop_name,
+        shop_contact: vars.shop_contact,
+        shop_url: vars.shop_url,
+        start_date: today.format("%Y-%m-%d").to_string(),
+        default_fr: template::default_sms(true),
+        default_en: template::default_sms(false),
+    }
 }

@@ -42,6 +42,15 @@ pub fn local_datetime(t: NaiveDateTime, tz: Tz, fr: bool) -> String {
     if fr { local.format("%d/%m/%Y %H:%M").to_string() } else { local.format("%Y-%m-%d %H:%M").to_string() }
 }
 
+/// An e-mail as written to its `.eml` file, downloaded as `name`.
+pub fn eml_download(name: &str, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("message/rfc822")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(bytes)
+}
+
 /// A stored instant as the shop's clock read it, for exports: `2026-07-14 09:30:00`.
 pub fn local_timestamp(t: NaiveDateTime, tz: Tz) -> String {
     t.and_utc().with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()

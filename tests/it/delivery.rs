@@ -180,6 +180,11 @@ async fn email_goes_to_a_real_smtp_server_failed_while_it_is_down_then_sent() {
     app.clock.advance(chrono::Duration::minutes(2));
     assert_eq!(app.run_worker().await.sent, 1);
     assert_eq!(reload(&app, &order).delivery_status, DeliveryStatus::Sent);
+    let admin = app.client();
+    app.log_in_first_time(&admin, &m, "4821", crate::helpers::STRONG).await;
+    let outbox = admin.get("/settings/outbox").await;
+    assert_eq!(outbox.texts("#emails .job-status"), ["Sent"], "through SMTP, sent it was");
+    assert_eq!(outbox.count("#smtp-status") + outbox.count("#emails a[href$=\".eml\"]"), 0, "no file on this server");
 
     let mails = smtp.messages();
     assert_eq!(mails.len(), 1, "delivered once");

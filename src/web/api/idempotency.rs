@@ -1,26 +1,16 @@
-//! `Idempotency-Key` on every POST (DESIGN §4), kept 24 hours per shop.
-//!
-//! The key is claimed first (`services::idempotency`: a unique insert in its own short
-//! transaction, by this instance, whose claims live as long as it beats), so a second request
-//! with the same key sees it at once: while the first still runs, it is `409
-//! idempotency_in_progress`; once the first is answered, the same request (method, path, mode
-//! and body, hashed) gets the first response again (same status, same body) and another
-//! request is `422 idempotency_key_reused`. The use case then runs and its response is stored
-//! in the use case's own transaction, so an order is never created without its stored answer.
-//! A request refused before the use case (unreadable body) or failing with a 5xx gives the
-//! key back.
+//! `Idempotency-Key` on every POST (DESIGN §4): the header parsed, and the use case run under
+//! it by `services::idempotency` (claim, run, keep the answer; a replay is marked
+//! `Idempotent-Replayed: true`). A claim still running is `409 idempotency_in_progress`, a key
+//! answered for another request `422 idempotency_key_reused`.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse};
-use diesel::Connection;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::auth::ApiClient;
 use super::error::{ApiError, mime_json};
-use crate::domain::ids::ShopId;
 use crate::services::Conn;
-use crate::services::idempotency::{self, Claim, ClaimError};
+use crate::services::idempotency::{self, Answer, ClaimError, Keyed, Refusal, Reply};
 use crate::web::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
@@ -51,46 +41,64 @@ impl IdempotencyKey {
     }
 }
 
-/// A JSON answer, as sent and as stored for a replay.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub body: String,
+/// A JSON response with `status`, not kept.
+pub fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
+    respond(Answer::Fresh(reply(status, value)))
 }
 
-impl Reply {
-    pub fn json(status: StatusCode, value: &impl Serialize) -> Self {
-        Reply { status, body: serde_json::to_string(value).expect("serialisable") }
-    }
+/// A JSON answer with `status`, to keep under a key.
+pub fn reply(status: StatusCode, value: &impl Serialize) -> Reply {
+    Reply { status: status.as_u16(), body: serde_json::to_string(value).expect("serialisable") }
+}
 
-    fn of_error(e: &ApiError) -> Self {
-        use actix_web::ResponseError;
-        Reply { status: e.status_code(), body: e.body_text() }
+/// The response of an answer, marked when it is a replay.
+pub fn respond(answer: Answer) -> HttpResponse {
+    let (reply, replayed) = match answer {
+        Answer::Fresh(reply) => (reply, false),
+        Answer::Replayed(reply) => (reply, true),
+    };
+    let mut res = HttpResponse::build(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    if replayed {
+        res.insert_header(("Idempotent-Replayed", "true"));
     }
+    res.content_type(mime_json()).body(reply.body)
+}
 
-    pub fn into_response(self, replayed: bool) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status);
-        res.insert_header((header::CACHE_CONTROL, "no-store"));
-        if replayed {
-            res.insert_header(("Idempotent-Replayed", "true"));
+impl Refusal for ApiError {
+    fn kept(&self) -> Option<Reply> {
+        match self {
+            ApiError::Internal(_) => None,
+            refused => Some(Reply { status: refused.status_code().as_u16(), body: refused.body_text() }),
         }
-        res.content_type(mime_json()).body(self.body)
     }
 }
 
-fn request_hash(req: &HttpRequest, client: &ApiClient, body: &[u8]) -> String {
+impl From<ClaimError> for ApiError {
+    fn from(e: ClaimError) -> Self {
+        match e {
+            ClaimError::InProgress => ApiError::IdempotencyInProgress,
+            ClaimError::Reused => ApiError::IdempotencyKeyReused,
+            ClaimError::Service(e) => e.into(),
+        }
+    }
+}
+
+/// The request's key, with what a replay must repeat.
+fn keyed(state: &AppState, client: &ApiClient, req: &HttpRequest, body: &[u8]) -> Result<Option<Keyed>, ApiError> {
+    let Some(key) = IdempotencyKey::of(req)? else { return Ok(None) };
     let target = req.uri().path_and_query().map_or(req.path(), |p| p.as_str());
-    let mut h = Sha256::new();
-    for part in [req.method().as_str().as_bytes(), target.as_bytes(), client.mode.as_str().as_bytes()] {
-        h.update(part);
-        h.update(b"\n");
-    }
-    h.update(body);
-    hex::encode(h.finalize())
+    Ok(Some(Keyed {
+        shop: client.shop.id,
+        key: key.0,
+        hash: idempotency::request_hash(req.method().as_str(), target, client.mode.as_str(), body),
+        instance: state.instance.clone(),
+        now: state.env.clock.now_naive(),
+    }))
 }
 
-/// Runs a write use case under the request's idempotency key, if it has one. `input` is the
-/// request already parsed (or why it could not be); `op` runs in one transaction.
+/// Runs a write use case in one transaction under the request's idempotency key, if it has
+/// one. `input` is the request already parsed (or why it could not be).
 pub async fn run<T, F>(
     state: &AppState,
     client: &ApiClient,
@@ -103,57 +111,11 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Conn, T) -> Result<Reply, ApiError> + Send + 'static,
 {
-    let Some(key) = IdempotencyKey::of(req)? else {
-        let input = input?;
-        return state.env.db.write(move |conn| op(conn, input)).await.map(|r| r.into_response(false));
-    };
-    let shop = client.shop.id;
-    let hash = request_hash(req, client, body);
-    let now = state.env.clock.now_naive();
-    if let Some(replayed) = claim(state, shop, &key, hash, now).await? {
-        return Ok(replayed.into_response(true));
-    }
-    let input = match input {
-        Ok(input) => input,
-        Err(e) => {
-            give_back(state, shop, key).await;
-            return Err(e);
-        }
-    };
-    let stored_key = key.clone();
-    let outcome = state
-        .env
-        .db
-        .write(move |conn| {
-            // The use case in a savepoint: a refusal rolls back its writes, not the stored answer.
-            let result = match conn.transaction(|conn| op(conn, input)) {
-                Err(ApiError::Internal(detail)) => return Err(ApiError::Internal(detail)),
-                other => other,
-            };
-            let reply = match &result {
-                Ok(reply) => reply.clone(),
-                Err(refused) => Reply::of_error(refused),
-            };
-            idempotency::complete(conn, shop, stored_key.as_str(), i32::from(reply.status.as_u16()), &reply.body)
-                .map_err(ApiError::from)?;
-            Ok(result)
-        })
-        .await;
-    match outcome {
-        Ok(Ok(reply)) => Ok(reply.into_response(false)),
-        Ok(Err(refused)) => Err(refused),
-        Err(e) => {
-            give_back(state, shop, key).await;
-            Err(e)
-        }
-    }
+    let keyed = keyed(state, client, req, body)?;
+    idempotency::run(&state.env.db, keyed, input, op).await.map(respond)
 }
 
-/// [`run`] for a use case that owns its transactions and calls the acquirer (capture, cancel,
-/// refund): the key is claimed first, the use case runs, and its answer is stored in a
-/// transaction of its own. A crash between the two leaves the key claimed and unanswered:
-/// a retry then gets 409 until the claim lapses, and the operation itself is reconciled by
-/// the worker, never done twice.
+/// [`run`] for a use case that owns its transactions and calls the acquirer.
 pub async fn run_async<T, F, Fut>(
     state: &AppState,
     client: &ApiClient,
@@ -166,63 +128,8 @@ where
     F: FnOnce(T) -> Fut,
     Fut: std::future::Future<Output = Result<Reply, ApiError>>,
 {
-    let Some(key) = IdempotencyKey::of(req)? else {
-        return op(input?).await.map(|r| r.into_response(false));
-    };
-    let shop = client.shop.id;
-    let hash = request_hash(req, client, body);
-    let now = state.env.clock.now_naive();
-    if let Some(replayed) = claim(state, shop, &key, hash, now).await? {
-        return Ok(replayed.into_response(true));
-    }
-    let result = match input {
-        Ok(input) => op(input).await,
-        Err(e) => Err(e),
-    };
-    let reply = match &result {
-        Err(ApiError::Internal(_)) => {
-            give_back(state, shop, key).await;
-            return result.map(|r| r.into_response(false));
-        }
-        Ok(reply) => reply.clone(),
-        Err(refused) => Reply::of_error(refused),
-    };
-    let (status, body) = (i32::from(reply.status.as_u16()), reply.body.clone());
-    let stored = state.env.db.write(move |conn| idempotency::complete(conn, shop, key.as_str(), status, &body)).await;
-    if let Err(e) = stored {
-        tracing::error!(shop.id = %shop, error = %e, "an answer could not be kept for its idempotency key");
-    }
-    result.map(|r| r.into_response(false))
-}
-
-/// Claims the key for this instance. `Some`: answered already, the stored reply.
-async fn claim(
-    state: &AppState,
-    shop: ShopId,
-    key: &IdempotencyKey,
-    hash: String,
-    now: chrono::NaiveDateTime,
-) -> Result<Option<Reply>, ApiError> {
-    let (instance, key) = (state.instance.clone(), key.as_str().to_string());
-    let claimed = state.env.db.write(move |conn| idempotency::claim(conn, &instance, shop, &key, &hash, now)).await;
-    match claimed {
-        Ok(Claim::Ours) => Ok(None),
-        Ok(Claim::Answered { status, body }) => {
-            let status = u16::try_from(status)
-                .ok()
-                .and_then(|s| StatusCode::from_u16(s).ok())
-                .ok_or_else(|| ApiError::internal(format!("stored status {status}")))?;
-            Ok(Some(Reply { status, body }))
-        }
-        Err(ClaimError::InProgress) => Err(ApiError::IdempotencyInProgress),
-        Err(ClaimError::Reused) => Err(ApiError::IdempotencyKeyReused),
-        Err(ClaimError::Service(e)) => Err(e.into()),
-    }
-}
-
-/// Gives a key back after a request that did not run its use case to the end.
-async fn give_back(state: &AppState, shop: ShopId, key: IdempotencyKey) {
-    idempotency::give_back(&state.env.db, shop, key.as_str().to_string()).await;
+    let keyed = keyed(state, client, req, body)?;
+    idempotency::run_async(&state.env.db, keyed, input, op).await.map(respond)
 }
 
 #[cfg(test)]

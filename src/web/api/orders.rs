@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::ApiClient;
 use super::body::{self, present};
 use super::error::{ApiError, ErrorBody};
-use super::idempotency::{self, Reply};
+use super::idempotency::{self, json, reply};
 use crate::domain::FieldError;
 use crate::domain::clock::Clock;
 use crate::domain::ids::OrderId;
@@ -440,10 +440,6 @@ fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).map(OrderId).ok_or(ApiError::NotFound)
 }
 
-fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
-    Reply::json(status, value).into_response(false)
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/payment-orders",
@@ -479,7 +475,7 @@ pub async fn create(
         } else {
             Created::Several(CreatedOrders { items })
         };
-        Ok(Reply::json(StatusCode::CREATED, &created))
+        Ok(reply(StatusCode::CREATED, &created))
     })
     .await
 }
@@ -604,7 +600,7 @@ async fn act(
     let caller = client.clone();
     idempotency::run(&state, &client, &req, &body, input, move |conn: &mut Conn, id: OrderId| {
         let order = action(conn, clock.as_ref(), &caller.context(&public_url), id)?;
-        Ok(Reply::json(StatusCode::OK, &OrderObject::new(&order, &public_url, clock.now_naive())))
+        Ok(reply(StatusCode::OK, &OrderObject::new(&order, &public_url, clock.now_naive())))
     })
     .await
 }

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::ApiClient;
 use super::body;
 use super::error::{ApiError, ErrorBody};
-use super::idempotency::{self, Reply};
+use super::idempotency::{self, json, reply};
 use crate::domain::FieldError;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::listing::TxFilter;
@@ -210,10 +210,6 @@ fn context(client: &ApiClient) -> TxContext<'_> {
     }
 }
 
-fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
-    Reply::json(status, value).into_response(false)
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/transactions",
@@ -275,7 +271,7 @@ async fn act(
     let (env, caller) = (state.env(), client.clone());
     idempotency::run_async(&state, &client, &req, &body, input, move |id: i64| async move {
         let t = service::perform(&env, &context(&caller), id, action).await?;
-        Ok(Reply::json(StatusCode::OK, &TransactionObject::new(&t)))
+        Ok(reply(StatusCode::OK, &TransactionObject::new(&t)))
     })
     .await
 }
@@ -376,7 +372,7 @@ pub async fn refund(
     idempotency::run_async(&state, &client, &req, &body, input, move |(id, minor): (i64, Option<i64>)| async move {
         // The amount is in the transaction's currency; absent, it is all that is left.
         let t = operations::refund(&env, &context(&caller), id, minor).await?;
-        Ok(Reply::json(StatusCode::CREATED, &TransactionObject::new(&t)))
+        Ok(reply(StatusCode::CREATED, &TransactionObject::new(&t)))
     })
     .await
 }

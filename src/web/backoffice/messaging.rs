@@ -4,28 +4,27 @@
 //! change nothing. Everything is scoped to `staff.shop`: another shop's template or job is a
 //! 404.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{Days, NaiveDateTime};
+use chrono::NaiveDateTime;
 
 use super::{render, render_status, see_other};
 use crate::domain::FieldError;
 use crate::domain::ids::{ShopId, TemplateId};
-use crate::domain::money::{Currency, Money};
-use crate::domain::order::format_date;
-use crate::domain::outbox::{JobStatus, Kind};
+use crate::domain::order::local_today;
+use crate::domain::outbox::JobStatus;
 use crate::domain::shop::Shop;
-use crate::domain::template::{self, DEFAULT_EMAIL_TEMPLATES, Variables};
-use crate::services::messaging::{self, OutboxMessage, SmsAccountView, TemplateChange};
-use crate::services::orders::{EmailPayload, SmsPayload, pay_url};
+use crate::domain::template::DEFAULT_EMAIL_TEMPLATES;
+use crate::services::messaging::{self, OutboxMessage, Preview, SmsAccountView, TemplateChange};
 use crate::services::sms::RawAccount;
 use crate::services::templates::{self as service, MailTemplate, RawTemplate};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::CsrfForm;
 use crate::web::i18n::{Lang, Tr};
+use crate::web::present::{self, local_datetime};
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
@@ -341,12 +340,6 @@ async fn delete(
     Ok(see_other("/settings/templates?m=deleted"))
 }
 
-/// One example value of the preview, beside the variable it stands for.
-pub struct Example {
-    pub name: &'static str,
-    pub value: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "backoffice/templates_preview.html")]
 struct PreviewPage {
@@ -357,29 +350,7 @@ struct PreviewPage {
     language: &'static str,
     is_default: bool,
     from_name: String,
-    subject: String,
-    /// The sanitised body with the example values (HTML-escaped) in place.
-    html: String,
-    text: String,
-    examples: Vec<Example>,
-}
-
-/// Example values of every variable for a preview: a sample order of 15.00 EUR created today
-/// with the shop's default validity, the shop's own name, contact and site, a sample link.
-fn sample_variables(shop: &Shop, today: chrono::NaiveDate, french: bool, public_url: &str) -> Variables {
-    let days = u64::try_from(shop.settings.defaults.validity_days).unwrap_or(30);
-    let end = today.checked_add_days(Days::new(days)).unwrap_or(today);
-    let amount = Money::from_minor(1500, Currency::EUR).map(|m| m.display(french)).unwrap_or_default();
-    Variables {
-        reference: "CMD-2026-0042".to_string(),
-        amount,
-        start_date: format_date(today, french),
-        end_date: format_date(end, french),
-        shop_name: shop.settings.label.clone(),
-        shop_contact: shop.settings.contact_email.clone(),
-        shop_url: shop.settings.url.clone(),
-        url: pay_url(public_url, "example"),
-    }
+    preview: Preview,
 }
 
 async fn preview(
@@ -390,12 +361,8 @@ async fn preview(
 ) -> Result<HttpResponse, AppError> {
     let row = load_template(&state, staff.shop.id, *id).await?;
     let t = tr(&req);
-    let today = state.env.clock.now().with_timezone(&staff.shop.settings.time_zone).date_naive();
-    let vars = sample_variables(&staff.shop, today, row.language == "fr", &state.settings.public_url);
-    // Sanitised again here: a body that reached the table another way is still made safe,
-    // and gets its link appended like a real message would.
-    let html = vars.render_html(&template::sanitize_body(&row.body));
-    let examples = template::VARIABLES.iter().map(|name| Example { name, value: vars.render_text(name) }).collect();
+    let today = local_today(state.env.clock.now(), staff.shop.settings.time_zone);
+    let preview = messaging::preview(&row, &staff.shop, today, &state.settings.public_url);
     render(&PreviewPage {
         t,
         shell: Shell::new(&req, &staff, "settings"),
@@ -403,10 +370,7 @@ async fn preview(
         language: language_label(&t, &row.language),
         is_default: row.is_default,
         from_name: staff.shop.settings.label.clone(),
-        subject: vars.render_text(&row.subject),
-        text: template::html_to_text(&html),
-        html,
-        examples,
+        preview,
         name: row.name,
     })
 }
@@ -544,6 +508,7 @@ const RECENT: i64 = 100;
 fn status_label(t: &Tr, job: &OutboxMessage) -> (&'static str, &'static str) {
     match job.status {
         JobStatus::Pending => (t.get("outbox.status.PENDING"), "pending"),
+        JobStatus::Sent if job.written_to_file() => (t.get("outbox.status.WRITTEN"), "warn"),
         JobStatus::Sent => (t.get("outbox.status.SENT"), "ok"),
         JobStatus::Failed if job.next_attempt_at.is_none() => (t.get("outbox.status.GAVE_UP"), "danger"),
         JobStatus::Failed => (t.get("outbox.status.FAILED"), "danger"),
@@ -551,33 +516,12 @@ fn status_label(t: &Tr, job: &OutboxMessage) -> (&'static str, &'static str) {
     }
 }
 
-fn when(at: NaiveDateTime, shop: &Shop, lang: Lang) -> String {
-    let local = at.and_utc().with_timezone(&shop.settings.time_zone);
-    match lang {
-        Lang::Fr => local.format("%d/%m/%Y %H:%M").to_string(),
-        Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
-    }
-}
-
-fn outbox_line(t: &Tr, shop: &Shop, job: &OutboxMessage, eml_dir: Option<&std::path::Path>) -> OutboxLine {
-    let (status, tone) = status_label(t, job);
-    let (to, summary) = match job.kind {
-        Some(Kind::Email) => match serde_json::from_str::<EmailPayload>(&job.payload) {
-            Ok(p) => (p.to.join("; "), p.subject),
-            Err(_) => (String::new(), String::new()),
-        },
-        Some(Kind::Sms) => match serde_json::from_str::<SmsPayload>(&job.payload) {
-            Ok(p) => (p.to, p.text),
-            Err(_) => (String::new(), String::new()),
-        },
-        None => (String::new(), String::new()),
-    };
-    let eml_path = eml_dir
-        .filter(|_| job.status == JobStatus::Sent && job.kind == Some(Kind::Email))
-        .map(|dir| dir.join(eml_name(job.id)).display().to_string());
+fn outbox_line(t: &Tr, shop: &Shop, job: OutboxMessage) -> OutboxLine {
+    let (status, tone) = status_label(t, &job);
+    let when = |at: NaiveDateTime| local_datetime(at, shop.settings.time_zone, t.lang == Lang::Fr);
     OutboxLine {
         id: job.id,
-        created: when(job.created_at, shop, t.lang),
+        created: when(job.created_at),
         status,
         code: job.status.as_str(),
         tone,
@@ -585,34 +529,26 @@ fn outbox_line(t: &Tr, shop: &Shop, job: &OutboxMessage, eml_dir: Option<&std::p
         next_attempt: job
             .next_attempt_at
             .filter(|_| matches!(job.status, JobStatus::Pending | JobStatus::Failed))
-            .map(|at| when(at, shop, t.lang)),
+            .map(when),
         // A held job's "error" is only why it waits, which its status already says.
-        last_error: job.last_error.clone().filter(|_| job.status != JobStatus::Held),
+        last_error: job.last_error.filter(|_| job.status != JobStatus::Held),
         order_id: job.order_id,
-        to,
-        summary,
-        eml_path,
+        to: job.to,
+        summary: job.summary,
+        eml_path: job.eml_path,
     }
 }
 
-/// The file name the mailer writes (`delivery::email`).
-fn eml_name(id: i64) -> String {
-    format!("email-{id}.eml")
-}
-
 async fn outbox_list(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
-    let (emails, sms) = messaging::outbox(&state.env.db, staff.shop.id, RECENT).await?;
+    let (emails, sms) = messaging::outbox(&state.env.db, &state.settings, staff.shop.id, RECENT).await?;
     let t = tr(&req);
-    let files = state.settings.smtp_url.is_none();
-    let dir = crate::delivery::email::eml_dir(&state.settings);
-    let eml_dir = files.then_some(dir.as_path());
     render(&OutboxPage {
         t,
         shell: Shell::new(&req, &staff, "settings"),
-        emails: emails.iter().map(|j| outbox_line(&t, &staff.shop, j, eml_dir)).collect(),
-        sms: sms.iter().map(|j| outbox_line(&t, &staff.shop, j, None)).collect(),
-        files,
-        eml_dir: dir.display().to_string(),
+        emails: emails.into_iter().map(|j| outbox_line(&t, &staff.shop, j)).collect(),
+        sms: sms.into_iter().map(|j| outbox_line(&t, &staff.shop, j)).collect(),
+        files: state.settings.emails_to_files(),
+        eml_dir: state.settings.eml_dir().display().to_string(),
         gateway: state.settings.sms_gateway_url.is_some(),
     })
 }
@@ -620,14 +556,7 @@ async fn outbox_list(req: HttpRequest, state: web::Data<AppState>, staff: Staff)
 /// An e-mail as written to its `.eml` file, for a job of the current shop only.
 async fn eml_file(state: web::Data<AppState>, staff: Staff, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let job = messaging::email_of(&state.env.db, staff.shop.id, *id).await?.ok_or(AppError::NotFound)?;
-    let name = eml_name(job);
-    let path = crate::delivery::email::eml_dir(&state.settings).join(&name);
-    let bytes = web::block(move || std::fs::read(path)).await.map_err(AppError::internal)?.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound { AppError::NotFound } else { AppError::internal(e) }
-    })?;
-    Ok(HttpResponse::Ok()
-        .content_type("message/rfc822")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+    let bytes =
+        messaging::eml_file(&state.settings, job).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
+    Ok(present::eml_download(&format!("email-{job}.eml"), bytes))
 }

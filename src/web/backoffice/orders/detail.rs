@@ -13,6 +13,7 @@ use crate::domain::ids::OrderId;
 use crate::domain::order::{self, Action, Channel};
 use crate::domain::outbox::{JobStatus, Kind};
 use crate::domain::sms;
+use crate::services::messaging;
 use crate::services::order_actions::{self, Change};
 use crate::services::order_reads::{self, OrderDetail};
 use crate::services::orders::{self as service, Rendered};
@@ -421,12 +422,7 @@ pub(super) async fn eml(
     let (id, job_id) = path.into_inner();
     let scope = present::scope(&req, &staff, &state);
     let job = order_reads::email_of(&state.env.db, &scope, OrderId(id), job_id).await?.ok_or(AppError::NotFound)?;
-    let file = crate::delivery::email::eml_dir(&state.settings).join(format!("email-{job}.eml"));
     let bytes =
-        web::block(move || std::fs::read(file)).await.map_err(AppError::internal)?.map_err(|_| AppError::NotFound)?;
-    Ok(HttpResponse::Ok()
-        .content_type("message/rfc822")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"order-{id}-email-{job_id}.eml\"")))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+        messaging::eml_file(&state.settings, job).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
+    Ok(present::eml_download(&format!("order-{id}-email-{job_id}.eml"), bytes))
 }

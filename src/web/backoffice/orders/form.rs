@@ -16,10 +16,10 @@ use crate::domain::order::{self, Action, AliasMode, Channel};
 use crate::domain::order_form::{AmountInput, ExpiresInput, OrderDraft, RawOrder};
 use crate::domain::shop::Shop;
 use crate::domain::shop::{ThreeDsPreference, ValidationMode};
-use crate::domain::sms::{self, Encoding};
-use crate::domain::template::{self, Variables};
+use crate::domain::template;
 use crate::services::order_actions;
 use crate::services::order_reads::{self, FormData};
+use crate::services::sms::{self, SmsDraft, SmsEstimate};
 use crate::services::templates::MailTemplate;
 use crate::web::AppState;
 use crate::web::backoffice::{render, render_status, see_other};
@@ -31,10 +31,6 @@ use crate::web::present::{
 };
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
-
-/// Length of an order token (`random_token(16)`: 128 bits in URL-safe base64), for the SMS
-/// cost estimate before the order exists.
-const TOKEN_CHARS: usize = 22;
 
 fn checked(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|v| !matches!(v.trim(), "" | "false" | "0" | "off"))
@@ -200,24 +196,6 @@ pub struct TemplateChoice {
     pub label: String,
 }
 
-/// The SMS cost as the server estimates it (the page's script keeps it up to date).
-pub struct SmsEstimate {
-    pub segments: usize,
-    pub chars: usize,
-    pub encoding: &'static str,
-    pub credits: Option<i32>,
-    /// More segments than credits left.
-    pub short: bool,
-    /// The values the variables will take (the link with a token of the real length).
-    pub url: String,
-    pub shop_name: String,
-    pub shop_contact: String,
-    pub shop_url: String,
-    pub start_date: String,
-    pub default_fr: &'static str,
-    pub default_en: &'static str,
-}
-
 pub struct CurrencyChoice {
     pub code: &'static str,
     pub exponent: u32,
@@ -381,51 +359,18 @@ fn form_page(
     }
 }
 
-/// The SMS as it will be sent (variables replaced, the link with a token of the real length)
-/// and its cost; `static/orders.js` computes the same thing as the merchant types.
+/// The SMS of the form as it will be sent, and its cost.
 fn sms_estimate(form: &OrderForm, shop: &Shop, public_url: &str, today: NaiveDate, data: &FormData) -> SmsEstimate {
-    let fr = form.lang_is_french();
-    let text = if form.message.trim().is_empty() {
-        template::default_sms(fr).to_string()
-    } else {
-        template::with_url(form.message.trim())
-    };
     let currency =
         Currency::parse(if form.currency.trim().is_empty() { "EUR" } else { &form.currency }).unwrap_or(Currency::EUR);
-    let amount = Money::parse(&form.amount, currency)
-        .map(|m| m.display(fr))
-        .unwrap_or_else(|_| Money { minor: 0, currency }.display(fr));
-    let end = parse_date(&form.expires_on)
-        .unwrap_or_else(|| order::default_end_date(today, shop.settings.defaults.validity_days));
-    let url = format!("{public_url}/t/{}", "x".repeat(TOKEN_CHARS));
-    let vars = Variables {
-        reference: form.reference.trim().to_string(),
-        amount,
-        start_date: order::format_date(today, fr),
-        end_date: order::format_date(end, fr),
-        shop_name: shop.settings.label.clone(),
-        shop_contact: shop.settings.contact_email.clone(),
-        shop_url: shop.settings.url.clone(),
-        url: url.clone(),
+    let draft = SmsDraft {
+        message: form.message.trim(),
+        french: form.lang_is_french(),
+        amount: Money::parse(&form.amount, currency).unwrap_or(Money { minor: 0, currency }),
+        end: parse_date(&form.expires_on),
+        reference: form.reference.trim(),
     };
-    let cost = sms::cost(&vars.render_text(&text));
-    SmsEstimate {
-        segments: cost.segments,
-        chars: cost.chars,
-        encoding: match cost.encoding {
-            Encoding::Gsm7 => "GSM-7",
-            Encoding::Ucs2 => "UCS-2",
-        },
-        credits: data.sms_credits,
-        short: data.sms_credits.is_some_and(|credits| i64::from(credits) < cost.segments as i64),
-        url,
-        shop_name: vars.shop_name,
-        shop_contact: vars.shop_contact,
-        shop_url: vars.shop_url,
-        start_date: today.format("%Y-%m-%d").to_string(),
-        default_fr: template::default_sms(true),
-        default_en: template::default_sms(false),
-    }
+    sms::estimate(&draft, shop, public_url, today, data.sms_credits)
 }
 
 #[derive(Deserialize)]
