@@ -236,6 +236,7 @@ diesel::table! {
         updated_at -> Timestamp,
         settling_op -> Nullable<BigInt>,
         refund_pending -> BigInt,
+        receipt_no -> Text,
     }
 }
 

@@ -47,7 +47,7 @@ impl Mailer {
                 let bytes = message.formatted();
                 let written = std::fs::create_dir_all(settings.eml_dir()).and_then(|_| std::fs::write(&path, bytes));
                 match written {
-                    Ok(()) => Outcome::Sent,
+                    Ok(()) => Outcome::Written,
                     Err(e) => Outcome::Failed(format!("cannot write {}: {e}", path.display())),
                 }
             }

@@ -40,6 +40,8 @@ pub struct Report {
     /// Operations the acquirer could not account for: now in the merchant's review.
     pub operations_to_review: usize,
     pub sent: usize,
+    /// E-mails written to files (no mail server): done, not sent.
+    pub written: usize,
     pub failed: usize,
     pub held: usize,
 }
@@ -47,6 +49,8 @@ pub struct Report {
 /// What happened to one job.
 pub enum Outcome {
     Sent,
+    /// Written to a file instead of sent (no mail server configured).
+    Written,
     Failed(String),
     /// Cannot be sent until something is configured (no SMS gateway).
     Held(String),
@@ -112,6 +116,7 @@ impl Worker {
                 let outcome = self.deliver(&job).await;
                 match &outcome {
                     Outcome::Sent => report.sent += 1,
+                    Outcome::Written => report.written += 1,
                     Outcome::Failed(error) => {
                         tracing::warn!(job.id = job.id, job.kind = %job.kind, %error, "delivery failed");
                         report.failed += 1
@@ -143,6 +148,10 @@ impl Worker {
                         outbox::mark_sent(conn, job.id, now)?;
                         Some(DeliveryStatus::Sent)
                     }
+                    Outcome::Written => {
+                        outbox::mark_written(conn, job.id, now)?;
+                        Some(DeliveryStatus::NotSent)
+                    }
                     Outcome::Failed(error) => {
                         let tries = job.attempts as usize + 1;
                         match BACKOFF_MINUTES.get(tries - 1) {
@@ -171,7 +180,7 @@ impl Worker {
                     }
                     Outcome::Held(reason) => {
                         outbox::hold(conn, job.id, reason)?;
-                        None
+                        Some(DeliveryStatus::Held)
                     }
                 };
                 if let (Some(status), Some(order)) = (delivery, job.order_id) {

@@ -45,6 +45,14 @@ impl Brand {
 }
 
 /// Luhn's checksum over ASCII digits.
+/// A card as a buyer's pages and e-mails show it: its last four digits only
+/// (`•••• 0006`), whether given the masked number (`497010******0006`) or the digits.
+pub fn last_four(masked: &str) -> String {
+    let digits: Vec<char> = masked.chars().filter(char::is_ascii_digit).collect();
+    let last: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+    format!("•••• {last}")
+}
+
 pub fn luhn(digits: &str) -> bool {
     let mut sum = 0u32;
     for (i, c) in digits.bytes().rev().enumerate() {
@@ -182,6 +190,13 @@ impl Cvv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buyers_see_the_last_four_digits_only() {
+        assert_eq!(last_four("497010******0006"), "•••• 0006");
+        assert_eq!(last_four("4970 1000 0000 0014"), "•••• 0014");
+        assert_eq!(last_four("12"), "•••• 12");
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 6, 15).unwrap()

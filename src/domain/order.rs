@@ -66,11 +66,24 @@ text_enum!(OrderStatus {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStatus {
     Pending,
+    /// Delivered to a mail server or an SMS gateway.
     Sent,
     Failed,
+    /// Given to the buyer by the merchant (a link or an invoice reference).
     Manual,
+    /// An e-mail written to a file: no mail server is configured, nothing left the server.
+    NotSent,
+    /// An SMS waiting for an SMS gateway to be configured.
+    Held,
 }
-text_enum!(DeliveryStatus { Pending = "PENDING", Sent = "SENT", Failed = "FAILED", Manual = "MANUAL" });
+text_enum!(DeliveryStatus {
+    Pending = "PENDING",
+    Sent = "SENT",
+    Failed = "FAILED",
+    Manual = "MANUAL",
+    NotSent = "NOT_SENT",
+    Held = "HELD",
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -19,6 +19,8 @@ pub enum JobStatus {
     Failed,
     /// Waits for a sender to be configured (SMS without a gateway).
     Held,
+    /// An e-mail written to a file instead of sent (no mail server configured).
+    Written,
 }
 
-text_enum!(JobStatus { Pending = "PENDING", Sent = "SENT", Failed = "FAILED", Held = "HELD" });
+text_enum!(JobStatus { Pending = "PENDING", Sent = "SENT", Failed = "FAILED", Held = "HELD", Written = "WRITTEN" });

@@ -83,6 +83,14 @@ pub struct Transaction {
     pub settling_op: Option<i64>,
     /// Refunds asked of the acquirer and not yet confirmed (minor units).
     pub refund_pending: i64,
+    /// The number on the buyer's receipt: random, so it says nothing of sales volume.
+    pub receipt_no: String,
+}
+
+/// A new receipt number: `R-` and 16 random hexadecimal digits (64 bits).
+pub fn new_receipt_no() -> String {
+    use rand::RngCore;
+    format!("R-{:016X}", rand::rng().next_u64())
 }
 
 /// Refunds are possible this long after capture (seed 004).
@@ -176,6 +184,7 @@ mod tests {
             updated_at: at,
             settling_op: None,
             refund_pending: 0,
+            receipt_no: new_receipt_no(),
         }
     }
 

@@ -84,7 +84,7 @@ super::messages! {
 
     "outbox.title" => "Messages envoyés", "Outbox";
     "outbox.intro" => "Les e-mails et SMS des ordres de paiement de la boutique, du plus récent au plus ancien (100 de chaque). Un envoi qui échoue est retenté plus tard, plusieurs fois.", "The e-mails and SMS of the shop's payment orders, newest first (100 of each). A failed sending is tried again later, several times.";
-    "outbox.files" => "Aucun serveur SMTP n'est configuré (PAYLINK_SMTP_URL) : les e-mails ne partent pas, chacun est écrit dans un fichier .eml, téléchargeable ci-dessous, dans le dossier", "No SMTP server is configured (PAYLINK_SMTP_URL): e-mails are not sent, each is written to an .eml file, downloadable below, in the folder";
+    "outbox.files" => "Les e-mails ne partent pas : aucun serveur d'envoi n'est configuré pour cette installation. Chaque e-mail est gardé dans un fichier que vous pouvez télécharger ci-dessous et transmettre vous-même ; demandez à votre administrateur de configurer l'envoi. Dossier des fichiers :", "E-mails are not going out: no mail server is configured for this installation. Each e-mail is kept as a file you can download below and forward yourself; ask your administrator to set up sending. Folder of the files:";
     "outbox.no_gateway" => "Aucune passerelle SMS n'est configurée : les SMS restent en attente jusqu'à ce qu'une le soit.", "No SMS gateway is configured: SMS are held until one is.";
     "outbox.emails" => "E-mails", "E-mails";
     "outbox.sms" => "SMS", "SMS";

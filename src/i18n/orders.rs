@@ -11,13 +11,15 @@ super::messages! {
 
     "orders.status.RUNNING" => "En cours", "Running";
     "orders.status.PAID" => "Finalisé ✓", "Paid ✓";
-    "orders.status.REFUSED" => "Finalisé ✗", "Refused ✗";
+    "orders.status.REFUSED" => "Refusé — le lien peut encore être payé", "Refused — the link can still be paid";
     "orders.status.EXPIRED" => "Expiré", "Expired";
     "orders.status.CANCELLED" => "Annulé", "Cancelled";
     "orders.delivery.PENDING" => "En cours d'envoi", "Pending";
     "orders.delivery.SENT" => "Envoyé", "Sent";
     "orders.delivery.FAILED" => "Échec", "Failed";
     "orders.delivery.MANUAL" => "Envoi manuel", "Manual";
+    "orders.delivery.NOT_SENT" => "Non envoyé : aucun serveur d'envoi configuré", "Not sent: no mail server configured";
+    "orders.delivery.HELD" => "En attente : aucune passerelle SMS configurée", "Waiting: no SMS gateway configured";
     "orders.alias.NONE" => "Ne pas enregistrer la carte", "Do not save the card";
     "orders.alias.PROPOSE" => "Proposer à l'acheteur d'enregistrer sa carte", "Offer the buyer to save the card";
     "orders.alias.AUTO" => "Enregistrer la carte automatiquement", "Save the card automatically";
@@ -173,7 +175,8 @@ super::messages! {
     "orders.job.PENDING" => "En attente", "Waiting";
     "orders.job.SENT" => "Envoyé", "Sent";
     "orders.job.FAILED" => "Échec (nouvel essai prévu)", "Failed (will retry)";
-    "orders.job.HELD" => "En attente de configuration", "Waiting for configuration";
+    "orders.job.HELD" => "En attente : aucune passerelle SMS configurée", "Waiting: no SMS gateway configured";
+    "orders.job.WRITTEN" => "Écrit dans un fichier, non envoyé", "Written to a file, not sent";
 
     "orders.actions.title" => "Actions", "Actions";
     "orders.action.preview" => "Afficher le message envoyé", "Show the message sent";

@@ -8,6 +8,10 @@ super::messages! {
     "pay.description" => "Objet", "Details";
     "pay.shop" => "Marchand", "Merchant";
     "pay.expired.title" => "Ce lien de paiement a expiré", "This payment link has expired";
+    "pay.unknown.title" => "Ce lien de paiement est introuvable", "This payment link cannot be found";
+    "pay.unknown.text" => "Vérifiez que l'adresse est complète, telle que le marchand vous l'a envoyée, ou demandez-lui un nouveau lien. Aucun paiement n'a été fait.", "Check that the address is complete, as the merchant sent it, or ask them for a new link. No payment was made.";
+    "pay.cancelled_link.title" => "Ce lien de paiement a été annulé par le marchand", "This payment link was cancelled by the merchant";
+    "pay.cancelled_link.text" => "Il ne permet plus de payer. Contactez le marchand si vous pensez qu'il s'agit d'une erreur.", "It can no longer be used to pay. Contact the merchant if you think this is a mistake.";
     "pay.expired.text" => "Il ne permet plus de payer. Contactez le marchand pour en recevoir un nouveau.", "It can no longer be used to pay. Contact the merchant to receive a new one.";
     "pay.unavailable" => "Le paiement par carte n'est pas encore disponible pour ce lien. Contactez le marchand pour régler autrement.", "Card payment is not available for this link yet. Contact the merchant to pay another way.";
     "pay.back_to_shop" => "Retour au site du marchand", "Back to the merchant's website";
@@ -32,7 +36,6 @@ super::messages! {
     "pay.refused.title" => "Paiement refusé", "Payment refused";
     "pay.cancelled.title" => "Paiement annulé", "Payment cancelled";
     "pay.try_again" => "Aucun montant n'a été débité. Vous pouvez réessayer ci-dessous.", "Nothing was charged. You can try again below.";
-    "pay.code" => "code", "code";
     "pay.in_progress.title" => "Paiement en cours", "Payment in progress";
     "pay.rate.title" => "Trop de tentatives", "Too many attempts";
     "pay.unavailable.title" => "Paiement impossible pour le moment", "Payment not possible right now";
@@ -45,8 +48,8 @@ super::messages! {
     "pay.receipt.card" => "Carte", "Card";
     "pay.receipt.holder" => "Titulaire", "Cardholder";
     "pay.receipt.3ds" => "3-D Secure", "3-D Secure";
-    "pay.receipt.code" => "Code retour", "Return code";
-    "pay.receipt.transaction" => "N° de transaction", "Transaction number";
+    "pay.receipt.code" => "Réponse de la banque", "Bank's answer";
+    "pay.receipt.transaction" => "N° de reçu", "Receipt number";
     "pay.receipt.print" => "Imprimer le ticket", "Print the receipt";
     "pay.rc.accepted" => "Paiement accepté.", "Payment accepted.";
     "pay.rc.bank" => "La banque a refusé le paiement. Contactez-la ou utilisez une autre carte.", "The bank refused the payment. Contact your bank or use another card.";

@@ -36,6 +36,7 @@ super::messages! {
     "transactions.field.three_ds" => "3-D Secure", "3-D Secure";
     "transactions.field.return_code" => "Code retour", "Return code";
     "transactions.field.source" => "Origine", "Source";
+    "transactions.field.receipt_no" => "N° de reçu de l'acheteur", "Buyer's receipt number";
     "transactions.field.buyer_email" => "E-mail de l'acheteur", "Buyer's e-mail";
     "transactions.field.validation_mode" => "Mode de validation", "Validation mode";
     "transactions.field.capture_date" => "Date de remise", "Capture date";

@@ -67,6 +67,10 @@ impl Link {
     pub fn expires_on(&self) -> NaiveDate {
         self.order.expires_on
     }
+    /// Cancelled by the merchant (not merely past its end).
+    pub fn cancelled(&self) -> bool {
+        self.order.status == OrderStatus::Cancelled
+    }
     pub fn three_ds(&self) -> ThreeDsPreference {
         self.order.three_ds
     }
@@ -98,6 +102,7 @@ pub struct Attempted {
     pub holder: Option<String>,
     pub three_ds: ThreeDsOutcome,
     pub return_code: String,
+    pub receipt_no: String,
 }
 
 impl Attempted {
@@ -114,6 +119,7 @@ impl Attempted {
             holder: t.holder.clone(),
             three_ds,
             return_code: t.return_code.clone(),
+            receipt_no: t.receipt_no.clone(),
         })
     }
 }

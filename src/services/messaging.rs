@@ -132,7 +132,7 @@ impl OutboxMessage {
             }
             None => Default::default(),
         };
-        let written = settings.emails_to_files() && kind == Some(Kind::Email) && status == JobStatus::Sent;
+        let written = status == JobStatus::Written;
         OutboxMessage {
             id: j.id,
             order_id: j.order_id,

@@ -298,6 +298,8 @@ fn shop_validation_days(conn: &mut DbConn, shop: &Shop) -> ServiceResult<i32> {
         .first::<i32>(conn)?)
 }
 
+use crate::domain::card::last_four;
+
 fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_url: &str) -> super::orders::EmailPayload {
     let french = o.language == "fr";
     let tz = shop.settings.time_zone;
@@ -311,8 +313,8 @@ fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_url: 
                 format!("Montant : {}", o.amount.display(true)),
                 format!("Référence : {}", o.reference.clone().unwrap_or_else(|| "-".into())),
                 format!("Date : {when} ({})", tz.name()),
-                format!("Carte : {} {}", t.card_brand, t.card_masked),
-                format!("Transaction : {} — code retour {}", t.id, t.return_code),
+                format!("Carte : {} {}", t.card_brand, last_four(&t.card_masked)),
+                format!("N° de reçu : {}", t.receipt_no),
                 format!("Votre ticket : {}", super::orders::pay_url(public_url, &o.token)),
             ],
         )
@@ -324,8 +326,8 @@ fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_url: 
                 format!("Amount: {}", o.amount.display(false)),
                 format!("Reference: {}", o.reference.clone().unwrap_or_else(|| "-".into())),
                 format!("Date: {when} ({})", tz.name()),
-                format!("Card: {} {}", t.card_brand, t.card_masked),
-                format!("Transaction: {} — return code {}", t.id, t.return_code),
+                format!("Card: {} {}", t.card_brand, last_four(&t.card_masked)),
+                format!("Receipt number: {}", t.receipt_no),
                 format!("Your receipt: {}", super::orders::pay_url(public_url, &o.token)),
             ],
         )

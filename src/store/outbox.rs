@@ -95,9 +95,18 @@ pub fn claim(
 }
 
 pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    mark_done(conn, id, JobStatus::Sent, now)
+}
+
+/// An e-mail written to a file: done, though nothing was sent.
+pub fn mark_written(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    mark_done(conn, id, JobStatus::Written, now)
+}
+
+fn mark_done(conn: &mut DbConn, id: i64, status: JobStatus, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq(JobStatus::Sent.as_str()),
+            outbox::status.eq(status.as_str()),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::sent_at.eq(Some(now)),
             outbox::next_attempt_at.eq(None::<NaiveDateTime>),

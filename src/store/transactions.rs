@@ -44,6 +44,7 @@ struct Row {
     updated_at: NaiveDateTime,
     settling_op: Option<i64>,
     refund_pending: i64,
+    receipt_no: String,
 }
 
 /// A stored value this code does not know: the row is refused rather than guessed.
@@ -84,6 +85,7 @@ impl TryFrom<Row> for Transaction {
             updated_at: r.updated_at,
             settling_op: r.settling_op,
             refund_pending: r.refund_pending,
+            receipt_no: r.receipt_no,
         })
     }
 }
@@ -142,6 +144,7 @@ pub fn insert(conn: &mut DbConn, t: &NewTransaction<'_>, now: NaiveDateTime) -> 
                 tx::captured_at.eq(t.captured_at),
                 tx::created_at.eq(now),
                 tx::updated_at.eq(now),
+                tx::receipt_no.eq(crate::domain::transaction::new_receipt_no()),
             ),
         ))
         .returning(tx::all_columns)

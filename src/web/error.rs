@@ -134,7 +134,8 @@ struct ErrorPage {
     status: u16,
     title: &'static str,
     text: &'static str,
-    back: &'static str,
+    /// Where "back" goes; `None` on a buyer's page, which has nowhere in paylink to go back to.
+    back: Option<&'static str>,
 }
 
 /// Middleware: turns an empty error response into a page in the visitor's language.
@@ -154,7 +155,10 @@ pub async fn render_errors(
     if already_rendered {
         return Ok(res);
     }
+    // A link a buyer was given that names no order: a buyer's page, without back-office words.
+    let buyer = status == StatusCode::NOT_FOUND && res.request().path().starts_with("/t/");
     let (title, text) = match res.response().error().and_then(|e| e.as_error::<AppError>()) {
+        _ if buyer => ("pay.unknown.title", "pay.unknown.text"),
         Some(e) => e.keys(),
         None => match status {
             StatusCode::NOT_FOUND => AppError::NotFound.keys(),
@@ -170,7 +174,11 @@ pub async fn render_errors(
         status: status.as_u16(),
         title: t.get(title),
         text: t.get(text),
-        back: if status == StatusCode::FORBIDDEN && title == "error.csrf.title" { "/login" } else { "/" },
+        back: match () {
+            _ if buyer => None,
+            _ if status == StatusCode::FORBIDDEN && title == "error.csrf.title" => Some("/login"),
+            _ => Some("/"),
+        },
     };
     let body = page.render().unwrap_or_else(|_| t.get(title).to_string());
     let (req, mut res) = res.into_parts();

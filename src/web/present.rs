@@ -274,6 +274,8 @@ pub fn delivery_label(t: &Tr, d: DeliveryStatus) -> &'static str {
         DeliveryStatus::Sent => t.get("orders.delivery.SENT"),
         DeliveryStatus::Failed => t.get("orders.delivery.FAILED"),
         DeliveryStatus::Manual => t.get("orders.delivery.MANUAL"),
+        DeliveryStatus::NotSent => t.get("orders.delivery.NOT_SENT"),
+        DeliveryStatus::Held => t.get("orders.delivery.HELD"),
     }
 }
 
@@ -283,6 +285,8 @@ pub fn delivery_class(d: DeliveryStatus) -> &'static str {
         DeliveryStatus::Sent => "sent",
         DeliveryStatus::Failed => "failed",
         DeliveryStatus::Manual => "manual",
+        DeliveryStatus::NotSent => "not-sent",
+        DeliveryStatus::Held => "held",
     }
 }
 

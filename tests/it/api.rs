@@ -267,7 +267,7 @@ async fn every_channel_is_created_read_back_and_audited() {
     assert_eq!(mail["bcc"], json!(["boss@example.com"]));
     assert!(mail["html"].as_str().unwrap().contains(items[0]["url"].as_str().unwrap()));
     let report = app.run_worker().await;
-    assert_eq!(report.sent, 3, "{report:?}");
+    assert_eq!(report.written, 3, "{report:?}");
 
     // SMS: refused without an SMS account, then sent.
     let sms = json!({"channel": "SMS", "amount": 990, "phone": "06 12 34 56 78"});
@@ -457,7 +457,7 @@ async fn running_orders_are_changed_cancelled_reactivated_and_resent() {
     let mails = outbox_payloads(&app, email_id);
     assert_eq!(mails.len(), 2);
     assert_eq!(mails[1]["subject"], "Hello");
-    assert_eq!(app.run_worker().await.sent, 2);
+    assert_eq!(app.run_worker().await.written, 2);
 
     // Past its end the order is EXPIRED: no more changes.
     app.clock.advance(Duration::days(60));

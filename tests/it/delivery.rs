@@ -228,12 +228,13 @@ async fn without_smtp_emails_are_written_as_eml_files() {
     let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
     let orders = create_orders(&app, &m, Channel::Email, email_order("a@example.com;b@example.com"));
     assert_eq!(orders.iter().map(|o| o.reference.clone().unwrap()).collect::<Vec<_>>(), ["INV-7-001", "INV-7-002"]);
-    assert_eq!(app.run_worker().await.sent, 2);
+    let report = app.run_worker().await;
+    assert_eq!((report.written, report.sent), (2, 0), "{report:?}");
     let dir = app.settings.data_dir.join("outbox");
     let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 2, "{files:?}");
     for o in &orders {
-        assert_eq!(reload(&app, o).delivery_status, DeliveryStatus::Sent);
+        assert_eq!(reload(&app, o).delivery_status, DeliveryStatus::NotSent, "written to a file is not sent");
     }
     let all: String = files.iter().map(|f| unfold(&std::fs::read_to_string(f).unwrap())).collect();
     assert!(all.contains("INV-7-001") && all.contains("INV-7-002"));
@@ -414,7 +415,7 @@ async fn sms_without_a_gateway_are_held_in_the_outbox_and_need_credits() {
     let order = create_orders(&app, &m, Channel::Sms, sms_order("0612345678")).remove(0);
     let report = app.run_worker().await;
     assert_eq!((report.held, report.sent), (1, 0));
-    assert_eq!(reload(&app, &order).delivery_status, DeliveryStatus::Pending, "still waiting, not failed");
+    assert_eq!(reload(&app, &order).delivery_status, DeliveryStatus::Held, "waiting for a gateway, not failed");
     // No credit left: the next SMS is refused before anything is written.
     let clock = app.clock.clone();
     let refused = app.db.write_blocking(|conn| {
@@ -506,7 +507,7 @@ async fn a_link_refuses_payment_at_once_after_its_end_and_the_worker_persists_ex
 }
 
 #[actix_web::test]
-async fn a_cancelled_link_tells_the_buyer_it_has_expired() {
+async fn a_cancelled_link_tells_the_buyer_the_merchant_cancelled_it() {
     let app = TestApp::spawn().await;
     let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
     let raw = RawOrder { amount: AmountInput::Decimal("10".into()), language: "en".into(), ..Default::default() };
@@ -522,5 +523,14 @@ async fn a_cancelled_link_tells_the_buyer_it_has_expired() {
         .unwrap();
     let page = app.client_lang("fr").get(&format!("/t/{}", order.token)).await;
     assert_eq!(page.status, 410);
-    assert!(page.contains("This payment link has expired"), "in the order's language: {}", page.excerpt());
+    assert!(
+        page.contains("This payment link was cancelled by the merchant"),
+        "in the order's language: {}",
+        page.excerpt()
+    );
+    assert!(
+        !page.contains("expired") && !page.contains("Valid until"),
+        "no date it would be valid until: {}",
+        page.excerpt()
+    );
 }

@@ -533,7 +533,9 @@ async fn the_outbox_shows_queued_then_sent_mail_and_serves_the_eml_file() {
     let page = admin.get("/settings/outbox").await;
     assert_eq!(page.status, 200, "{}", page.excerpt());
     assert!(page.contains("No e-mail yet.") && page.contains("No SMS yet."));
-    assert!(page.texts("#smtp-status").join("").contains("No SMTP server is configured"));
+    let banner = page.texts("#smtp-status").join("");
+    assert!(banner.contains("E-mails are not going out: no mail server is configured"), "{banner}");
+    assert!(!banner.contains("PAYLINK_"), "spoken to a merchant, not an operator: {banner}");
 
     let order = email_order(&app, &m);
     let page = admin.get("/settings/outbox").await;
@@ -548,9 +550,9 @@ async fn the_outbox_shows_queued_then_sent_mail_and_serves_the_eml_file() {
     assert_eq!(admin.get(&format!("/settings/outbox/{job}.eml")).await.status, 404);
 
     let report = app.run_worker().await;
-    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!((report.written, report.sent), (1, 0), "{report:?}");
     let page = admin.get("/settings/outbox").await;
-    assert_eq!(page.attr("#emails .job-status", "data-status").as_deref(), Some("SENT"));
+    assert_eq!(page.attr("#emails .job-status", "data-status").as_deref(), Some("WRITTEN"));
     assert_eq!(page.texts("#emails .job-status"), ["Written to a file, not sent"], "no SMTP: nothing left the server");
     let cells = page.texts("#emails tbody td");
     assert_eq!(cells[3], "1", "one attempt: {cells:?}");
@@ -602,6 +604,11 @@ async fn the_outbox_shows_an_sms_held_without_a_gateway_with_its_phone_and_text(
     assert!(text.contains(&format!("{}/t/", app.base)));
     assert_eq!(page.attr("#sms a[href^=\"/orders/\"]", "href"), Some(format!("/orders/{order}")));
     assert!(page.texts("#sms-status").join("").contains("No SMS gateway is configured"));
+    // The order says why it waits, on its detail and in the list.
+    let detail = admin.get(&format!("/orders/{order}")).await;
+    assert_eq!(detail.texts("#delivery-status"), ["Waiting: no SMS gateway configured"], "{}", detail.excerpt());
+    let held = admin.get("/orders?delivery_status=HELD").await;
+    assert_eq!(held.count("a.order-link"), 1, "{}", held.excerpt());
     // An SMS is no e-mail file.
     let job = page.attr("#sms tbody tr", "id").unwrap().trim_start_matches("job-").to_string();
     assert_eq!(admin.get(&format!("/settings/outbox/{job}.eml")).await.status, 404);

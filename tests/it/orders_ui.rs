@@ -239,7 +239,7 @@ async fn an_email_to_three_recipients_makes_three_orders_whose_emails_are_writte
     assert_eq!(order_count(&app), 3);
 
     let report = app.run_worker().await;
-    assert_eq!(report.sent, 3, "{report:?}");
+    assert_eq!((report.written, report.sent), (3, 0), "no mail server: written, not sent: {report:?}");
     let dir = app.settings.data_dir.join("outbox");
     let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 3, "{files:?}");
@@ -256,14 +256,17 @@ async fn an_email_to_three_recipients_makes_three_orders_whose_emails_are_writte
         assert!(mail.contains("Subject: Offer REF-00"), "subject variables: {mail}");
     }
 
-    // Each order: delivered, and its e-mail downloadable from its message tab.
+    // Each order: not sent (no mail server), and its e-mail downloadable from its message tab.
     let sent = client.get("/orders?reference=REF*&delivery_status=SENT").await;
-    assert_eq!(sent.count("td.ref"), 3, "every order's delivery is SENT");
+    assert_eq!(sent.count("td.ref"), 0, "nothing left the server");
+    let unsent = client.get("/orders?reference=REF*&delivery_status=NOT_SENT").await;
+    assert_eq!(unsent.count("td.ref"), 3, "every order says its e-mail was not sent");
+    assert!(unsent.texts("td").iter().any(|c| c == "Not sent: no mail server configured"), "{}", unsent.excerpt());
     let list = client.get("/orders?reference=REF*").await;
     let ids: Vec<i64> = list.texts("a.order-link").iter().map(|t| t.trim_start_matches('#').parse().unwrap()).collect();
     assert_eq!(ids.len(), 3);
     let detail = client.get(&format!("/orders/{}?tab=message", ids[0])).await;
-    assert_eq!(text_of(&detail, "#delivery-status"), "Sent");
+    assert_eq!(text_of(&detail, "#delivery-status"), "Not sent: no mail server configured");
     assert!(text_of(&detail, "#mail-html").contains("Message sent by Acme Shop"), "{}", detail.excerpt());
     assert!(text_of(&detail, "#mail-text").contains("/t/"));
     let eml = detail.attr("a[href*=\"/eml/\"]", "href").expect("a link to the written e-mail");

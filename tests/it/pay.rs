@@ -188,11 +188,12 @@ async fn the_pay_page_speaks_the_order_language_and_lists_the_test_cards() {
     let page = app.client_lang("fr").get(&link(&en)).await;
     assert_eq!(page.status, 200);
     assert_eq!(page.attr("html", "lang").as_deref(), Some("en"));
-    for text in
-        ["Acme Shop", "CMD-42", "42.50 EUR", "Valid until", "2026-07-15 23:59:59 (Europe/Paris)", "Pay 42.50 EUR"]
-    {
+    for text in ["Acme Shop", "CMD-42", "42.50 EUR", "Valid until", "2026-07-15", "Pay 42.50 EUR"] {
         assert!(page.contains(text), "{text}: {}", page.excerpt());
     }
+    // The day, without seconds or zone; those are in the title, for the curious.
+    assert_eq!(page.texts("dd time"), ["2026-07-15"]);
+    assert_eq!(page.attr("dd time", "title").as_deref(), Some("2026-07-15 23:59:59 (Europe/Paris)"));
     assert!(page.contains("TEST mode"), "the TEST banner");
     // The form: DESIGN §4's field names, phone keyboards and autofill.
     for (name, autocomplete) in [
@@ -320,8 +321,8 @@ async fn every_card_of_the_table_ends_as_designed() {
         "CMD-42",
         "42.50 EUR",
         "CB / Visa",
-        "497010******0006",
-        "00000",
+        "•••• 0006",
+        "Payment accepted.",
         "Authenticated without any action on your part",
         "2026-06-15 12:00 (Europe/Paris)",
         "Jane Doe",
@@ -329,6 +330,11 @@ async fn every_card_of_the_table_ends_as_designed() {
         assert!(receipt.contains(text), "{text}: {}", receipt.excerpt());
     }
     assert_eq!(receipt.count("form#pay-form"), 0, "a paid link has no form");
+    assert!(
+        !receipt.contains("497010") && !receipt.contains("00000"),
+        "last four only, no raw code: {}",
+        receipt.excerpt()
+    );
     assert_eq!(receipt.count("button[data-print]"), 1, "printable");
     let t = the_transaction(&app, &o);
     assert_eq!(t.status, TxStatus::Captured);
@@ -338,6 +344,9 @@ async fn every_card_of_the_table_ends_as_designed() {
         ("CB / Visa", "497010******0006", "12/30")
     );
     assert_eq!(t.holder.as_deref(), Some("Jane Doe"));
+    // The receipt number is the transaction's random one, not its sequential id.
+    assert_eq!(receipt.texts("dd.transaction"), std::slice::from_ref(&t.receipt_no));
+    assert!(t.receipt_no.len() == 18 && t.receipt_no.starts_with("R-"), "{}", t.receipt_no);
     assert_eq!(t.capture_date, Some(chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap()));
     assert!(t.captured_at.is_some());
     let paid = reload(&app, &o);
@@ -347,7 +356,8 @@ async fn every_card_of_the_table_ends_as_designed() {
     let o = test_order(&app, &m);
     let buyer = Buyer::open(&app, &o).await;
     let (c, issuer) = buyer.to_challenge(CHALLENGE, "654").await;
-    for text in ["Simulated issuer — TEST", "42.50 EUR", "Acme Shop", "497010******0014"] {
+    assert!(!issuer.contains("497010"), "last four only: {}", issuer.excerpt());
+    for text in ["Simulated issuer — TEST", "42.50 EUR", "Acme Shop", "•••• 0014"] {
         assert!(issuer.contains(text), "{text}: {}", issuer.excerpt());
     }
     assert_eq!(issuer.count("form button[name=\"action\"]"), 3);
@@ -374,7 +384,12 @@ async fn every_card_of_the_table_ends_as_designed() {
     let buyer = Buyer::open(&app, &o).await;
     let (c, _) = buyer.to_challenge(CHALLENGE, "741").await;
     let page = buyer.answer_and_follow(&c, "fail").await;
-    assert!(page.contains("Payment refused") && page.contains("01078"), "{}", page.excerpt());
+    assert!(
+        page.contains("Payment refused") && page.contains("3-D Secure authentication failed."),
+        "{}",
+        page.excerpt()
+    );
+    assert!(!page.contains("01078"), "the meaning in words, not the raw code: {}", page.excerpt());
     assert_eq!(page.count("form#pay-form"), 1, "payable again");
     let t = the_transaction(&app, &o);
     assert_eq!(
@@ -392,7 +407,7 @@ async fn every_card_of_the_table_ends_as_designed() {
     let buyer = Buyer::open(&app, &o).await;
     let (c, _) = buyer.to_challenge(CHALLENGE, "852").await;
     let page = buyer.answer_and_follow(&c, "abandon").await;
-    assert!(page.contains("Payment cancelled") && page.contains("02008"), "{}", page.excerpt());
+    assert!(page.contains("Payment cancelled") && !page.contains("02008"), "{}", page.excerpt());
     assert_eq!(page.count("form#pay-form"), 1);
     let t = the_transaction(&app, &o);
     assert_eq!((t.status, t.return_code.as_str()), (TxStatus::Cancelled, "02008"));
@@ -415,14 +430,14 @@ async fn every_card_of_the_table_ends_as_designed() {
         assert_eq!(t.three_ds.as_str(), three_ds, "{number}");
         assert_eq!(reload(&app, &o).status, OrderStatus::Refused, "{number}");
         assert!(page.contains("Payment refused") && page.contains(message), "{number}: {}", page.excerpt());
-        assert!(page.contains(&t.return_code), "{number}: the code is shown");
+        assert!(!page.texts("#refusal").join("").contains(&t.return_code), "{number}: words, not the raw code");
         assert_eq!(page.count("form#pay-form"), 1, "{number}: the form again");
         assert_eq!(page.texts("#refusal").len(), 1);
     }
 
     // 0055 (the buyer is present) and the Mastercard: accepted.
     for (number, brand, masked) in
-        [(BUYER_PRESENT, "CB / Visa", "497010******0055"), (MASTERCARD, "CB / Mastercard", "597010******0003")]
+        [(BUYER_PRESENT, "CB / Visa", "•••• 0055"), (MASTERCARD, "CB / Mastercard", "•••• 0003")]
     {
         let o = test_order(&app, &m);
         let receipt = Buyer::open(&app, &o).await.pay(number, "321").await;
@@ -463,6 +478,11 @@ async fn a_refused_order_stays_payable_then_is_paid_once() {
     let page_again = app.client().get(&link(&o)).await;
     assert_eq!(page_again.status, 200);
     assert!(page_again.contains("The bank refused the payment") && page_again.count("form#pay-form") == 1);
+    // The merchant reads the truth: refused, and the link can still be paid.
+    let merchant = app.client();
+    app.log_in_first_time(&merchant, &m, "4821", crate::helpers::STRONG).await;
+    let detail = merchant.get(&format!("/orders/{}", o.id.0)).await;
+    assert_eq!(detail.texts("#order-status"), ["Refused — the link can still be paid"], "{}", detail.excerpt());
     let buyer = Buyer { client: buyer.client, link: buyer.link, page };
     let receipt = buyer.pay(FRICTIONLESS, "654").await;
     assert!(receipt.contains("Payment accepted"));
@@ -508,7 +528,7 @@ async fn a_pay_session_older_than_15_minutes_is_refused_02324() {
     let still = Buyer::open(&app, &o).await;
     app.clock.advance(Duration::seconds(1));
     let page = buyer.pay(FRICTIONLESS, "987").await;
-    assert!(page.contains("The payment session expired") && page.contains("02324"), "{}", page.excerpt());
+    assert!(page.contains("The payment session expired") && !page.contains("02324"), "{}", page.excerpt());
     assert_eq!(page.count("form#pay-form"), 1, "a fresh form");
     let t = the_transaction(&app, &o);
     assert_eq!((t.status, t.return_code.as_str()), (TxStatus::Refused, "02324"));
@@ -525,7 +545,7 @@ async fn a_pay_session_older_than_15_minutes_is_refused_02324() {
     let (c, _) = buyer.to_challenge(CHALLENGE, "654").await;
     app.clock.advance(Duration::minutes(16));
     let page = buyer.answer_and_follow(&c, "approve").await;
-    assert!(page.contains("02324"), "{}", page.excerpt());
+    assert!(page.contains("The payment session expired"), "{}", page.excerpt());
     let t = the_transaction(&app, &o);
     assert_eq!((t.status, t.return_code.as_str()), (TxStatus::Refused, "02324"));
 }
@@ -631,7 +651,7 @@ async fn the_challenge_url_does_not_reveal_the_holder_or_the_card() {
     }
     // The issuer page still has what it shows, and the answer what it writes.
     let issuer = buyer.client.get(&location).await;
-    assert!(issuer.contains("497010******0014"), "{}", issuer.excerpt());
+    assert!(issuer.contains("•••• 0014"), "{}", issuer.excerpt());
     buyer.answer_and_follow(&c, "approve").await;
     let t = the_transaction(&app, &o);
     assert_eq!((t.holder.as_deref(), t.card_masked.as_str()), (Some("Marguerite Yourcenar"), "497010******0014"));
@@ -651,7 +671,7 @@ async fn a_buyer_back_from_the_issuer_page_pays_again_at_once() {
     assert_eq!((page.status, page.count("form#pay-form")), (200, 1), "{}", page.excerpt());
     let back = Buyer { client: buyer.client, link: buyer.link, page };
     let receipt = back.pay(FRICTIONLESS, "987").await;
-    assert!(receipt.contains("Payment accepted") && receipt.contains("497010******0006"), "{}", receipt.excerpt());
+    assert!(receipt.contains("Payment accepted") && receipt.contains("•••• 0006"), "{}", receipt.excerpt());
     // The challenge left is recorded as its "abandon" button would have; then the payment.
     let all = transactions(&app, &o);
     assert_eq!(all.iter().map(|t| t.status).collect::<Vec<_>>(), [TxStatus::Captured, TxStatus::Cancelled]);
@@ -668,7 +688,7 @@ async fn a_buyer_back_from_the_issuer_page_pays_again_at_once() {
     let approved = back.answer(&c, "approve").await;
     approved.assert_redirect(&back.link);
     let page = back.client.follow(&approved).await;
-    assert!(page.contains("Payment accepted") && page.contains("497010******0006"), "{}", page.excerpt());
+    assert!(page.contains("Payment accepted") && page.contains("•••• 0006"), "{}", page.excerpt());
     back.answer(&c, "abandon").await.assert_redirect(&back.link);
     assert_eq!(transactions(&app, &o).len(), 2);
     let metrics = app.client().get("/metrics").await.body;
@@ -1159,7 +1179,7 @@ async fn the_receipt_email_reads_well_in_french_and_in_english() {
     // A refused payment sends nothing.
     let refused = order_with(&app, &m, RawOrder { buyer_email: "x@example.com".into(), ..raw("5", "en") });
     Buyer::open(&app, &refused).await.pay(BANK_REFUSAL, "987").await;
-    assert_eq!(app.run_worker().await.sent, 2);
+    assert_eq!(app.run_worker().await.written, 2);
     let mails = outbox_files(&app);
     assert_eq!(mails.len(), 2);
     let french = &mails.iter().find(|(_, text)| text.contains("CMD-FR")).unwrap().1;
@@ -1170,8 +1190,8 @@ async fn the_receipt_email_reads_well_in_french_and_in_english() {
         "Montant : 42,50 EUR",
         "Référence : CMD-FR",
         "Date : 15/06/2026 12:00 (Europe/Paris)",
-        "Carte : CB / Visa 497010******0006",
-        "code retour 00000",
+        "Carte : CB / Visa •••• 0006",
+        "N° de reçu : R-",
         &format!("{}/t/{}", app.base, fr.token),
     ] {
         assert!(french.contains(text), "{text} in\n{french}");
@@ -1184,12 +1204,16 @@ async fn the_receipt_email_reads_well_in_french_and_in_english() {
         "Amount: 42.50 EUR",
         "Reference: CMD-EN",
         "Date: 2026-06-15 12:00 (Europe/Paris)",
-        "Card: CB / Mastercard 597010******0003",
-        "return code 00000",
+        "Card: CB / Mastercard •••• 0003",
+        "Receipt number: R-",
     ] {
         assert!(english.contains(text), "{text} in\n{english}");
     }
     assert!(!english.contains("Montant") && !french.contains("Amount"), "one language each");
+    for mail in [french, english] {
+        assert!(!mail.contains("497010") && !mail.contains("597010"), "last four only: {mail}");
+        assert!(!mail.contains("00000"), "no raw return code for the buyer: {mail}");
+    }
 }
 
 // ---- No card number, no CVV, anywhere ------------------------------------------------------
@@ -1321,7 +1345,7 @@ async fn no_card_number_or_cvv_is_kept_in_the_database_the_emails_or_the_logs() 
     let page = Buyer::open(&app, &o).await.submit(MASTERCARD, "13", "2030", "456", "4970 1000 0000 0006").await;
     assert_eq!(page.status, 422);
     let report = app.run_worker().await;
-    assert_eq!(report.sent, 4, "receipts for 0006, 0055, 5970 and the approved challenge");
+    assert_eq!(report.written, 4, "receipts for 0006, 0055, 5970 and the approved challenge");
 
     let numbers =
         [FRICTIONLESS, CHALLENGE, AUTH_FAILS, FRAUD, BANK_REFUSAL, BUYER_PRESENT, MASTERCARD, NOT_A_TEST_CARD];
@@ -1415,14 +1439,14 @@ async fn challenge_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) 
     browser.find(Locator::Css("button.pay-button")).await?.click().await?;
     let approve = wait_for(browser, Locator::Css("button[name=\"action\"][value=\"approve\"]")).await?;
     let issuer = browser.find(Locator::Css("body")).await?.text().await?;
-    if !issuer.contains("Simulated issuer — TEST") || !issuer.contains("497010******0014") {
+    if !issuer.contains("Simulated issuer — TEST") || !issuer.contains("•••• 0014") {
         return Err(format!("the issuer page reads {issuer:?}").into());
     }
     screenshot(browser, "pay-3ds.png").await?;
     approve.click().await?;
     let receipt = wait_for(browser, Locator::Id("receipt")).await?;
     let text = receipt.text().await?;
-    if !text.contains("Payment accepted") || !text.contains("497010******0014") {
+    if !text.contains("Payment accepted") || !text.contains("•••• 0014") {
         return Err(format!("the receipt reads {text:?}").into());
     }
     wait_for(browser, Locator::Css("button[data-print]:not([hidden])")).await?;
@@ -1492,4 +1516,23 @@ async fn paying_with_the_challenge_card_in_the_browser() {
     assert_eq!(reload(&app, &o).status, OrderStatus::Paid);
     assert_eq!(the_transaction(&app, &refused).return_code, "01005");
     assert_eq!(reload(&app, &refused).status, OrderStatus::Refused);
+}
+
+#[actix_web::test]
+async fn an_unknown_or_malformed_link_gets_a_buyer_page_in_the_browsers_language() {
+    let app = TestApp::spawn().await;
+    for (lang, title) in [("fr", "Ce lien de paiement est introuvable"), ("en", "This payment link cannot be found")] {
+        for path in ["/t/not-a-real-token-at-all", "/t/x", "/t/%E2%80%A6%20", "/t/abc/qr.svg"] {
+            let page = app.client_lang(lang).get(path).await;
+            assert_eq!(page.status, 404, "{path}");
+            assert_eq!(page.attr("html", "lang").as_deref(), Some(lang), "{path}");
+            assert_eq!(page.texts("h1"), [title], "{path}: {}", page.excerpt());
+            assert_eq!(page.count("a[href]"), 0, "{path}: no link to the back office or its login");
+            assert!(!page.contains("404"), "{path}: nothing technical: {}", page.excerpt());
+        }
+    }
+    // Elsewhere a missing page is still the back office's.
+    let page = app.client_lang("en").get("/no-such-page").await;
+    assert_eq!(page.status, 404);
+    assert!(!page.contains("This payment link cannot be found"));
 }

@@ -508,7 +508,7 @@ const RECENT: i64 = 100;
 fn status_label(t: &Tr, job: &OutboxMessage) -> (&'static str, &'static str) {
     match job.status {
         JobStatus::Pending => (t.get("outbox.status.PENDING"), "pending"),
-        JobStatus::Sent if job.written_to_file() => (t.get("outbox.status.WRITTEN"), "warn"),
+        JobStatus::Written => (t.get("outbox.status.WRITTEN"), "warn"),
         JobStatus::Sent => (t.get("outbox.status.SENT"), "ok"),
         JobStatus::Failed if job.next_attempt_at.is_none() => (t.get("outbox.status.GAVE_UP"), "danger"),
         JobStatus::Failed => (t.get("outbox.status.FAILED"), "danger"),

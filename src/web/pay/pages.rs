@@ -1,6 +1,7 @@
 //! The pay pages: the link (form, refusal, receipt), the notices and the TEST issuer's
 //! challenge, in the order's language.
 
+use crate::domain::card::last_four;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
@@ -46,7 +47,10 @@ struct Frame {
 struct Summary {
     reference: Option<String>,
     amount: String,
-    valid_until: String,
+    /// The last day the link can be paid; `None` once it cannot be paid any more.
+    valid_until: Option<String>,
+    /// The same, to the second and with its zone, for the curious.
+    valid_until_exact: String,
     description: Option<String>,
 }
 
@@ -62,6 +66,7 @@ pub struct View {
     tz: chrono_tz::Tz,
     today: NaiveDate,
     session: String,
+    cancelled: bool,
 }
 
 impl View {
@@ -83,7 +88,12 @@ impl View {
             summary: Summary {
                 reference: link.reference().map(str::to_string),
                 amount: link.amount().display(french),
-                valid_until: format!("{} 23:59:59 ({})", order::format_date(link.expires_on(), french), tz.name()),
+                valid_until: Some(order::format_date(link.expires_on(), french)),
+                valid_until_exact: format!(
+                    "{} 23:59:59 ({})",
+                    order::format_date(link.expires_on(), french),
+                    tz.name()
+                ),
                 description: link.description().map(str::to_string),
             },
             mode: link.mode(),
@@ -91,6 +101,7 @@ impl View {
             tz,
             today: checkout::today(&env, link),
             session: tokens::session_token(state, link.token(), state.env.clock.now_naive()),
+            cancelled: link.cancelled(),
         }
     }
 
@@ -144,7 +155,7 @@ impl View {
             shop: self.frame.shop.clone(),
             amount: self.summary.amount.clone(),
             brand: claims.card().brand.clone(),
-            masked: claims.card().masked.clone(),
+            masked: last_four(&claims.card().masked),
         };
         html(StatusCode::OK, page.render().map_err(AppError::internal)?)
     }
@@ -164,7 +175,6 @@ impl View {
         let refusal = last.filter(|tx| !tx.accepted).map(|tx| Refusal {
             title: t.get(if tx.cancelled { "pay.cancelled.title" } else { "pay.refused.title" }),
             message: t.get(code_key(&tx.return_code)),
-            code: tx.return_code.clone(),
         });
         let test_cards = if self.mode == Mode::Test && form.is_some() {
             TEST_CARDS
@@ -203,19 +213,27 @@ impl View {
             amount: tx.amount.display(self.french),
             date,
             brand: tx.card_brand.clone(),
-            masked: tx.card_masked.clone(),
+            masked: last_four(&tx.card_masked),
             holder: tx.holder.clone(),
             three_ds: t.get(three_ds_key(tx.three_ds)),
-            code: tx.return_code.clone(),
             code_message: t.get(code_key(&tx.return_code)),
-            transaction: tx.id,
+            receipt_no: tx.receipt_no.clone(),
         };
         html(StatusCode::OK, page.render().map_err(AppError::internal)?)
     }
 
-    /// Expired or cancelled: no form, ever (a cancelled link reads as expired, seed 001 §12.1).
+    /// Expired or cancelled: no form, ever, and no date it would still be valid until.
     fn closed(&self) -> Result<HttpResponse, AppError> {
-        self.notice_page(StatusCode::GONE, "pay.expired.title", "pay.expired.text", false)
+        let (title, text) = if self.cancelled {
+            ("pay.cancelled_link.title", "pay.cancelled_link.text")
+        } else {
+            ("pay.expired.title", "pay.expired.text")
+        };
+        let mut page = self.notice_page_of(title, text, false);
+        if self.cancelled {
+            page.summary.valid_until = None;
+        }
+        html(StatusCode::GONE, page.render().map_err(AppError::internal)?)
     }
 
     fn notice(&self, status: StatusCode, title: &str, text: &str) -> Result<HttpResponse, AppError> {
@@ -223,22 +241,24 @@ impl View {
     }
 
     fn notice_page(&self, status: StatusCode, title: &str, text: &str, retry: bool) -> Result<HttpResponse, AppError> {
-        let page = NoticePage {
+        html(status, self.notice_page_of(title, text, retry).render().map_err(AppError::internal)?)
+    }
+
+    fn notice_page_of(&self, title: &str, text: &str, retry: bool) -> NoticePage {
+        NoticePage {
             t: self.t,
             frame: self.frame.clone(),
             summary: self.summary.clone(),
             title: self.t.get(title),
             text: self.t.get(text),
             retry: retry.then(|| self.link.clone()),
-        };
-        html(status, page.render().map_err(AppError::internal)?)
+        }
     }
 }
 
 struct Refusal {
     title: &'static str,
     message: &'static str,
-    code: String,
 }
 
 struct TestCardView {
@@ -327,9 +347,9 @@ struct ReceiptPage {
     masked: String,
     holder: Option<String>,
     three_ds: &'static str,
-    code: String,
+    /// What the acquirer's answer means, in words (its raw code is for the merchant).
     code_message: &'static str,
-    transaction: i64,
+    receipt_no: String,
 }
 
 #[derive(Template)]

@@ -35,6 +35,7 @@ fn job_status_label(t: &Tr, s: JobStatus) -> &'static str {
         JobStatus::Sent => t.get("orders.job.SENT"),
         JobStatus::Failed => t.get("orders.job.FAILED"),
         JobStatus::Held => t.get("orders.job.HELD"),
+        JobStatus::Written => t.get("orders.job.WRITTEN"),
     }
 }
 
@@ -146,7 +147,6 @@ fn detail_page(
     let created = created_local(o, shop);
     let max = order::max_end_date(created);
     let proposed = order::default_end_date(today, shop.settings.defaults.validity_days).min(max).max(today);
-    let files = state.settings.smtp_url.is_none();
     let yes_no = |b: bool| if b { t.get("yes").to_string() } else { t.get("no").to_string() };
     let mut facts = vec![
         Fact { label: t.get("orders.field.shop"), value: shop.settings.label.clone() },
@@ -213,7 +213,7 @@ fn detail_page(
             last_error: j.last_error.clone(),
             created: local_datetime(j.created_at, tz, fr),
             sent: j.sent_at.map(|s| local_datetime(s, tz, fr)),
-            eml: files && j.kind == Some(Kind::Email) && j.status == JobStatus::Sent,
+            eml: j.status == JobStatus::Written,
         })
         .collect();
     let last_error = jobs.first().and_then(|j| j.last_error.clone());

@@ -182,6 +182,7 @@ fn detail_page(
             label: t.get("transactions.field.return_code"),
             value: format!("{} — {}", x.return_code, code_message(&t, &x.return_code)),
         },
+        Fact { label: t.get("transactions.field.receipt_no"), value: x.receipt_no.clone() },
         Fact { label: t.get("transactions.field.source"), value: source_label(&t, x.source).to_string() },
         Fact { label: t.get("transactions.field.buyer_email"), value: x.buyer_email.clone().unwrap_or_else(dash) },
         Fact { label: t.get("orders.field.mode"), value: x.mode.as_str().to_string() },
