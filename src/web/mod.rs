@@ -122,6 +122,9 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Resu
             .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(error::AppError::NotFound) }))
             .wrap(from_fn(forms::control_free_query))
             .wrap(from_fn(error::render_errors))
+            // Pages, CSS and JSON compressed (brotli, gzip or zstd, as the client accepts);
+            // around the error renderer, so that error pages are compressed too.
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(sessions)
             .wrap(from_fn(csrf_seed))
             .wrap(from_fn(ops::count_requests))

@@ -241,3 +241,21 @@ async fn a_body_sent_one_byte_at_a_time_is_cut_off() {
     let text = String::from_utf8_lossy(&answer);
     assert!(text.is_empty() || text.starts_with("HTTP/1.1 4"), "{text}");
 }
+
+#[actix_web::test]
+async fn pages_and_css_are_compressed_as_the_client_accepts() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    for path in ["/login", "/static/app.css", "/t/no-such-link"] {
+        let plain = http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(plain.headers().get("content-encoding"), None, "{path}: nothing asked, nothing compressed");
+        let plain = plain.bytes().await.unwrap().len();
+        for encoding in ["br", "gzip"] {
+            let res = http.get(app.url(path)).header("accept-encoding", encoding).send().await.unwrap();
+            let got = res.headers().get("content-encoding").and_then(|v| v.to_str().ok()).map(str::to_string);
+            assert_eq!(got.as_deref(), Some(encoding), "{path}");
+            let size = res.bytes().await.unwrap().len();
+            assert!(size < plain, "{path} in {encoding}: {size} bytes of {plain}");
+        }
+    }
+}
