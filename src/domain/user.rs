@@ -162,6 +162,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_login_page_announces_the_real_lockout() {
+        // `login.refused` says "five failures" in both languages.
+        assert_eq!(MAX_FAILED_LOGINS, 5);
+    }
+
+    #[test]
     fn the_fifth_failure_locks() {
         let mut failed = 0;
         for expected_remaining in [4, 3, 2, 1] {

@@ -11,7 +11,7 @@ super::messages! {
     "login.login" => "Identifiant", "Login";
     "login.password" => "Mot de passe", "Password";
     "login.submit" => "Se connecter", "Sign in";
-    "login.refused" => "Identifiant ou mot de passe incorrect.", "Wrong login or password.";
+    "login.refused" => "Identifiant ou mot de passe incorrect. Après cinq échecs, le compte est verrouillé jusqu'à ce qu'un administrateur le débloque.", "Wrong login or password. After five failures the account is locked until an administrator unlocks it.";
     "login.remaining" => "Tentatives restantes avant blocage du compte :", "Attempts left before the account locks:";
     "login.rate_limited" => "Trop de tentatives de connexion. Patientez une minute puis réessayez.", "Too many sign-in attempts. Wait a minute and try again.";
     "login.session_ended" => "Votre session a pris fin. Reconnectez-vous.", "Your session has ended. Please sign in again.";

@@ -53,6 +53,7 @@ async fn first_login_leads_through_the_code_and_a_new_password_into_the_back_off
     let page = other.post_form("/login", &[("login", "alice"), ("password", &m.temporary_password)]).await;
     assert_eq!(page.status, 200);
     assert!(page.contains("Wrong login or password."), "{}", page.excerpt());
+    assert!(page.contains("After five failures the account is locked"), "the lockout is announced: {}", page.excerpt());
     app.log_in(&other, "ALICE", STRONG).await;
 }
 
