@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::FieldError;
+use crate::i18n::Lang;
 
 /// 1 to 99,999,999,999 minor units: exact in every JSON client.
 pub const MIN_MINOR: i64 = 1;
@@ -131,8 +132,47 @@ impl Money {
     }
 
     /// For people: `15,00 EUR` in French, `15.00 EUR` in English.
-    pub fn display(&self, french: bool) -> String {
-        format!("{} {}", self.decimal(if french { ',' } else { '.' }), self.currency)
+    /// For people, as each language writes money: `1 250,00 €` in French, `€1,250.00` in
+    /// English, `1.250,00 €` in German, Spanish and Italian. Currencies with no symbol
+    /// every reader knows keep their ISO code (`1 250,00 CHF`, `CHF 1,250.00`).
+    pub fn display(&self, lang: Lang) -> String {
+        let (group, decimal) = match lang {
+            Lang::Fr => ('\u{202f}', ','),
+            Lang::En => (',', '.'),
+            Lang::De | Lang::Es | Lang::It => ('.', ','),
+        };
+        let number = self.grouped(group, decimal);
+        let symbol = match self.currency.code() {
+            "EUR" => "€",
+            "USD" => "$",
+            "GBP" => "£",
+            "JPY" => "¥",
+            code => code,
+        };
+        match lang {
+            Lang::En if symbol.chars().count() == 1 => format!("{symbol}{number}"),
+            Lang::En => format!("{symbol}\u{a0}{number}"),
+            _ => format!("{number}\u{a0}{symbol}"),
+        }
+    }
+
+    /// For logs and audit details: `1250.00 EUR`.
+    pub fn plain(&self) -> String {
+        format!("{} {}", self.decimal('.'), self.currency)
+    }
+
+    /// The amount with its thousands grouped: `1.250,00`.
+    fn grouped(&self, group: char, decimal: char) -> String {
+        let text = self.decimal(decimal);
+        let (units, rest) = text.split_at(text.find(decimal).unwrap_or(text.len()));
+        let mut out = String::with_capacity(text.len() + units.len() / 3 * 3);
+        for (i, digit) in units.chars().enumerate() {
+            if i > 0 && (units.len() - i) % 3 == 0 {
+                out.push(group);
+            }
+            out.push(digit);
+        }
+        out + rest
     }
 }
 
@@ -188,11 +228,19 @@ mod tests {
     #[test]
     fn amounts_display_per_language() {
         let m = Money::from_minor(123456, Currency::EUR).unwrap();
-        assert_eq!(m.display(true), "1234,56 EUR");
-        assert_eq!(m.display(false), "1234.56 EUR");
+        assert_eq!(m.display(Lang::Fr), "1\u{202f}234,56\u{a0}€");
+        assert_eq!(m.display(Lang::En), "€1,234.56");
+        assert_eq!(m.display(Lang::De), "1.234,56\u{a0}€");
+        assert_eq!(m.plain(), "1234.56 EUR");
+        let big = Money::from_minor(12_345_678_901, Currency::EUR).unwrap();
+        assert_eq!(big.display(Lang::En), "€123,456,789.01");
+        assert_eq!(Money::from_minor(99_999, Currency::EUR).unwrap().display(Lang::En), "€999.99");
+        let chf = Money::from_minor(125_000, Currency::parse("CHF").unwrap()).unwrap();
+        assert_eq!(chf.display(Lang::En), "CHF\u{a0}1,250.00");
+        assert_eq!(chf.display(Lang::It), "1.250,00\u{a0}CHF");
         assert_eq!(Money::from_minor(5, Currency::EUR).unwrap().decimal(','), "0,05");
         let jpy = Currency::parse("JPY").unwrap();
-        assert_eq!(Money::from_minor(1500, jpy).unwrap().display(false), "1500 JPY");
+        assert_eq!(Money::from_minor(1500, jpy).unwrap().display(Lang::En), "¥1,500");
         assert!(Money::from_minor(0, jpy).is_err());
         assert!(Money::from_minor(MAX_MINOR + 1, jpy).is_err());
     }

@@ -1,7 +1,7 @@
 //! Payment orders (seed 001): channels, statuses, the actions each status allows (chapter
 //! 12), references, validity.
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +11,7 @@ use super::ids::{OrderId, ShopId};
 use super::money::Money;
 use super::shop::text_enum;
 use super::shop::{ThreeDsPreference, ValidationMode};
+use crate::i18n::Lang;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -253,8 +254,21 @@ pub fn default_end_date(today: NaiveDate, validity_days: i32) -> NaiveDate {
 }
 
 /// `dd/mm/yyyy` in French, `yyyy-mm-dd` in English (ISO: unambiguous for every reader).
-pub fn format_date(d: NaiveDate, french: bool) -> String {
-    if french { format!("{:02}/{:02}/{}", d.day(), d.month(), d.year()) } else { d.format("%Y-%m-%d").to_string() }
+/// A day as each language writes it: `29/12/2026`, `2026-12-29` in English (the back
+/// office's habit), `29.12.2026` in German.
+pub fn format_date(d: NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::En => d.format("%Y-%m-%d").to_string(),
+        Lang::De => d.format("%d.%m.%Y").to_string(),
+        Lang::Fr | Lang::Es | Lang::It => d.format("%d/%m/%Y").to_string(),
+    }
+}
+
+impl Order {
+    /// The language the buyer reads the order in.
+    pub fn lang(&self) -> Lang {
+        Lang::parse(&self.language).unwrap_or(Lang::Fr)
+    }
 }
 
 /// A payment order as stored.

@@ -36,6 +36,12 @@ pub struct Cost {
     pub segments: usize,
 }
 
+/// The text with ordinary spaces where the amount has no-break ones: those are outside the
+/// GSM alphabet and would switch the whole message to 70 characters a part.
+pub fn plain_spaces(text: &str) -> String {
+    text.replace(['\u{a0}', '\u{202f}'], " ")
+}
+
 pub fn cost(text: &str) -> Cost {
     let chars = text.chars().count();
     let gsm_units: Option<usize> = text

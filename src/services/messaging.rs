@@ -19,6 +19,7 @@ use crate::domain::order::format_date;
 use crate::domain::outbox::{JobStatus, Kind};
 use crate::domain::shop::Shop;
 use crate::domain::template::{self, Variables};
+use crate::i18n::Lang;
 use crate::store::outbox::{self, Job};
 use crate::store::{sms as sms_store, templates as template_store};
 
@@ -211,7 +212,7 @@ pub struct Preview {
 
 /// Previews `template` for `shop` on `today`.
 pub fn preview(template: &MailTemplate, shop: &Shop, today: NaiveDate, public_url: &str) -> Preview {
-    let vars = sample_variables(shop, today, template.language == "fr", public_url);
+    let vars = sample_variables(shop, today, Lang::parse(&template.language).unwrap_or(Lang::Fr), public_url);
     // Sanitised again here: a body that reached the table another way is still made safe,
     // and gets its link appended like a real message would.
     let html = vars.render_html(&template::sanitize_body(&template.body));
@@ -225,15 +226,15 @@ pub fn preview(template: &MailTemplate, shop: &Shop, today: NaiveDate, public_ur
 
 /// Example values of every variable for a preview: a sample order of 15.00 EUR created today
 /// with the shop's default validity, the shop's own name, contact and site, a sample link.
-fn sample_variables(shop: &Shop, today: NaiveDate, french: bool, public_url: &str) -> Variables {
+fn sample_variables(shop: &Shop, today: NaiveDate, lang: Lang, public_url: &str) -> Variables {
     let days = u64::try_from(shop.settings.defaults.validity_days).unwrap_or(30);
     let end = today.checked_add_days(Days::new(days)).unwrap_or(today);
-    let amount = Money::from_minor(1500, Currency::EUR).map(|m| m.display(french)).unwrap_or_default();
+    let amount = Money::from_minor(1500, Currency::EUR).map(|m| m.display(lang)).unwrap_or_default();
     Variables {
         reference: "CMD-2026-0042".to_string(),
         amount,
-        start_date: format_date(today, french),
-        end_date: format_date(end, french),
+        start_date: format_date(today, lang),
+        end_date: format_date(end, lang),
         shop_name: shop.settings.label.clone(),
         shop_contact: shop.settings.contact_email.clone(),
         shop_url: shop.settings.url.clone(),

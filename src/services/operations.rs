@@ -226,7 +226,7 @@ fn review(conn: &mut DbConn, op: &Operation, why: &str, now: NaiveDateTime) -> S
         Some(t) => format!("transaction:{t}"),
         None => format!("order:{}", op.order_id.0),
     };
-    let detail = format!("{} {} {}: {why}", op.kind, op.amount.display(false), op.key);
+    let detail = format!("{} {} {}: {why}", op.kind, op.amount.plain(), op.key);
     let entry = Entry { shop_id: Some(op.shop_id), action: "acquirer.review", target: &target, detail: &detail };
     audit::append(conn, &Actor::system(), entry, now)?;
     tracing::error!(operation.id = op.id, operation.kind = %op.kind, %why, "acquirer operation needs the merchant's review");
@@ -377,7 +377,7 @@ fn plan_refund(t: &Transaction, now: NaiveDateTime, minor: Option<i64>) -> Servi
     if amount.minor <= 0 || amount.minor > left.minor {
         return Err(ServiceError::field("amount", "refund.too_much"));
     }
-    Ok((OpKind::Refund, amount, amount.display(false)))
+    Ok((OpKind::Refund, amount, amount.plain()))
 }
 
 /// Captures an AUTHORISED transaction now.

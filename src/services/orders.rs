@@ -36,14 +36,14 @@ pub fn pay_url(public_url: &str, token: &str) -> String {
 
 /// The values of the `%variables%` for an order, in the order's language.
 pub fn variables(o: &Order, shop: &Shop, public_url: &str) -> Variables {
-    let french = o.language == "fr";
+    let lang = o.lang();
     let tz = shop.settings.time_zone;
     let start = o.created_at.and_utc().with_timezone(&tz).date_naive();
     Variables {
         reference: o.reference.clone().unwrap_or_default(),
-        amount: o.amount.display(french),
-        start_date: order::format_date(start, french),
-        end_date: order::format_date(o.expires_on, french),
+        amount: o.amount.display(lang),
+        start_date: order::format_date(start, lang),
+        end_date: order::format_date(o.expires_on, lang),
         shop_name: shop.settings.label.clone(),
         shop_contact: shop.settings.contact_email.clone(),
         shop_url: shop.settings.url.clone(),
@@ -71,7 +71,8 @@ pub fn render(o: &Order, shop: &Shop, public_url: &str) -> Rendered {
                 html: Some(html),
             }
         }
-        Channel::Sms | Channel::Url => Rendered { subject: None, html: None, text: vars.render_text(&source) },
+        Channel::Sms => Rendered { subject: None, html: None, text: sms::plain_spaces(&vars.render_text(&source)) },
+        Channel::Url => Rendered { subject: None, html: None, text: vars.render_text(&source) },
         Channel::Invoice => Rendered { subject: None, html: None, text: String::new() },
     }
 }
@@ -210,7 +211,7 @@ pub fn create(
             "{} {} {}{}",
             d.channel,
             ctx.mode,
-            d.amount.display(false),
+            d.amount.plain(),
             o.recipient.as_deref().map(|r| format!(" to {r}")).unwrap_or_default()
         );
         log(conn, clock, ctx, "order.created", &o, &detail)?;
@@ -356,14 +357,7 @@ pub fn modify(
     applied(store::apply(conn, id, OrderUpdate::Modify(&m), now)?)?;
     let mut updated = load(conn, ctx, id)?;
     enqueue_delivery(conn, clock, ctx.shop, &mut updated, ctx.public_url)?;
-    log(
-        conn,
-        clock,
-        ctx,
-        "order.modified",
-        &o,
-        &format!("amount {} -> {}", o.amount.display(false), d.amount.display(false)),
-    )?;
+    log(conn, clock, ctx, "order.modified", &o, &format!("amount {} -> {}", o.amount.plain(), d.amount.plain()))?;
     load(conn, ctx, id)
 }
 

@@ -299,39 +299,30 @@ fn shop_validation_days(conn: &mut DbConn, shop: &Shop) -> ServiceResult<i32> {
 }
 
 use crate::domain::card::last_four;
+use crate::i18n::Tr;
 
 fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_url: &str) -> super::orders::EmailPayload {
-    let french = o.language == "fr";
-    let tz = shop.settings.time_zone;
-    let when =
-        t.created_at.and_utc().with_timezone(&tz).format(if french { "%d/%m/%Y %H:%M" } else { "%Y-%m-%d %H:%M" });
-    let (subject, lines): (String, Vec<String>) = if french {
-        (
-            format!("Votre paiement de {} à {}", o.amount.display(true), shop.settings.label),
-            vec![
-                format!("Votre paiement a été accepté par {}.", shop.settings.label),
-                format!("Montant : {}", o.amount.display(true)),
-                format!("Référence : {}", o.reference.clone().unwrap_or_else(|| "-".into())),
-                format!("Date : {when} ({})", tz.name()),
-                format!("Carte : {} {}", t.card_brand, last_four(&t.card_masked)),
-                format!("N° de reçu : {}", t.receipt_no),
-                format!("Votre ticket : {}", super::orders::pay_url(public_url, &o.token)),
-            ],
-        )
-    } else {
-        (
-            format!("Your payment of {} to {}", o.amount.display(false), shop.settings.label),
-            vec![
-                format!("Your payment was accepted by {}.", shop.settings.label),
-                format!("Amount: {}", o.amount.display(false)),
-                format!("Reference: {}", o.reference.clone().unwrap_or_else(|| "-".into())),
-                format!("Date: {when} ({})", tz.name()),
-                format!("Card: {} {}", t.card_brand, last_four(&t.card_masked)),
-                format!("Receipt number: {}", t.receipt_no),
-                format!("Your receipt: {}", super::orders::pay_url(public_url, &o.token)),
-            ],
-        )
-    };
+    let tr = Tr::new(o.lang());
+    let local = t.created_at.and_utc().with_timezone(&shop.settings.time_zone);
+    let when = format!(
+        "{} {} ({})",
+        crate::domain::order::format_date(local.date_naive(), tr.lang),
+        local.format("%H:%M"),
+        shop.settings.time_zone.name()
+    );
+    let amount = o.amount.display(tr.lang);
+    let shop_name = shop.settings.label.as_str();
+    let line = |key: &str, value: String| tr.args(key, &[("value", value.into())]);
+    let subject = tr.args("pay.mail.subject", &[("amount", amount.clone().into()), ("shop", shop_name.into())]);
+    let lines = [
+        tr.args("pay.mail.accepted", &[("shop", shop_name.into())]),
+        line("pay.mail.amount", amount),
+        line("pay.mail.reference", o.reference.clone().unwrap_or_else(|| "-".into())),
+        line("pay.mail.date", when),
+        line("pay.mail.card", format!("{} {}", t.card_brand, last_four(&t.card_masked))),
+        line("pay.mail.receipt_no", t.receipt_no.clone()),
+        line("pay.mail.receipt_link", super::orders::pay_url(public_url, &o.token)),
+    ];
     let text = lines.join("\n");
     let html =
         lines.iter().map(|l| format!("<p>{}</p>", crate::domain::template::escape(l))).collect::<Vec<_>>().join("\n");

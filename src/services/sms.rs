@@ -15,6 +15,7 @@ use crate::domain::secret_box;
 use crate::domain::shop::Shop;
 use crate::domain::sms::{self, Encoding, SmsPayload};
 use crate::domain::template::{self, Variables};
+use crate::i18n::Lang;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::sms as store;
 
@@ -164,6 +165,7 @@ pub fn estimate(
     credits: Option<i32>,
 ) -> SmsEstimate {
     let fr = draft.french;
+    let lang = if fr { Lang::Fr } else { Lang::En };
     let text = if draft.message.is_empty() {
         template::default_sms(fr).to_string()
     } else {
@@ -173,15 +175,15 @@ pub fn estimate(
     let url = format!("{public_url}/t/{}", "x".repeat(order::TOKEN_CHARS));
     let vars = Variables {
         reference: draft.reference.to_string(),
-        amount: draft.amount.display(fr),
-        start_date: order::format_date(today, fr),
-        end_date: order::format_date(end, fr),
+        amount: draft.amount.display(lang),
+        start_date: order::format_date(today, lang),
+        end_date: order::format_date(end, lang),
         shop_name: shop.settings.label.clone(),
         shop_contact: shop.settings.contact_email.clone(),
         shop_url: shop.settings.url.clone(),
         url: url.clone(),
     };
-    let cost = sms::cost(&vars.render_text(&text));
+    let cost = sms::cost(&sms::plain_spaces(&vars.render_text(&text)));
     SmsEstimate {
         segments: cost.segments,
         chars: cost.chars,

@@ -345,7 +345,7 @@ async fn switch_language(
     path: web::Path<String>,
     q: web::Query<LangQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = Lang::parse(&path).ok_or(AppError::NotFound)?;
+    let lang = Lang::parse_office(&path).ok_or(AppError::NotFound)?;
     let next = LocalPath::or(q.next.as_deref(), "/login");
     let secure = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.cookies_secure());
     let cookie = Cookie::build(LANG_COOKIE, lang.code())

@@ -167,7 +167,7 @@ pub async fn render_errors(
             _ => AppError::Internal(String::new()).keys(),
         },
     };
-    let lang = Lang::of(res.request());
+    let lang = if buyer { Lang::buyer_of(res.request()) } else { Lang::of(res.request()) };
     let t = Tr::new(lang);
     let page = ErrorPage {
         t,

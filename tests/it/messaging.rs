@@ -324,22 +324,22 @@ async fn the_preview_replaces_every_variable_with_an_example() {
         assert!(!subject.contains(v) && !body.contains(v) && !text.contains(v), "{v} left in the preview");
     }
     assert!(!subject.contains('%') && !body.contains('%'), "{subject} / {body}");
-    // A sample order of 15.00 EUR made today (the test clock: 15 June 2026), valid 30 days.
-    assert!(subject.starts_with("Objet CMD-2026-0042 15,00 EUR 15/06/2026 15/07/2026 Acme Shop"), "{subject}");
-    assert!(body.contains("15,00 EUR") && body.contains("Acme Shop") && body.contains("alice@example.com"), "{body}");
+    // A sample order of €15.00 made today (the test clock: 15 June 2026), valid 30 days.
+    assert!(subject.starts_with("Objet CMD-2026-0042 15,00 € 15/06/2026 15/07/2026 Acme Shop"), "{subject}");
+    assert!(body.contains("15,00 €") && body.contains("Acme Shop") && body.contains("alice@example.com"), "{body}");
     let link = format!("{}/t/example", app.base);
     assert_eq!(preview.attr("#preview-body a", "href").as_deref(), Some(link.as_str()));
     assert!(text.contains(&link), "{text}");
     // The example values are listed beside the preview.
     let examples = preview.texts(".variables dd");
     assert_eq!(examples.len(), 8);
-    assert!(examples.contains(&"15,00 EUR".to_string()) && examples.contains(&link), "{examples:?}");
+    assert!(examples.contains(&"15,00 €".to_string()) && examples.contains(&link), "{examples:?}");
 
     // The French default reads as the seed shows it; the English one in English figures.
     let default_en = stored_templates(&app, m.shop_id).into_iter().find(|t| t.language == "en").unwrap().id;
     let preview = admin.get(&format!("/settings/templates/{default_en}/preview")).await;
     let body = preview.texts("#preview-body").join("");
-    assert!(body.contains("This e-mail contains a payment order of 15.00 EUR valid until 2026-07-15"), "{body}");
+    assert!(body.contains("This e-mail contains a payment order of €15.00 valid until 2026-07-15"), "{body}");
     assert_eq!(preview.texts("#preview-subject"), ["Your payment order"]);
 }
 
@@ -600,7 +600,7 @@ async fn the_outbox_shows_an_sms_held_without_a_gateway_with_its_phone_and_text(
     assert_eq!(page.attr("#sms .job-status", "data-status").as_deref(), Some("HELD"));
     assert_eq!(page.texts("#sms .to"), ["+33612345678"]);
     let text = page.texts("#sms .sms-text").join("");
-    assert!(text.starts_with("Bonjour, voici un ordre de paiement de 15,00 EUR"), "{text}");
+    assert!(text.starts_with("Bonjour, voici un ordre de paiement de 15,00 €"), "{text}");
     assert!(text.contains(&format!("{}/t/", app.base)));
     assert_eq!(page.attr("#sms a[href^=\"/orders/\"]", "href"), Some(format!("/orders/{order}")));
     assert!(page.texts("#sms-status").join("").contains("No SMS gateway is configured"));

@@ -175,7 +175,7 @@ async fn a_url_order_shows_its_link_and_qr_code_and_is_marked_sent_by_hand() {
     assert!(link.starts_with(&format!("{}/t/", app.base)), "{link}");
     assert!(detail.attr("#pay-link", "readonly").is_some(), "selectable without JavaScript");
     let text = text_of(&detail, "#paste-text");
-    assert!(text.contains(&link) && text.contains("25.00 EUR") && text.contains("2026-07-15"), "{text}");
+    assert!(text.contains(&link) && text.contains("€25.00") && text.contains("2026-07-15"), "{text}");
     assert!(!text.contains('%'), "variables replaced: {text}");
     assert_eq!(detail.attr("img.qr-image", "src"), Some(format!("/orders/{id}/qr.svg")));
     assert_eq!(text_of(&detail, "#order-status"), "Running");
@@ -252,7 +252,7 @@ async fn an_email_to_three_recipients_makes_three_orders_whose_emails_are_writte
             assert!(!mail.contains(var), "{var} left in {mail}");
         }
         assert!(mail.contains(&format!("{}/t/", app.base)), "the link: {mail}");
-        assert!(mail.contains("42.50 EUR") && mail.contains("Acme Shop"), "{mail}");
+        assert!(mail.contains("€42.50") && mail.contains("Acme Shop"), "{mail}");
         assert!(mail.contains("Subject: Offer REF-00"), "subject variables: {mail}");
     }
 
@@ -336,7 +336,7 @@ async fn sms_orders_need_an_account_and_take_their_cost_in_credits() {
     let id = created_id(&page);
     assert_eq!(sms_credits(&app, &m), 9, "one segment taken");
     let detail = client.get(&format!("/orders/{id}?tab=message")).await;
-    assert!(text_of(&detail, "#mail-text").contains("12.00 EUR"));
+    assert!(text_of(&detail, "#mail-text").contains("€12.00"));
     assert_eq!(text_of(&detail, "#delivery-status"), "Pending");
     assert_eq!(actions(&detail), ["cancel", "duplicate", "edit", "validity"], "no resend for an SMS");
 
@@ -457,7 +457,7 @@ async fn each_status_offers_exactly_the_seed_actions_and_refuses_the_others() {
     let page = client.post_form(&path("edit"), &changed).await;
     page.assert_redirect(&format!("/orders/{id}"));
     let detail = client.follow(&page).await;
-    assert!(detail.contains("89.90 EUR") && detail.contains("2026-07-20"), "{}", detail.excerpt());
+    assert!(detail.contains("€89.90") && detail.contains("2026-07-20"), "{}", detail.excerpt());
     assert!(text_of(&detail, ".facts").contains("Times sent 3"), "{}", text_of(&detail, ".facts"));
     let bad = client.post_form(&path("edit"), &[("amount", "abc")]).await;
     assert_eq!(bad.status, 422);
@@ -718,7 +718,7 @@ async fn sorted_pages_walk_every_order_exactly_once() {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 120, "no duplicates: {sort} {dir}");
-        let minor = |a: &str| -> i64 { a.trim_end_matches(" EUR").replace('.', "").parse().unwrap() };
+        let minor = |a: &str| -> i64 { a.trim_start_matches('€').replace(['.', ','], "").parse().unwrap() };
         let day = |d: &str| -> chrono::NaiveDate {
             chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap_or_else(|e| panic!("date {d:?}: {e}"))
         };

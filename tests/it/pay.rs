@@ -188,7 +188,7 @@ async fn the_pay_page_speaks_the_order_language_and_lists_the_test_cards() {
     let page = app.client_lang("fr").get(&link(&en)).await;
     assert_eq!(page.status, 200);
     assert_eq!(page.attr("html", "lang").as_deref(), Some("en"));
-    for text in ["Acme Shop", "CMD-42", "42.50 EUR", "Valid until", "2026-07-15", "Pay 42.50 EUR"] {
+    for text in ["Acme Shop", "CMD-42", "€42.50", "Valid until", "2026-07-15", "Pay €42.50"] {
         assert!(page.contains(text), "{text}: {}", page.excerpt());
     }
     // The day, without seconds or zone; those are in the title, for the curious.
@@ -242,7 +242,7 @@ async fn the_pay_page_speaks_the_order_language_and_lists_the_test_cards() {
     let fr = order_with(&app, &m, RawOrder { reference: "CMD-43".into(), ..raw("42,50", "fr") });
     let page = app.client_lang("en").get(&link(&fr)).await;
     assert_eq!(page.attr("html", "lang").as_deref(), Some("fr"));
-    for text in ["Paiement sécurisé", "42,50 EUR", "15/07/2026", "Numéro de carte", "Payer 42,50 EUR"] {
+    for text in ["Paiement sécurisé", "42,50\u{a0}€", "15/07/2026", "Numéro de carte", "Payer 42,50\u{a0}€"] {
         assert!(page.contains(text), "{text}");
     }
     assert!(page.texts("dt").contains(&"Valable jusqu'au".to_string()));
@@ -268,7 +268,7 @@ async fn production_orders_show_the_order_but_take_no_card() {
     let client = app.client();
     let page = client.get(&link(&o)).await;
     assert_eq!(page.status, 200);
-    assert!(page.contains("99.00 EUR") && page.contains("Card payment is not available"), "{}", page.excerpt());
+    assert!(page.contains("€99.00") && page.contains("Card payment is not available"), "{}", page.excerpt());
     assert_eq!(page.count("form#pay-form"), 0, "no form");
     assert_eq!(page.count("input[name=\"card_number\"]"), 0);
     assert_eq!(page.count(".test-cards"), 0, "no test cards");
@@ -319,7 +319,7 @@ async fn every_card_of_the_table_ends_as_designed() {
         "Payment accepted",
         "Acme Shop",
         "CMD-42",
-        "42.50 EUR",
+        "€42.50",
         "CB / Visa",
         "•••• 0006",
         "Payment accepted.",
@@ -357,7 +357,7 @@ async fn every_card_of_the_table_ends_as_designed() {
     let buyer = Buyer::open(&app, &o).await;
     let (c, issuer) = buyer.to_challenge(CHALLENGE, "654").await;
     assert!(!issuer.contains("497010"), "last four only: {}", issuer.excerpt());
-    for text in ["Simulated issuer — TEST", "42.50 EUR", "Acme Shop", "•••• 0014"] {
+    for text in ["Simulated issuer — TEST", "€42.50", "Acme Shop", "•••• 0014"] {
         assert!(issuer.contains(text), "{text}: {}", issuer.excerpt());
     }
     assert_eq!(issuer.count("form button[name=\"action\"]"), 3);
@@ -460,7 +460,7 @@ async fn the_challenge_preference_forces_a_challenge_for_a_frictionless_card() {
     let o = order_with(&app, &m, RawOrder { three_ds: "CHALLENGE".into(), ..raw("10", "fr") });
     let buyer = Buyer::open(&app, &o).await;
     let (c, issuer) = buyer.to_challenge(FRICTIONLESS, "987").await;
-    assert!(issuer.contains("Banque émettrice simulée — TEST") && issuer.contains("10,00 EUR"), "in French");
+    assert!(issuer.contains("Banque émettrice simulée — TEST") && issuer.contains("10,00\u{a0}€"), "in French");
     let receipt = buyer.answer_and_follow(&c, "approve").await;
     assert!(receipt.contains("Paiement accepté"), "{}", receipt.excerpt());
     assert_eq!(the_transaction(&app, &o).three_ds.as_str(), "CHALLENGE_PASSED");
@@ -1185,9 +1185,9 @@ async fn the_receipt_email_reads_well_in_french_and_in_english() {
     let french = &mails.iter().find(|(_, text)| text.contains("CMD-FR")).unwrap().1;
     for text in [
         "To: marie@example.com",
-        "Votre paiement de 42,50 EUR à Acme Shop",
+        "Votre paiement de 42,50\u{a0}€ à Acme Shop",
         "Votre paiement a été accepté par Acme Shop.",
-        "Montant : 42,50 EUR",
+        "Montant : 42,50\u{a0}€",
         "Référence : CMD-FR",
         "Date : 15/06/2026 12:00 (Europe/Paris)",
         "Carte : CB / Visa •••• 0006",
@@ -1199,9 +1199,9 @@ async fn the_receipt_email_reads_well_in_french_and_in_english() {
     let english = &mails.iter().find(|(_, text)| text.contains("CMD-EN")).unwrap().1;
     for text in [
         "To: john@example.com",
-        "Your payment of 42.50 EUR to Acme Shop",
+        "Your payment of €42.50 to Acme Shop",
         "Your payment was accepted by Acme Shop.",
-        "Amount: 42.50 EUR",
+        "Amount: €42.50",
         "Reference: CMD-EN",
         "Date: 2026-06-15 12:00 (Europe/Paris)",
         "Card: CB / Mastercard •••• 0003",
@@ -1466,7 +1466,19 @@ async fn refusal_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) ->
     fill(browser, "cvv", "12").await?;
     fill(browser, "holder", "Jane Doe").await?;
     browser.find(Locator::Css("button.pay-button")).await?.click().await?;
-    wait_for(browser, Locator::Id("card_number-error")).await?;
+    // The typos are caught before the card number leaves the page: the number fails the
+    // Luhn check, the month does not exist, the code is too short, and nothing was posted.
+    wait_for(browser, Locator::Id("card_number-client-error")).await?;
+    for id in ["expiry_month-client-error", "cvv-client-error"] {
+        browser.find(Locator::Id(id)).await?;
+    }
+    let posted = app
+        .db
+        .read_blocking(|c| paylink::store::transactions::for_order(c, o.id).map_err(paylink::db::DbError::from))
+        .map_err(|e| format!("{e:?}"))?;
+    if !posted.is_empty() || browser.find(Locator::Id("form-errors")).await.is_ok() {
+        return Err("the form was sent with a card number that fails the Luhn check".into());
+    }
     let focused = browser.execute("return document.activeElement && document.activeElement.id;", vec![]).await?;
     if focused.as_str() != Some("card_number") {
         return Err(format!("the first field in error has the focus, not {focused:?}").into());

@@ -220,7 +220,7 @@ async fn the_list_has_tabs_a_search_keyset_pages_and_a_csv_export() {
     assert_eq!(cells[0], captured.id.to_string());
     assert_eq!(cells[1], "2026-06-15 12:00", "local time (Paris)");
     assert_eq!(cells[2], "CAP-1");
-    assert_eq!(cells[3], "30.50 EUR");
+    assert_eq!(cells[3], "€30.50");
     assert_eq!(cells[4], "", "nothing refunded");
     assert_eq!(cells[5], "Captured");
     assert_eq!(cells[6], "CB_VISA 497010******0006");
@@ -371,7 +371,7 @@ async fn a_manual_transaction_is_validated_its_capture_date_changed_and_it_is_ca
     ] {
         assert!(page.contains(text), "{text}: {}", page.excerpt());
     }
-    assert_eq!(page.texts("#amounts dd"), ["25.00 EUR", "0.00 EUR", "0.00 EUR", "0.00 EUR"]);
+    assert_eq!(page.texts("#amounts dd"), ["€25.00", "€0.00", "€0.00", "€0.00"]);
     assert_eq!(page.texts("#tx-status"), ["To validate"]);
     assert_eq!(page.attr("#order-link", "href").unwrap(), format!("/orders/{}", o.id));
     assert!(page.texts("#order-link")[0].contains("MAN-7"));
@@ -513,7 +513,7 @@ async fn an_authorised_transaction_is_captured_now_from_its_detail() {
     let page = client.follow(&res).await;
     assert!(page.contains("Transaction captured"), "{}", page.excerpt());
     assert_eq!(page.texts("#tx-status"), ["Captured"]);
-    assert_eq!(page.texts("#amounts dd"), ["42.00 EUR", "42.00 EUR", "0.00 EUR", "42.00 EUR"]);
+    assert_eq!(page.texts("#amounts dd"), ["€42.00", "€42.00", "€0.00", "€42.00"]);
     assert_eq!(page.count("#action-capture") + page.count("#action-cancel") + page.count("#action-capture-date"), 0);
     assert_eq!(page.count("#action-refund"), 1, "now it is refunded, not cancelled");
     let history = page.texts("#history tbody tr");
@@ -592,7 +592,7 @@ async fn refunds_are_partial_or_total_never_above_the_capture_and_within_365_day
     client.post_form(&refunds, &[("amount", "30,00")]).await.assert_redirect(&path);
     assert_eq!(tx(&app, t.id).refunded, 3000);
     let page = client.get(&path).await;
-    assert_eq!(page.texts("#amounts dd"), ["100.00 EUR", "100.00 EUR", "30.00 EUR", "70.00 EUR"]);
+    assert_eq!(page.texts("#amounts dd"), ["€100.00", "€100.00", "€30.00", "€70.00"]);
     assert_eq!(page.attr("#amount", "value").unwrap(), "70.00", "the refundable rest by default");
 
     // More than what is left is refused next to the field; nothing written.
@@ -617,7 +617,7 @@ async fn refunds_are_partial_or_total_never_above_the_capture_and_within_365_day
     assert_eq!(tx(&app, t.id).refunded, 10000);
     let page = client.get(&path).await;
     assert_eq!(page.count("#action-refund"), 0);
-    assert_eq!(page.texts("#amounts dd")[3], "0.00 EUR");
+    assert_eq!(page.texts("#amounts dd")[3], "€0.00");
     let res = client.post_form(&refunds, &[("amount", "0.01")]).await;
     assert_eq!(res.status, 422);
     assert_eq!(tx(&app, t.id).refunded, 10000);
@@ -627,7 +627,7 @@ async fn refunds_are_partial_or_total_never_above_the_capture_and_within_365_day
         [("transaction.refunded".to_string(), "alice".to_string()), ("transaction.refunded".into(), "alice".into())]
     );
     let history = page.texts("#history tbody tr");
-    assert!(history[2].contains("Refund") && history[2].contains("30.00 EUR"), "{history:?}");
+    assert!(history[2].contains("Refund") && history[2].contains("€30.00"), "{history:?}");
 
     // Before capture: cancel, not refund.
     let authorised = pay(&app, &m, &order(&app, &m, raw("R-2", "10,00", "AUTO", 5)));

@@ -16,6 +16,7 @@
 //! stored, put in a URL or rendered back (a refused form is re-rendered without them).
 
 mod form;
+mod lang;
 pub mod limiter;
 mod pages;
 mod tokens;
@@ -50,7 +51,12 @@ async fn link(
 ) -> Result<HttpResponse, AppError> {
     let link = find(&state, token).await?;
     let shown = checkout::show(&state.env(), &link).await?;
-    View::new(&req, &state, &link).shown(shown)
+    let mut res = View::new(&req, &state, &link).shown(shown)?;
+    if let Some(asked) = lang::asked(&req) {
+        res.add_cookie(&lang::keep(asked, link.token(), state.settings.cookies_secure()))
+            .map_err(AppError::internal)?;
+    }
+    Ok(res)
 }
 
 async fn pay(

@@ -17,7 +17,7 @@ use crate::services::checkout::{self, Attempted, Link, Shown, Step};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms;
-use crate::web::i18n::{Lang, Tr};
+use crate::web::i18n::Tr;
 
 pub fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -39,7 +39,11 @@ struct Frame {
     shop: String,
     shop_url: String,
     is_test: bool,
+    /// Served over HTTPS (the public URL says so): only then does the page speak of an
+    /// encrypted connection.
+    https: bool,
     csrf: String,
+    langs: Vec<super::lang::Choice>,
 }
 
 /// The order as the buyer sees it.
@@ -52,12 +56,13 @@ struct Summary {
     /// The same, to the second and with its zone, for the curious.
     valid_until_exact: String,
     description: Option<String>,
+    /// The pay button: "Payer 42,50 €", "42,50 € bezahlen".
+    pay_label: String,
 }
 
 /// Everything a page of one link needs, in the order's language.
 pub struct View {
     t: Tr,
-    french: bool,
     pub link: String,
     frame: Frame,
     summary: Summary,
@@ -71,30 +76,27 @@ pub struct View {
 
 impl View {
     pub fn new(req: &HttpRequest, state: &AppState, link: &Link) -> View {
-        let lang = Lang::parse(link.language()).unwrap_or(Lang::of(req));
-        let french = lang == Lang::Fr;
+        let lang = super::lang::of_link(req, link);
         let tz = link.time_zone();
         let env = state.env();
         View {
             t: Tr::new(lang),
-            french,
             link: format!("/t/{}", link.token()),
             frame: Frame {
                 shop: link.shop_label().to_string(),
                 shop_url: link.shop_url().to_string(),
                 is_test: link.mode() == Mode::Test,
+                https: state.settings.cookies_secure(),
                 csrf: forms::token(req),
+                langs: super::lang::choices(&format!("/t/{}", link.token()), lang),
             },
             summary: Summary {
                 reference: link.reference().map(str::to_string),
-                amount: link.amount().display(french),
-                valid_until: Some(order::format_date(link.expires_on(), french)),
-                valid_until_exact: format!(
-                    "{} 23:59:59 ({})",
-                    order::format_date(link.expires_on(), french),
-                    tz.name()
-                ),
+                amount: link.amount().display(lang),
+                valid_until: Some(order::format_date(link.expires_on(), lang)),
+                valid_until_exact: format!("{} 23:59:59 ({})", order::format_date(link.expires_on(), lang), tz.name()),
                 description: link.description().map(str::to_string),
+                pay_label: Tr::new(lang).args("pay.submit", &[("amount", link.amount().display(lang).into())]),
             },
             mode: link.mode(),
             by_card: checkout::by_card(&env, link.mode()),
@@ -201,16 +203,13 @@ impl View {
     fn receipt(&self, tx: &Attempted) -> Result<HttpResponse, AppError> {
         let t = self.t;
         let when = tx.created_at.and_utc().with_timezone(&self.tz);
-        let date = format!(
-            "{} ({})",
-            when.format(if self.french { "%d/%m/%Y %H:%M" } else { "%Y-%m-%d %H:%M" }),
-            self.tz.name()
-        );
+        let date =
+            format!("{} {} ({})", order::format_date(when.date_naive(), t.lang), when.format("%H:%M"), self.tz.name());
         let page = ReceiptPage {
             t,
             frame: self.frame.clone(),
             summary: self.summary.clone(),
-            amount: tx.amount.display(self.french),
+            amount: tx.amount.display(t.lang),
             date,
             brand: tx.card_brand.clone(),
             masked: last_four(&tx.card_masked),
@@ -383,10 +382,10 @@ mod tests {
 
     #[test]
     fn every_test_card_return_code_and_3ds_outcome_has_its_text() {
-        for lang in [Lang::Fr, Lang::En] {
+        for lang in crate::web::i18n::Lang::ALL {
             let t = Tr::new(lang);
             for card in &TEST_CARDS {
-                assert_ne!(t.get(card.label_key), "??", "{}", card.label_key);
+                assert!(t.has(card.label_key), "{} {}", card.label_key, t.code());
             }
             for code in [
                 codes::ACCEPTED,
@@ -402,10 +401,10 @@ mod tests {
                 "04001",
                 "99999",
             ] {
-                assert_ne!(t.get(code_key(code)), "??", "{code}");
+                assert!(t.has(code_key(code)), "{code} {}", t.code());
             }
             for outcome in ThreeDsOutcome::ALL {
-                assert_ne!(t.get(three_ds_key(*outcome)), "??", "{outcome}");
+                assert!(t.has(three_ds_key(*outcome)), "{outcome} {}", t.code());
             }
         }
         assert_eq!(code_key("04059"), "pay.rc.fraud");

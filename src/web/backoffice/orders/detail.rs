@@ -153,14 +153,14 @@ fn detail_page(
         Fact { label: t.get("orders.field.channel"), value: channel_label(&t, o.channel).to_string() },
         Fact { label: t.get("orders.field.mode"), value: o.mode.as_str().to_string() },
         Fact { label: t.get("orders.field.reference"), value: o.reference.clone().unwrap_or_else(|| "—".into()) },
-        Fact { label: t.get("orders.field.amount"), value: o.amount.display(fr) },
+        Fact { label: t.get("orders.field.amount"), value: o.amount.display(t.lang) },
         Fact {
             label: t.get("orders.field.created"),
             value: format!("{} ({})", local_datetime(o.created_at, tz, fr), tz.name()),
         },
         Fact {
             label: t.get("orders.field.expires"),
-            value: format!("{} 23:59:59", order::format_date(o.expires_on, fr)),
+            value: format!("{} 23:59:59", order::format_date(o.expires_on, t.lang)),
         },
     ];
     if let Some(r) = &o.recipient {

@@ -59,7 +59,7 @@ fn event_label(t: &Tr, kind: &str) -> &'static str {
 }
 
 /// A history line's detail in the reader's language (the stored detail is for the log).
-fn event_detail(t: &Tr, fr: bool, e: &Event) -> String {
+fn event_detail(t: &Tr, e: &Event) -> String {
     match e.kind.as_str() {
         "created" => match e.detail.split_once(' ') {
             Some((status, code)) => {
@@ -76,8 +76,9 @@ fn event_detail(t: &Tr, fr: bool, e: &Event) -> String {
         },
         "capture_date_changed" => match e.detail.split_once(" -> ") {
             Some((from, to)) => {
-                let day =
-                    |d: &str| present::parse_date(d).map(|d| order::format_date(d, fr)).unwrap_or_else(|| "—".into());
+                let day = |d: &str| {
+                    present::parse_date(d).map(|d| order::format_date(d, t.lang)).unwrap_or_else(|| "—".into())
+                };
                 format!("{} → {}", day(from), day(to))
             }
             None => String::new(),
@@ -162,7 +163,7 @@ fn detail_page(
     let today = order::local_today(now, tz);
     let x = &loaded.transaction;
     let dash = || "—".to_string();
-    let money = |minor: i64| Money { minor, currency: x.amount.currency }.display(fr);
+    let money = |minor: i64| Money { minor, currency: x.amount.currency }.display(t.lang);
     let mut card = vec![
         Fact { label: t.get("transactions.field.card_brand"), value: x.card_brand.clone() },
         Fact { label: t.get("transactions.field.card_number"), value: x.card_masked.clone() },
@@ -195,7 +196,7 @@ fn detail_page(
         },
         Fact {
             label: t.get("transactions.field.capture_date"),
-            value: x.capture_date.map(|d| order::format_date(d, fr)).unwrap_or_else(dash),
+            value: x.capture_date.map(|d| order::format_date(d, t.lang)).unwrap_or_else(dash),
         },
         Fact {
             label: t.get("transactions.field.validate_by"),
@@ -222,7 +223,7 @@ fn detail_page(
         Fact { label: t.get("transactions.field.refunded"), value: money(x.refunded) },
         Fact {
             label: t.get("transactions.field.refundable"),
-            value: if x.status == TxStatus::Captured { rest.display(fr) } else { money(0) },
+            value: if x.status == TxStatus::Captured { rest.display(t.lang) } else { money(0) },
         },
     ];
     let history = loaded
@@ -237,7 +238,7 @@ fn detail_page(
                 "buyer" => t.get("transactions.actor.buyer").to_string(),
                 other => other.to_string(),
             },
-            detail: event_detail(&t, fr, e),
+            detail: event_detail(&t, e),
         })
         .collect();
     let write = staff.can_write();
@@ -270,7 +271,7 @@ fn detail_page(
             Some(d) => format!(
                 "{} {} · {} {}",
                 t.get("transactions.refund.at_most"),
-                rest.display(fr),
+                rest.display(t.lang),
                 t.get("transactions.refund.until"),
                 local_datetime(d, tz, fr)
             ),

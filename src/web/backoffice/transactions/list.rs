@@ -235,9 +235,9 @@ fn row(t: &Tr, l: &Listed, tz: Tz) -> Row {
             .unwrap_or_default(),
         order_id: x.order_id.0,
         reference: l.reference.clone().unwrap_or_default(),
-        amount: x.amount.display(fr),
+        amount: x.amount.display(t.lang),
         refunded: if x.refunded > 0 {
-            Money { minor: x.refunded, currency: x.amount.currency }.display(fr)
+            Money { minor: x.refunded, currency: x.amount.currency }.display(t.lang)
         } else {
             String::new()
         },
@@ -249,7 +249,7 @@ fn row(t: &Tr, l: &Listed, tz: Tz) -> Row {
         return_code: x.return_code.clone(),
         code_message: code_message(t, &x.return_code),
         source: channel_label(t, x.source),
-        capture_date: x.capture_date.map(|d| order::format_date(d, fr)).unwrap_or_default(),
+        capture_date: x.capture_date.map(|d| order::format_date(d, t.lang)).unwrap_or_default(),
     }
 }
 
