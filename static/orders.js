@@ -76,14 +76,17 @@
     return { chars: chars, units: units, segments: segments, encoding: gsm ? "GSM-7" : "UCS-2" };
   }
 
-  function isoToLocal(iso, french) {
+  // order::format_date: 29/12/2026, 2026-12-29 in English, 29.12.2026 in German.
+  function isoToLocal(iso, lang) {
     var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
     if (!m) return iso || "";
-    return french ? m[3] + "/" + m[2] + "/" + m[1] : iso;
+    if (lang === "en") return iso;
+    return m[3] + (lang === "de" ? "." : "/") + m[2] + (lang === "de" ? "." : "/") + m[1];
   }
 
-  // Money::display: the typed amount with the currency's decimals ("0,00 EUR" when invalid).
-  function amountText(raw, exponent, french, currency) {
+  // Money::display as an SMS carries it (sms::plain_spaces): the typed amount with the
+  // currency's decimals, grouped by thousands as the language writes it ("0,00 €" when invalid).
+  function amountText(raw, exponent, lang, currency) {
     var s = (raw || "").replace(/[\s\u00a0\u202f]/g, "");
     var m = /^(\d+)(?:[.,](\d+))?$/.exec(s);
     var units = "0";
@@ -93,8 +96,12 @@
       decimals = m[2] || "";
     }
     while (decimals.length < exponent) decimals += "0";
-    var number = exponent === 0 ? units : units + (french ? "," : ".") + decimals;
-    return number + " " + currency;
+    var group = lang === "fr" ? " " : lang === "en" ? "," : ".";
+    units = units.replace(/\B(?=(\d{3})+(?!\d))/g, group);
+    var number = exponent === 0 ? units : units + (lang === "en" ? "." : ",") + decimals;
+    var symbol = { EUR: "\u20ac", USD: "$", GBP: "\u00a3", JPY: "\u00a5" }[currency] || currency;
+    if (lang === "en") return symbol.length === 1 ? symbol + number : symbol + " " + number;
+    return number + " " + symbol;
   }
 
   var meter = document.getElementById("sms-meter");
@@ -109,11 +116,10 @@
     var shortLine = document.getElementById("sms-short");
     var update = function () {
       var language = field("language") ? field("language").value : "fr";
-      var french = language !== "en";
       // Browsers send a textarea's line breaks as CRLF.
       var typed = smsText.value.replace(/\r?\n/g, "\r\n").trim();
       var text = typed === ""
-        ? meter.getAttribute(french ? "data-default-fr" : "data-default-en")
+        ? meter.getAttribute("data-default-" + language) || meter.getAttribute("data-default-fr")
         : (typed.indexOf("%url%") >= 0 ? typed : typed.replace(/\s+$/, "") + " %url%");
       var currencySelect = field("currency");
       var currency = currencySelect ? currencySelect.value : "EUR";
@@ -121,9 +127,9 @@
       var exponent = option ? parseInt(option.getAttribute("data-exponent") || "2", 10) : 2;
       var vars = [
         ["%reference%", (field("reference") ? field("reference").value : "").trim()],
-        ["%amount%", amountText(field("amount") ? field("amount").value : "", exponent, french, currency)],
-        ["%start_date%", isoToLocal(meter.getAttribute("data-start-date"), french)],
-        ["%end_date%", isoToLocal(field("expires_on") ? field("expires_on").value : "", french)],
+        ["%amount%", amountText(field("amount") ? field("amount").value : "", exponent, language, currency)],
+        ["%start_date%", isoToLocal(meter.getAttribute("data-start-date"), language)],
+        ["%end_date%", isoToLocal(field("expires_on") ? field("expires_on").value : "", language)],
         ["%shop_name%", meter.getAttribute("data-shop-name") || ""],
         ["%shop_contact%", meter.getAttribute("data-shop-contact") || ""],
         ["%shop_url%", meter.getAttribute("data-shop-url") || ""],

@@ -10,6 +10,7 @@ use super::order::{self, AliasMode, Channel, Reference};
 use super::shop::{MAX_CAPTURE_DELAY_DAYS, ShopSettings, ThreeDsPreference, ValidationMode};
 use super::template;
 use super::text::is_email;
+use crate::i18n::Lang;
 
 /// How the amount arrived: typed by a person, or in minor units from the API.
 #[derive(Debug, Clone)]
@@ -157,10 +158,9 @@ impl OrderDraft {
                 }
             }
         };
-        let language = match or_default(&raw.language, "fr") {
-            "fr" => "fr",
-            "en" => "en",
-            _ => {
+        let language = match Lang::ALL.into_iter().find(|l| l.code() == or_default(&raw.language, "fr")) {
+            Some(l) => l.code(),
+            None => {
                 errors.push(FieldError::new("language", "field.choice.invalid"));
                 "fr"
             }
@@ -256,7 +256,7 @@ impl OrderDraft {
                     Err(e) => errors.push(e),
                 }
                 let text = if raw.message.trim().is_empty() {
-                    template::default_sms(language == "fr").to_string()
+                    template::default_sms(Lang::parse(language).unwrap_or(Lang::Fr)).to_string()
                 } else {
                     template::with_url(raw.message.trim())
                 };
@@ -267,7 +267,7 @@ impl OrderDraft {
             }
             Channel::Url => {
                 let text = if raw.message.trim().is_empty() {
-                    template::default_url_text(language == "fr").to_string()
+                    template::default_url_text(Lang::parse(language).unwrap_or(Lang::Fr)).to_string()
                 } else {
                     template::with_url(raw.message.trim())
                 };
@@ -414,7 +414,7 @@ mod tests {
             expires: ExpiresInput::Date("2027-01-01".into()),
             validation_mode: "NEVER".into(),
             capture_delay_days: "400".into(),
-            language: "de".into(),
+            language: "xx".into(),
             three_ds: "MAYBE".into(),
             buyer_email: "x".into(),
             ..Default::default()

@@ -2,6 +2,7 @@
 //! sanitised with ammonia; every e-mail also gets a plain-text part.
 
 use super::FieldError;
+use crate::i18n::{Lang, Tr};
 
 /// Values of the variables for one order.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +15,8 @@ pub struct Variables {
     pub shop_contact: String,
     pub shop_url: String,
     pub url: String,
+    /// The words on the e-mail's pay button: "Payer 42,50 €".
+    pub button: String,
 }
 
 pub const VARIABLES: [&str; 8] =
@@ -42,16 +45,60 @@ impl Variables {
         out
     }
 
-    /// Replaces every variable in HTML, escaping the values; the link becomes clickable.
+    /// Replaces every variable in HTML, escaping the values; the link becomes a pay button.
+    /// A paragraph that names an empty variable is left out (no "our site: ." when the shop
+    /// has no site).
     pub fn render_html(&self, html: &str) -> String {
-        let mut out = html.to_string();
+        self.render_html_with(html, true)
+    }
+
+    /// The same with the link as its bare address, for the plain-text part.
+    pub fn render_html_plain(&self, html: &str) -> String {
+        self.render_html_with(html, false)
+    }
+
+    fn render_html_with(&self, html: &str, button: bool) -> String {
+        let empty: Vec<&str> = self.pairs().iter().filter(|(_, v)| v.is_empty()).map(|(n, _)| *n).collect();
+        let mut out = without_paragraphs_naming(html, &empty);
         for (name, value) in self.pairs() {
             let escaped = escape(value);
-            let replacement = if name == "%url%" { format!("<a href=\"{escaped}\">{escaped}</a>") } else { escaped };
+            let replacement = match name {
+                "%url%" if button && !self.button.is_empty() => {
+                    format!("<a href=\"{escaped}\" style=\"{BUTTON_STYLE}\">{}</a>", escape(&self.button))
+                }
+                "%url%" => format!("<a href=\"{escaped}\">{escaped}</a>"),
+                _ => escaped,
+            };
             out = out.replace(name, &replacement);
         }
         out
     }
+}
+
+/// A pay button every mail client draws: inline styles only.
+const BUTTON_STYLE: &str = "display:inline-block;padding:12px 24px;background:#1f5fbf;color:#ffffff;\
+                            border-radius:6px;text-decoration:none;font-weight:600";
+
+/// `html` without the `<p>…</p>` paragraphs that contain one of `names`. A paragraph that
+/// holds the pay link is always kept: the buyer must never lose it.
+fn without_paragraphs_naming(html: &str, names: &[&str]) -> String {
+    if names.is_empty() {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<p") {
+        let Some(len) = rest[start..].find("</p>") else { break };
+        let end = start + len + "</p>".len();
+        out.push_str(&rest[..start]);
+        let paragraph = &rest[start..end];
+        if paragraph.contains("%url%") || !names.iter().any(|n| paragraph.contains(n)) {
+            out.push_str(paragraph);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn escape(s: &str) -> String {
@@ -125,45 +172,31 @@ pub struct DefaultTemplate {
     pub body: &'static str,
 }
 
-/// The seed's French default and its English counterpart, preloaded in every shop.
-pub const DEFAULT_EMAIL_TEMPLATES: [DefaultTemplate; 2] = [
+/// The default e-mail template of `lang`, preloaded in every shop (the seed's French one
+/// and its counterparts; the texts are in `pay.ftl`).
+pub fn default_email(lang: Lang) -> DefaultTemplate {
+    let t = Tr::new(lang);
     DefaultTemplate {
-        language: "fr",
-        name: "Défaut Français",
-        subject: "Votre ordre de paiement",
-        body: "<p>Message envoyé par %shop_name%</p>\n<p>Bonjour,</p>\n<p>Cet e-mail comporte un ordre de paiement \
-               d'un montant de %amount% valable jusqu'au %end_date%. Pour confirmer le paiement, veuillez cliquer sur \
-               le lien suivant :</p>\n<p>%url%</p>\n<p>En cas de problème, ou si ce message ne s'affiche pas \
-               correctement, merci de contacter %shop_contact%.<br>Si vous voulez accéder au site en ligne : \
-               %shop_url%.</p>",
-    },
-    DefaultTemplate {
-        language: "en",
-        name: "Default English",
-        subject: "Your payment order",
-        body: "<p>Message sent by %shop_name%</p>\n<p>Hello,</p>\n<p>This e-mail contains a payment order of \
-               %amount% valid until %end_date%. To pay, please follow this link:</p>\n<p>%url%</p>\n<p>If \
-               something goes wrong, or if this message does not display properly, please contact \
-               %shop_contact%.<br>Our website: %shop_url%.</p>",
-    },
-];
-
-/// The seed's default SMS text.
-pub fn default_sms(french: bool) -> &'static str {
-    if french {
-        "Bonjour, voici un ordre de paiement de %amount% valable jusqu'au %end_date%. Pour payer, cliquez sur %url%"
-    } else {
-        "Hello, here is a payment order of %amount% valid until %end_date%. To pay, follow %url%"
+        language: lang.code(),
+        name: t.get("pay.default.mail.name"),
+        subject: t.get("pay.default.mail.subject"),
+        body: t.get("pay.default.mail.body"),
     }
 }
 
+/// The default e-mail template of every buyer language.
+pub fn default_emails() -> impl Iterator<Item = DefaultTemplate> {
+    Lang::ALL.into_iter().map(default_email)
+}
+
+/// The seed's default SMS text.
+pub fn default_sms(lang: Lang) -> &'static str {
+    Tr::new(lang).get("pay.default.sms")
+}
+
 /// The seed's ready-to-paste text of a URL order.
-pub fn default_url_text(french: bool) -> &'static str {
-    if french {
-        "Je règle %amount% par paiement sécurisé avant le %end_date% (si le lien ne fonctionne pas, copier l'URL : %url%)."
-    } else {
-        "I pay %amount% securely before %end_date% (if the link does not work, copy the URL: %url%)."
-    }
+pub fn default_url_text(lang: Lang) -> &'static str {
+    Tr::new(lang).get("pay.default.url_text")
 }
 
 #[cfg(test)]
@@ -180,7 +213,28 @@ mod tests {
             shop_contact: "shop@example.com".into(),
             shop_url: "https://shop.example".into(),
             url: "https://pay.example/t/abc".into(),
+            button: "Payer 15,00 EUR".into(),
         }
+    }
+
+    #[test]
+    fn the_link_is_a_button_and_a_paragraph_naming_an_empty_variable_is_left_out() {
+        let mut v = vars();
+        let html = v.render_html(default_email(Lang::Fr).body);
+        assert!(html.contains("style=\"display:inline-block") && html.contains(">Payer 15,00 EUR</a>"), "{html}");
+        assert!(html.contains("https://shop.example"), "{html}");
+        v.shop_url.clear();
+        for lang in Lang::ALL {
+            let html = v.render_html(default_email(lang).body);
+            assert!(!html.contains(" .<") && !html.contains(": .") && !html.contains("%"), "{html}");
+            assert!(html.contains("href=\"https://pay.example/t/abc\""), "{html}");
+        }
+        assert_eq!(without_paragraphs_naming("<p>a</p><p>b %x%</p>c", &["%x%"]), "<p>a</p>c");
+        assert_eq!(
+            without_paragraphs_naming("<p>%x% %url%</p>", &["%x%"]),
+            "<p>%x% %url%</p>",
+            "the pay link is never dropped"
+        );
     }
 
     #[test]
@@ -191,7 +245,7 @@ mod tests {
             out,
             "INV-1|15,00 EUR|15/06/2026|15/07/2026|Café <Gare>|shop@example.com|https://shop.example|https://pay.example/t/abc"
         );
-        let html = vars().render_html("<p>%shop_name% %url%</p>");
+        let html = vars().render_html_plain("<p>%shop_name% %url%</p>");
         assert_eq!(
             html,
             "<p>Café &lt;Gare&gt; <a href=\"https://pay.example/t/abc\">https://pay.example/t/abc</a></p>"
@@ -210,14 +264,14 @@ mod tests {
         let body = sanitize_body("<p>Pay here: %url%</p><b>thanks</b>");
         assert_eq!(body.matches("%url%").count(), 1);
         assert!(body.contains("<b>thanks</b>"));
-        for t in DEFAULT_EMAIL_TEMPLATES {
+        for t in default_emails() {
             assert_eq!(sanitize_body(t.body).matches("%url%").count(), 1, "{}", t.name);
         }
     }
 
     #[test]
     fn the_text_part_reads_well() {
-        let text = html_to_text(&vars().render_html(DEFAULT_EMAIL_TEMPLATES[0].body));
+        let text = html_to_text(&vars().render_html_plain(default_email(Lang::Fr).body));
         assert!(text.starts_with("Message envoyé par Café <Gare>\n\nBonjour,"), "{text}");
         assert!(text.contains("https://pay.example/t/abc"));
         assert!(!text.contains('<') || text.contains("<Gare>"));
@@ -227,7 +281,9 @@ mod tests {
     fn plain_texts_get_the_url() {
         assert_eq!(with_url("Pay now"), "Pay now %url%");
         assert_eq!(with_url("Pay %url% now"), "Pay %url% now");
-        assert!(default_sms(true).contains("%url%") && default_url_text(true).contains("%url%"));
+        for lang in Lang::ALL {
+            assert!(default_sms(lang).contains("%url%") && default_url_text(lang).contains("%url%"), "{lang:?}");
+        }
     }
 
     #[test]

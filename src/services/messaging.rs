@@ -19,7 +19,7 @@ use crate::domain::order::format_date;
 use crate::domain::outbox::{JobStatus, Kind};
 use crate::domain::shop::Shop;
 use crate::domain::template::{self, Variables};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Tr};
 use crate::store::outbox::{self, Job};
 use crate::store::{sms as sms_store, templates as template_store};
 
@@ -215,10 +215,11 @@ pub fn preview(template: &MailTemplate, shop: &Shop, today: NaiveDate, public_ur
     let vars = sample_variables(shop, today, Lang::parse(&template.language).unwrap_or(Lang::Fr), public_url);
     // Sanitised again here: a body that reached the table another way is still made safe,
     // and gets its link appended like a real message would.
-    let html = vars.render_html(&template::sanitize_body(&template.body));
+    let body = template::sanitize_body(&template.body);
+    let html = vars.render_html(&body);
     Preview {
         subject: vars.render_text(&template.subject),
-        text: template::html_to_text(&html),
+        text: template::html_to_text(&vars.render_html_plain(&body)),
         examples: template::VARIABLES.iter().map(|name| Example { name, value: vars.render_text(name) }).collect(),
         html,
     }
@@ -232,12 +233,13 @@ fn sample_variables(shop: &Shop, today: NaiveDate, lang: Lang, public_url: &str)
     let amount = Money::from_minor(1500, Currency::EUR).map(|m| m.display(lang)).unwrap_or_default();
     Variables {
         reference: "CMD-2026-0042".to_string(),
-        amount,
+        amount: amount.clone(),
         start_date: format_date(today, lang),
         end_date: format_date(end, lang),
         shop_name: shop.settings.label.clone(),
         shop_contact: shop.settings.contact_email.clone(),
         shop_url: shop.settings.url.clone(),
         url: pay_url(public_url, "example"),
+        button: Tr::new(lang).args("pay.submit", &[("amount", amount.into())]),
     }
 }

@@ -16,6 +16,7 @@ use crate::domain::order::{self, Action, Channel, DeliveryStatus, Reference, all
 use crate::domain::order_form::OrderDraft;
 use crate::domain::sms;
 use crate::domain::template::{self, Variables};
+use crate::i18n::Tr;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::orders::{self as store, Modification, Order, OrderUpdate};
 use crate::store::outbox::{self, Kind};
@@ -48,6 +49,7 @@ pub fn variables(o: &Order, shop: &Shop, public_url: &str) -> Variables {
         shop_contact: shop.settings.contact_email.clone(),
         shop_url: shop.settings.url.clone(),
         url: pay_url(public_url, &o.token),
+        button: Tr::new(lang).args("pay.submit", &[("amount", o.amount.display(lang).into())]),
     }
 }
 
@@ -67,7 +69,7 @@ pub fn render(o: &Order, shop: &Shop, public_url: &str) -> Rendered {
             let html = vars.render_html(&source);
             Rendered {
                 subject: o.subject.as_deref().map(|s| vars.render_text(s)),
-                text: template::html_to_text(&html),
+                text: template::html_to_text(&vars.render_html_plain(&source)),
                 html: Some(html),
             }
         }

@@ -128,7 +128,7 @@ pub fn give_back_credits(conn: &mut DbConn, shop: ShopId, payload: &str) -> Serv
 pub struct SmsDraft<'a> {
     /// The text typed; empty for the default one.
     pub message: &'a str,
-    pub french: bool,
+    pub lang: Lang,
     pub amount: Money,
     /// The end date chosen, if any.
     pub end: Option<NaiveDate>,
@@ -150,8 +150,8 @@ pub struct SmsEstimate {
     pub shop_contact: String,
     pub shop_url: String,
     pub start_date: String,
-    pub default_fr: &'static str,
-    pub default_en: &'static str,
+    /// The default text of each buyer language, by its code.
+    pub defaults: Vec<(&'static str, &'static str)>,
 }
 
 /// The SMS as it will be sent (variables replaced, the link with a token of the real length)
@@ -164,10 +164,9 @@ pub fn estimate(
     today: NaiveDate,
     credits: Option<i32>,
 ) -> SmsEstimate {
-    let fr = draft.french;
-    let lang = if fr { Lang::Fr } else { Lang::En };
+    let lang = draft.lang;
     let text = if draft.message.is_empty() {
-        template::default_sms(fr).to_string()
+        template::default_sms(lang).to_string()
     } else {
         template::with_url(draft.message)
     };
@@ -182,6 +181,7 @@ pub fn estimate(
         shop_contact: shop.settings.contact_email.clone(),
         shop_url: shop.settings.url.clone(),
         url: url.clone(),
+        button: String::new(),
     };
     let cost = sms::cost(&sms::plain_spaces(&vars.render_text(&text)));
     SmsEstimate {
@@ -198,7 +198,6 @@ pub fn estimate(
         shop_contact: vars.shop_contact,
         shop_url: vars.shop_url,
         start_date: today.format("%Y-%m-%d").to_string(),
-        default_fr: template::default_sms(true),
-        default_en: template::default_sms(false),
+        defaults: Lang::ALL.iter().map(|l| (l.code(), template::default_sms(*l))).collect(),
     }
 }

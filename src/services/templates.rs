@@ -5,7 +5,7 @@ use crate::db::DbConn;
 use crate::domain::FieldError;
 use crate::domain::clock::Clock;
 use crate::domain::ids::{ShopId, TemplateId};
-use crate::domain::template::{DEFAULT_EMAIL_TEMPLATES, check_subject, sanitize_body};
+use crate::domain::template::{check_subject, default_emails, sanitize_body};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::templates::{self as store, NewTemplate};
 
@@ -33,9 +33,9 @@ impl From<store::Template> for MailTemplate {
     }
 }
 
-/// Gives a new shop the French and English default templates.
+/// Gives a new shop the default template of each buyer language.
 pub fn preload(conn: &mut DbConn, clock: &dyn Clock, shop: ShopId) -> ServiceResult<()> {
-    for t in DEFAULT_EMAIL_TEMPLATES {
+    for t in default_emails() {
         store::insert(
             conn,
             shop,

@@ -314,10 +314,7 @@ pub fn alias_label(t: &Tr, a: AliasMode) -> &'static str {
 }
 
 pub fn language_label(t: &Tr, code: &str) -> &'static str {
-    match code {
-        "en" => t.get("orders.language.en"),
-        _ => t.get("orders.language.fr"),
-    }
+    t.get(&format!("orders.language.{}", Lang::parse(code).unwrap_or(Lang::Fr).code()))
 }
 
 #[cfg(test)]

@@ -560,7 +560,7 @@ async fn bad_orders_are_refused_by_field_and_write_nothing() {
         res.assert_error(400, code, field);
     }
     // Several refusals at once are all listed.
-    let res = api.create(json!({"channel": "URL", "amount": 0, "currency": "EURO", "language": "de"})).await;
+    let res = api.create(json!({"channel": "URL", "amount": 0, "currency": "EURO", "language": "xx"})).await;
     let details: Vec<_> = res.body["error"]["details"]
         .as_array()
         .unwrap()

@@ -147,7 +147,7 @@ async fn two_serve_processes_on_one_database_capture_expire_and_send_each_thing_
             amount: AmountInput::Decimal("5,00".into()),
             recipients: format!("buyer{i}@example.com"),
             subject: "Your link %reference%".into(),
-            message: paylink::domain::template::DEFAULT_EMAIL_TEMPLATES[0].body.into(),
+            message: paylink::domain::template::default_email(paylink::i18n::Lang::Fr).body.into(),
             ..Default::default()
         };
         create_orders(&app, &m, Channel::Email, r);

@@ -57,7 +57,7 @@ fn email_order(to: &str) -> RawOrder {
         amount: AmountInput::Decimal("42,50".into()),
         recipients: to.into(),
         subject: "Offre %reference% de %amount% jusqu'au %end_date%".into(),
-        message: paylink::domain::template::DEFAULT_EMAIL_TEMPLATES[0].body.into(),
+        message: paylink::domain::template::default_email(paylink::i18n::Lang::Fr).body.into(),
         bcc_shop: true,
         bcc_other: "boss@example.com".into(),
         ..Default::default()

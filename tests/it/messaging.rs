@@ -90,7 +90,7 @@ fn create_order(app: &TestApp, m: &CreatedMerchant, channel: Channel, raw: RawOr
 }
 
 fn email_order(app: &TestApp, m: &CreatedMerchant) -> i64 {
-    let fr = paylink::domain::template::DEFAULT_EMAIL_TEMPLATES[0].body;
+    let fr = paylink::domain::template::default_email(paylink::i18n::Lang::Fr).body;
     create_order(
         app,
         m,
@@ -113,11 +113,19 @@ async fn a_new_merchant_has_the_french_and_english_defaults_and_the_settings_pag
     let page = admin.get("/settings/templates").await;
     assert_eq!(page.status, 200, "{}", page.excerpt());
     let rows = page.texts("table.templates-list tbody tr");
-    assert_eq!(rows.len(), 2, "{rows:?}");
-    assert!(rows[0].starts_with("Default English") && rows[0].contains("English"), "{rows:?}");
-    assert!(rows[1].starts_with("Défaut Français") && rows[1].contains("French"), "{rows:?}");
-    assert_eq!(page.count("tr.is-default"), 2, "both are the default of their language");
-    assert_eq!(page.texts("tr.is-default td.default-mark").len(), 2);
+    assert_eq!(rows.len(), 5, "one default per buyer language: {rows:?}");
+    // Sorted by language code: de, en, es, fr, it.
+    for (row, (name, lang)) in rows.iter().zip([
+        ("Standard Deutsch", "German"),
+        ("Default English", "English"),
+        ("Predeterminado Español", "Spanish"),
+        ("Défaut Français", "French"),
+        ("Predefinito Italiano", "Italian"),
+    ]) {
+        assert!(row.starts_with(name) && row.contains(lang), "{rows:?}");
+    }
+    assert_eq!(page.count("tr.is-default"), 5, "each is the default of its language");
+    assert_eq!(page.texts("tr.is-default td.default-mark").len(), 5);
     assert!(page.texts("tr.is-default td.default-mark")[0].contains('✓'));
 
     // Every settings page carries the same sub-navigation, the current page marked.
@@ -142,7 +150,8 @@ async fn a_new_merchant_has_the_french_and_english_defaults_and_the_settings_pag
     let page = admin.get("/lang/fr?next=/settings/templates").await;
     let page = admin.follow(&page).await;
     assert_eq!(page.texts("h1"), ["Modèles d'e-mail de la boutique"], "{}", page.excerpt());
-    assert!(page.texts("table.templates-list tbody tr")[1].contains("Français"));
+    assert!(page.texts("table.templates-list tbody tr")[3].contains("Français"));
+    assert!(page.texts("table.templates-list tbody tr")[0].contains("Allemand"));
 }
 
 #[actix_web::test]
@@ -202,7 +211,7 @@ async fn templates_are_created_from_the_default_edited_duplicated_and_deleted() 
     assert_eq!(page.attr("#subject", "value").as_deref(), Some("Reminder %reference%"));
     assert!(page.attr("#is_default", "checked").is_none());
     let list = admin.get("/settings/templates").await;
-    assert_eq!(list.count("table.templates-list tbody tr"), 4);
+    assert_eq!(list.count("table.templates-list tbody tr"), 7);
 
     // Delete, after a confirmation page (no JavaScript needed).
     let list = admin.get("/settings/templates").await;
@@ -216,7 +225,7 @@ async fn templates_are_created_from_the_default_edited_duplicated_and_deleted() 
     page.assert_redirect("/settings/templates");
     let page = admin.follow(&page).await;
     assert!(page.contains("Template deleted."));
-    assert_eq!(page.count("table.templates-list tbody tr"), 3);
+    assert_eq!(page.count("table.templates-list tbody tr"), 6);
     assert!(!page.contains("(copy)"));
     assert_eq!(admin.get(&format!("/settings/templates/{copy}")).await.status, 404);
     assert_eq!(admin.post_form(&format!("/settings/templates/{copy}/delete"), &[]).await.status, 404);
@@ -237,7 +246,10 @@ async fn each_language_keeps_exactly_one_default() {
     assert_eq!(defaults_of(&app, shop, "fr"), [("Défaut Français".to_string(), false), ("Promo".to_string(), true)]);
     assert_eq!(defaults_of(&app, shop, "en"), [("Default English".to_string(), true)]);
     let list = admin.get("/settings/templates").await;
-    assert_eq!(list.texts("tr.is-default td:first-child a"), ["Default English", "Promo"]);
+    assert_eq!(
+        list.texts("tr.is-default td:first-child a"),
+        ["Standard Deutsch", "Default English", "Predeterminado Español", "Promo", "Predefinito Italiano"]
+    );
     let page = admin.get(&format!("/settings/templates/{promo}")).await;
     assert!(page.attr("#is_default", "checked").is_some());
 
@@ -650,9 +662,9 @@ async fn another_company_sees_none_of_this_shops_templates_or_files() {
         assert_eq!(page.status, 404, "POST {path}: {}", page.excerpt());
     }
     assert_eq!(template_named(&app, m.shop_id, "Défaut Français").id, tpl, "untouched");
-    assert_eq!(stored_templates(&app, m.shop_id).len(), 2);
+    assert_eq!(stored_templates(&app, m.shop_id).len(), 5);
     let theirs = other.get("/settings/templates").await;
-    assert_eq!(theirs.count("table.templates-list tbody tr"), 2);
+    assert_eq!(theirs.count("table.templates-list tbody tr"), 5);
     assert!(!theirs.contains(&format!("/settings/templates/{tpl}\"")));
     let outbox = other.get("/settings/outbox").await;
     assert!(outbox.contains("No e-mail yet.") && !outbox.contains("buyer@example.com"));
@@ -668,7 +680,7 @@ async fn a_viewer_sees_the_messaging_settings_but_every_change_is_refused() {
 
     let list = viewer.get("/settings/templates").await;
     assert_eq!(list.status, 200);
-    assert_eq!(list.count("table.templates-list tbody tr"), 2);
+    assert_eq!(list.count("table.templates-list tbody tr"), 5);
     assert_eq!(list.count("form.new-template"), 0);
     assert_eq!(list.count("main form[method=post]"), 0, "no write button");
     assert!(list.contains("Your role lets you view these settings, not change them."));
@@ -700,7 +712,7 @@ async fn a_viewer_sees_the_messaging_settings_but_every_change_is_refused() {
         )
         .await;
     assert_eq!(page.status, 403);
-    assert_eq!(stored_templates(&app, m.shop_id).len(), 2, "nothing written");
+    assert_eq!(stored_templates(&app, m.shop_id).len(), 5, "nothing written");
     assert!(stored_templates(&app, m.shop_id).iter().all(|t| t.name != "Par un lecteur"));
     assert!(app.db.read_blocking(|conn| sms_store::get(conn, m.shop_id).map_err(DbError::from)).unwrap().is_none());
 }

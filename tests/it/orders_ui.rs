@@ -213,7 +213,7 @@ async fn an_email_to_three_recipients_makes_three_orders_whose_emails_are_writte
     assert_eq!(subject, "Your payment order", "the shop's default template for the language");
     let message = text_of(&form, "#message");
     assert!(message.contains("%url%") && message.contains("%amount%"), "{message}");
-    assert_eq!(form.count("select[name=template_id] option"), 2, "the French and English defaults");
+    assert_eq!(form.count("select[name=template_id] option"), 5, "one default per buyer language");
     assert_eq!(form.count("button[name=load_template]"), 1);
     assert_eq!(form.count("input[name=bcc_shop]"), 1);
 

@@ -377,7 +377,7 @@ async fn world() -> World {
     let mail = RawOrder {
         recipients: "dan@example.com".into(),
         subject: "Link %reference%".into(),
-        message: paylink::domain::template::DEFAULT_EMAIL_TEMPLATES[0].body.into(),
+        message: paylink::domain::template::default_email(paylink::i18n::Lang::Fr).body.into(),
         ..raw("ACME-SECRET-9")
     };
     let mail_order = crate::delivery::create_orders(&app, &acme, Channel::Email, mail).remove(0).id.0;

@@ -23,10 +23,11 @@ use crate::domain::order::Order;
 use crate::domain::order::{self, AliasMode, Channel, DeliveryStatus, OrderStatus, Reference};
 use crate::domain::order_form::{AmountInput, ExpiresInput, OrderDraft, RawOrder};
 use crate::domain::shop::Shop;
-use crate::domain::template::DEFAULT_EMAIL_TEMPLATES;
+use crate::domain::template;
 use crate::services::orders::{self as service, OrderContext, RunningChanges};
 use crate::services::{Conn, ServiceResult, api};
 use crate::web::AppState;
+use crate::web::i18n::Lang;
 
 /// Codes only the API gives, besides its generic ones (their messages live in i18n/api.rs).
 pub const API_ONLY_CODES: [&str; 4] = ["datetime.invalid", "limit.invalid", "cursor.invalid", "patch.empty"];
@@ -127,10 +128,8 @@ impl CreateOrderRequest {
 
     /// The order's language as far as picking a template goes (the draft checks it).
     fn language(&self) -> &str {
-        match self.language.as_deref().map(str::trim) {
-            Some("en") => "en",
-            _ => "fr",
-        }
+        let code = self.language.as_deref().map(str::trim).unwrap_or("fr");
+        Lang::ALL.into_iter().find(|l| l.code() == code).map_or("fr", Lang::code)
     }
 
     /// An e-mail order without its own subject or message takes the default template's.
@@ -488,9 +487,8 @@ async fn parse_create(state: &AppState, client: &ApiClient, body: &[u8]) -> Resu
         let stored = api::default_template(&state.env.db, client.shop.id, request.language().to_string()).await?;
         Some(match stored {
             Some(t) => t,
-            None => DEFAULT_EMAIL_TEMPLATES
-                .iter()
-                .find(|t| t.language == request.language())
+            None => Lang::parse(request.language())
+                .map(template::default_email)
                 .map(|t| (t.subject.to_string(), t.body.to_string()))
                 .unwrap_or_default(),
         })

@@ -16,7 +16,7 @@ use crate::domain::ids::{ShopId, TemplateId};
 use crate::domain::order::local_today;
 use crate::domain::outbox::JobStatus;
 use crate::domain::shop::Shop;
-use crate::domain::template::DEFAULT_EMAIL_TEMPLATES;
+use crate::domain::template;
 use crate::services::messaging::{self, OutboxMessage, Preview, SmsAccountView, TemplateChange};
 use crate::services::sms::RawAccount;
 use crate::services::templates::{self as service, MailTemplate, RawTemplate};
@@ -45,14 +45,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The languages a template can be written in (those of the pay page).
-const LANGUAGES: [&str; 2] = ["fr", "en"];
+const LANGUAGES: [&str; 5] = ["fr", "en", "de", "es", "it"];
 
 fn language_label(t: &Tr, code: &str) -> &'static str {
-    match code {
-        "fr" => t.get("tpl.lang.fr"),
-        "en" => t.get("tpl.lang.en"),
-        _ => "?",
-    }
+    t.get(&format!("tpl.lang.{}", Lang::parse(code).unwrap_or(Lang::Fr).code()))
 }
 
 fn checked(v: &Option<String>) -> bool {
@@ -194,7 +190,7 @@ async fn new_form(req: HttpRequest, staff: Staff, q: web::Query<NewQuery>) -> Re
     staff.require_write()?;
     let t = tr(&req);
     let wanted = q.language.as_deref().unwrap_or(t.code());
-    let default = DEFAULT_EMAIL_TEMPLATES.iter().find(|d| d.language == wanted).unwrap_or(&DEFAULT_EMAIL_TEMPLATES[0]);
+    let default = template::default_email(Lang::parse(wanted).unwrap_or(Lang::Fr));
     let form = RawTemplate {
         name: t.get("tpl.new_name").to_string(),
         language: default.language.to_string(),

@@ -25,7 +25,7 @@ use crate::web::AppState;
 use crate::web::backoffice::{render, render_status, see_other};
 use crate::web::error::{AppError, urlencode};
 use crate::web::forms::CsrfForm;
-use crate::web::i18n::Tr;
+use crate::web::i18n::{Lang, Tr};
 use crate::web::present::{
     self, alias_label, french, invalid, parse_date, three_ds_preference_label, validation_label,
 };
@@ -121,14 +121,14 @@ impl OrderForm {
         self.bcc_other = String::new();
     }
 
-    fn lang_is_french(&self) -> bool {
-        self.language != "en"
+    /// The order's language, French when the field names none of the five.
+    fn lang(&self) -> Lang {
+        Lang::parse(&self.language).unwrap_or(Lang::Fr)
     }
 
     /// A new order of `channel` with the shop's defaults.
     fn initial(channel: Channel, shop: &Shop, lang: &str, today: NaiveDate, mail: Option<&MailTemplate>) -> Self {
         let d = &shop.settings.defaults;
-        let fr = lang != "en";
         let mut form = OrderForm {
             channel: channel.lower().to_string(),
             currency: "EUR".into(),
@@ -148,8 +148,8 @@ impl OrderForm {
                     form.template_id = m.id.to_string();
                 }
             }
-            Channel::Sms => form.message = template::default_sms(fr).into(),
-            Channel::Url => form.message = template::default_url_text(fr).into(),
+            Channel::Sms => form.message = template::default_sms(form.lang()).into(),
+            Channel::Url => form.message = template::default_url_text(form.lang()).into(),
             Channel::Invoice => {}
         }
         form
@@ -365,7 +365,7 @@ fn sms_estimate(form: &OrderForm, shop: &Shop, public_url: &str, today: NaiveDat
         Currency::parse(if form.currency.trim().is_empty() { "EUR" } else { &form.currency }).unwrap_or(Currency::EUR);
     let draft = SmsDraft {
         message: form.message.trim(),
-        french: form.lang_is_french(),
+        lang: form.lang(),
         amount: Money::parse(&form.amount, currency).unwrap_or(Money { minor: 0, currency }),
         end: parse_date(&form.expires_on),
         reference: form.reference.trim(),
