@@ -173,6 +173,27 @@ pub async fn screenshot(browser: &Client, name: &str) -> Res<PathBuf> {
     Ok(path)
 }
 
+/// axe-core, vendored from its npm package (`tests/fixtures/axe-core/README.md`).
+const AXE: &str = include_str!("../fixtures/axe-core/axe.min.js");
+
+/// Runs axe-core on the page in the browser and fails on any violation, of any impact,
+/// naming each rule and the elements it found.
+pub async fn axe(browser: &Client, what: &str) -> Res<()> {
+    browser.execute(&format!("{AXE}\nreturn true;"), vec![]).await?;
+    let found = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, { resultTypes: ['violations'] })\
+               .then(r => done(r.violations.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' -> '\
+                 + v.nodes.map(n => n.target.join(' ')).join(', '))))\
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await?;
+    let violations: Vec<String> = serde_json::from_value(found)?;
+    if violations.is_empty() { Ok(()) } else { Err(format!("axe-core on {what}:\n{}", violations.join("\n")).into()) }
+}
+
 /// Waits (bounded) for an element.
 pub async fn wait_for(browser: &Client, locator: Locator<'_>) -> Res<fantoccini::elements::Element> {
     let what = format!("{locator:?}");
@@ -242,6 +263,7 @@ async fn first_login(browser: &Client, app: &TestApp, login: &str, temporary: &s
     browser.goto(&app.url("/login")).await?;
     wait_for(browser, Locator::Css("input[name=\"password\"]")).await?;
     screenshot(browser, "login.png").await?;
+    axe(browser, "the login page").await?;
 
     fill(browser, "login", login).await?;
     fill(browser, "password", temporary).await?;
@@ -276,6 +298,7 @@ async fn first_login(browser: &Client, app: &TestApp, login: &str, temporary: &s
         .await
         .map_err(|e| format!("no back-office menu (a <nav> linking to /orders) on /orders: {e}"))?;
     screenshot(browser, "orders.png").await?;
+    axe(browser, "the orders screen").await?;
 
     // The other back-office screens, on a desktop and on a phone.
     for (path, name, ready) in [

@@ -16,7 +16,7 @@ use paylink::services::orders::{self, OrderContext};
 use paylink::store::audit::Actor;
 use paylink::store::orders::Order;
 
-use crate::browser::{ChromeDriver, fill, screenshot, set_viewport, wait_for};
+use crate::browser::{ChromeDriver, axe, fill, screenshot, set_viewport, wait_for};
 use crate::helpers::{Client, Page, STRONG, TestApp};
 
 const CODE: &str = "4821";
@@ -865,6 +865,7 @@ async fn browser_flow(browser: &fantoccini::Client, app: &TestApp) -> Res<()> {
     fill(browser, "amount", "25,00").await?;
     fill(browser, "buyer_email", "buyer@example.com").await?;
     screenshot(browser, "order-new.png").await?;
+    axe(browser, "the new order form").await?;
     wait_for(browser, Locator::Css("details.advanced > summary")).await?.click().await?;
     full_page_screenshot(browser, 1280, "order-new-full.png").await?;
     crate::browser::submit_form_of(browser, "amount").await?;
@@ -887,6 +888,7 @@ async fn browser_flow(browser: &fantoccini::Client, app: &TestApp) -> Res<()> {
         return Err("the Copy button stays hidden: is static/orders.js loaded?".into());
     }
     screenshot(browser, "order-url.png").await?;
+    axe(browser, "the order detail").await?;
     full_page_screenshot(browser, 1280, "order-url-full.png").await?;
     set_viewport(browser, 360, 740).await?;
     browser.refresh().await?;
@@ -904,6 +906,7 @@ async fn browser_flow(browser: &fantoccini::Client, app: &TestApp) -> Res<()> {
     browser.refresh().await?;
     wait_for(browser, Locator::Css("table.orders-list")).await?;
     screenshot(browser, "orders-list.png").await?;
+    axe(browser, "the orders list").await?;
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use paylink::store::audit::Actor;
 use paylink::store::orders::Order;
 use paylink::store::transactions::{Transaction, TxStatus};
 
-use crate::browser::{ChromeDriver, fill, screenshot, set_viewport, wait_for};
+use crate::browser::{ChromeDriver, axe, fill, screenshot, set_viewport, wait_for};
 use crate::delivery::{create_orders, reload};
 use crate::helpers::{Client, Page, TestApp};
 
@@ -1417,6 +1417,7 @@ async fn challenge_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) 
     // pay.js turned the test card numbers into buttons.
     wait_for(browser, Locator::Css("button.card-no[data-card=\"4970100000000014\"]")).await?;
     screenshot(browser, "pay-360.png").await?;
+    axe(browser, "the pay page at 360 px").await?;
     browser.execute("document.querySelector('.test-cards').scrollIntoView()", vec![]).await?;
     screenshot(browser, "pay-test-cards-360.png").await?;
     set_viewport(browser, 1280, 900).await?;
@@ -1443,6 +1444,7 @@ async fn challenge_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) 
         return Err(format!("the issuer page reads {issuer:?}").into());
     }
     screenshot(browser, "pay-3ds.png").await?;
+    axe(browser, "the issuer page").await?;
     approve.click().await?;
     let receipt = wait_for(browser, Locator::Id("receipt")).await?;
     let text = receipt.text().await?;
@@ -1451,6 +1453,7 @@ async fn challenge_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) 
     }
     wait_for(browser, Locator::Css("button[data-print]:not([hidden])")).await?;
     screenshot(browser, "pay-receipt.png").await?;
+    axe(browser, "the receipt").await?;
     set_viewport(browser, 360, 740).await?;
     screenshot(browser, "pay-receipt-360.png").await?;
     Ok(())
@@ -1484,6 +1487,7 @@ async fn refusal_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) ->
         return Err(format!("the first field in error has the focus, not {focused:?}").into());
     }
     screenshot(browser, "pay-errors.png").await?;
+    axe(browser, "the pay page with client-side errors").await?;
     fill(browser, "card_number", "4970100000000048").await?;
     fill(browser, "expiry_month", "12").await?;
     fill(browser, "cvv", "987").await?;
@@ -1494,8 +1498,55 @@ async fn refusal_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) ->
         return Err(format!("the refusal reads {text:?}").into());
     }
     screenshot(browser, "pay-refused.png").await?;
+    axe(browser, "the refusal").await?;
     set_viewport(browser, 360, 740).await?;
     screenshot(browser, "pay-refused-360.png").await?;
+    Ok(())
+}
+
+/// The page in each of the five languages, at 360 px and on a desktop; then the switch,
+/// which keeps what the buyer typed.
+async fn language_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) -> Res<()> {
+    let url = app.url(&link(o));
+    for lang in ["fr", "en", "de", "es", "it"] {
+        for (width, height, suffix) in [(360, 740, "-360"), (1280, 900, "")] {
+            set_viewport(browser, width, height).await?;
+            browser.goto(&format!("{url}?lang={lang}")).await?;
+            wait_for(browser, Locator::Css(&format!("html[lang=\"{lang}\"] button.card-no"))).await?;
+            screenshot(browser, &format!("pay-{lang}{suffix}.png")).await?;
+        }
+        axe(browser, &format!("the pay page in {lang}")).await?;
+    }
+    browser.goto(&format!("{url}?lang=fr")).await?;
+    wait_for(browser, Locator::Css("html[lang=\"fr\"] button.card-no")).await?;
+    fill(browser, "card_number", "4970 1000 0000 0006").await?;
+    fill(browser, "expiry_month", "12").await?;
+    fill(browser, "expiry_year", "29").await?;
+    fill(browser, "holder", "Jane Doe").await?;
+    browser.find(Locator::Css("nav.pay-langs a[lang=\"de\"]")).await?.click().await?;
+    wait_for(browser, Locator::Css("html[lang=\"de\"] nav.pay-langs a[lang=\"de\"][aria-current]")).await?;
+    let title = browser.find(Locator::Css("#pay-form h2, .pay-form h2, main h2")).await?.text().await?;
+    if title != "Mit Karte bezahlen" {
+        return Err(format!("after the switch the form reads {title:?}").into());
+    }
+    for (field, expected) in
+        [("card_number", "4970 1000 0000 0006"), ("expiry_month", "12"), ("expiry_year", "29"), ("holder", "Jane Doe")]
+    {
+        let value = browser.find(Locator::Css(&format!("input[name=\"{field}\"]"))).await?.prop("value").await?;
+        if value.as_deref() != Some(expected) {
+            return Err(format!("after the switch {field} is {value:?}, not {expected:?}").into());
+        }
+    }
+    screenshot(browser, "pay-switched-de.png").await?;
+    // And the switched page still pays, in German.
+    fill(browser, "cvv", "123").await?;
+    browser.find(Locator::Css("button.pay-button")).await?.click().await?;
+    let receipt = wait_for(browser, Locator::Id("receipt")).await?;
+    let text = receipt.text().await?;
+    if !text.contains("0006") || browser.find(Locator::Css("html[lang=\"de\"]")).await.is_err() {
+        return Err(format!("the receipt after the switch reads {text:?}").into());
+    }
+    screenshot(browser, "pay-receipt-de.png").await?;
     Ok(())
 }
 
@@ -1508,9 +1559,13 @@ async fn paying_with_the_challenge_card_in_the_browser() {
     let profile = tempfile::Builder::new().prefix("paylink-chromium-").tempdir().expect("profile dir");
     let browser = driver.session(profile.path()).await;
     let refused = order_with(&app, &m, raw("18,90", "en"));
+    let switched = order_with(&app, &m, RawOrder { reference: "CMD-FR".into(), ..raw("1250", "fr") });
     let mut outcome = challenge_flow(&browser, &app, &o).await;
     if outcome.is_ok() {
         outcome = refusal_flow(&browser, &app, &refused).await;
+    }
+    if outcome.is_ok() {
+        outcome = language_flow(&browser, &app, &switched).await;
     }
     if let Err(error) = &outcome {
         let shot = screenshot(&browser, "pay-failure.png").await.map(|p| p.display().to_string());
@@ -1528,6 +1583,7 @@ async fn paying_with_the_challenge_card_in_the_browser() {
     assert_eq!(reload(&app, &o).status, OrderStatus::Paid);
     assert_eq!(the_transaction(&app, &refused).return_code, "01005");
     assert_eq!(reload(&app, &refused).status, OrderStatus::Refused);
+    assert_eq!(reload(&app, &switched).status, OrderStatus::Paid, "paid after the language switch");
 }
 
 #[actix_web::test]
@@ -1547,4 +1603,75 @@ async fn an_unknown_or_malformed_link_gets_a_buyer_page_in_the_browsers_language
     let page = app.client_lang("en").get("/no-such-page").await;
     assert_eq!(page.status, 404);
     assert!(!page.contains("This payment link cannot be found"));
+}
+
+#[actix_web::test]
+async fn the_pay_page_speaks_five_languages_order_first_then_the_buyers_choice() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    // The order's language decides, whatever the browser says.
+    let de = order_with(&app, &m, RawOrder { reference: "CMD-DE".into(), ..raw("1250", "de") });
+    let page = app.client_lang("fr").get(&link(&de)).await;
+    assert_eq!(page.status, 200, "{}", page.excerpt());
+    assert_eq!(page.attr("html", "lang").as_deref(), Some("de"));
+    assert_eq!(page.texts("h2").first().map(String::as_str), Some("Mit Karte bezahlen"), "{}", page.excerpt());
+    assert!(page.texts("dt").contains(&"Gültig bis".to_string()));
+    assert!(page.contains("1.250,00\u{a0}€") && page.contains("15.07.2026"), "{}", page.excerpt());
+    // The switch lists the five languages, the current one marked.
+    let switch: Vec<_> = page.texts("nav.pay-langs a");
+    assert_eq!(switch.len(), 5, "{switch:?}");
+    assert_eq!(page.attr("nav.pay-langs a[aria-current]", "lang").as_deref(), Some("de"));
+    assert_eq!(page.attr("nav.pay-langs a[lang=it]", "href"), Some(format!("{}?lang=it", link(&de))));
+
+    // ?lang= overrides it and is remembered for the rest of the visit, the POST included.
+    let buyer = app.client_lang("fr");
+    let page = buyer.get(&format!("{}?lang=it", link(&de))).await;
+    assert_eq!(page.attr("html", "lang").as_deref(), Some("it"));
+    assert!(page.texts("dt").contains(&"Valido fino al".to_string()));
+    let session = page.attr("input[name=\"session\"]", "value").unwrap();
+    let page = buyer
+        .post_form(
+            &link(&de),
+            &[
+                ("card_number", FRICTIONLESS),
+                ("expiry_month", "05"),
+                ("expiry_year", "2026"),
+                ("cvv", "987"),
+                ("holder", ""),
+                ("session", &session),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert_eq!(page.attr("html", "lang").as_deref(), Some("it"));
+    assert!(page.contains("Questa carta è scaduta."), "{}", page.excerpt());
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"), "a refused form is not cached either");
+    assert_eq!(page.attr("input[name=\"card_number\"]", "value"), None, "the number is not sent back");
+    assert!(!page.contains("\"987\""), "nor the CVV");
+    // Another buyer of the same link still gets the order's language.
+    let page = app.client_lang("en").get(&link(&de)).await;
+    assert_eq!(page.attr("html", "lang").as_deref(), Some("de"));
+    // An unknown code is ignored.
+    let page = app.client().get(&format!("{}?lang=xx", link(&de))).await;
+    assert_eq!(page.attr("html", "lang").as_deref(), Some("de"));
+
+    // Spanish and Italian orders.
+    for (lang, title) in [("es", "Pagar con tarjeta"), ("it", "Paga con carta")] {
+        let o = order_with(&app, &m, RawOrder { reference: format!("CMD-{lang}"), ..raw("10", lang) });
+        let page = app.client_lang("en").get(&link(&o)).await;
+        assert_eq!(page.attr("html", "lang").as_deref(), Some(lang));
+        assert!(page.texts("h2").contains(&title.to_string()), "{lang}: {}", page.excerpt());
+    }
+
+    // With no order, Accept-Language decides among the five.
+    for (lang, title) in [
+        ("de", "Dieser Zahlungslink wurde nicht gefunden"),
+        ("es", "No se ha encontrado este enlace de pago"),
+        ("it", "Questo link di pagamento non è stato trovato"),
+    ] {
+        let page = app.client_lang(lang).get("/t/not-a-real-token-at-all").await;
+        assert_eq!(page.status, 404);
+        assert_eq!(page.attr("html", "lang").as_deref(), Some(lang));
+        assert_eq!(page.texts("h1"), [title]);
+    }
 }
