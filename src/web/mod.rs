@@ -2,6 +2,7 @@
 //! requests at the edge (CSRF-checked forms, signed-in staff, language).
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod backoffice;
 pub mod error;
@@ -64,6 +65,18 @@ impl AppState {
     pub fn env(&self) -> Env {
         self.env.clone()
     }
+}
+
+/// HEAD answers like GET: routed as a GET, and the HTTP layer (actix-http) sends the
+/// headers, `Content-Length` included, without the body.
+async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
 }
 
 /// Gives every request a CSRF seed (from its cookie, or a new one set on the response).
@@ -130,6 +143,7 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Resu
             .wrap(from_fn(ops::count_requests))
             .wrap(from_fn(security::body_deadline))
             .wrap(security::headers(settings.cookies_secure()))
+            .wrap(from_fn(head_as_get))
     })
     .listen(listener)?
     .shutdown_timeout(5)

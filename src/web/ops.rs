@@ -120,7 +120,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/ping", web::get().to(|| async { HttpResponse::Ok().content_type("text/plain").body("ok") }))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics))
-        .route("/static/{file}", web::get().to(asset));
+        .route("/static/{file}", web::get().to(super::assets::serve));
 }
 
 /// A worker silent for longer than this is reported as not alive.
@@ -158,20 +158,4 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.encode())
-}
-
-const CSS: &str = include_str!("../../static/app.css");
-const METER_JS: &str = include_str!("../../static/password-meter.js");
-const ORDERS_JS: &str = include_str!("../../static/orders.js");
-const PAY_JS: &str = include_str!("../../static/pay.js");
-
-async fn asset(file: web::Path<String>) -> HttpResponse {
-    let (body, kind) = match file.as_str() {
-        "app.css" => (CSS, "text/css; charset=utf-8"),
-        "password-meter.js" => (METER_JS, "text/javascript; charset=utf-8"),
-        "orders.js" => (ORDERS_JS, "text/javascript; charset=utf-8"),
-        "pay.js" => (PAY_JS, "text/javascript; charset=utf-8"),
-        _ => return HttpResponse::NotFound().finish(),
-    };
-    HttpResponse::Ok().content_type(kind).insert_header((header::CACHE_CONTROL, "public, max-age=3600")).body(body)
 }

@@ -259,3 +259,66 @@ async fn pages_and_css_are_compressed_as_the_client_accepts() {
         }
     }
 }
+
+#[actix_web::test]
+async fn static_files_have_content_hashed_names_cached_for_a_year() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let login = app.client().get("/login").await;
+    let css = login.attr("link[rel=stylesheet]", "href").unwrap();
+    let hash = css.strip_prefix("/static/app.").and_then(|r| r.strip_suffix(".css")).unwrap_or_default();
+    assert!(hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{css}");
+    let res = http.get(app.url(&css)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    let hashed_body = res.text().await.unwrap();
+    // The plain name still answers, for an hour only; a wrong hash answers nothing.
+    let res = http.get(app.url("/static/app.css")).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "public, max-age=3600");
+    assert_eq!(res.text().await.unwrap(), hashed_body);
+    let wrong = http.get(app.url("/static/app.000000000000.css")).send().await.unwrap();
+    assert_eq!(wrong.status(), 404);
+    // Every script a page links is hashed too.
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let order = an_order(&app, &m);
+    let page = app.client().get(&format!("/t/{}", order.token)).await;
+    let script = page.attr("script[src]", "src").unwrap();
+    assert!(script.starts_with("/static/pay.") && script.len() == "/static/pay..js".len() + 12, "{script}");
+    let res = http.get(app.url(&script)).send().await.unwrap();
+    assert_eq!(
+        (res.status().as_u16(), res.headers()["cache-control"].to_str().unwrap()),
+        (200, "public, max-age=31536000, immutable")
+    );
+}
+
+#[actix_web::test]
+async fn head_answers_like_get_without_a_body() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let order = an_order(&app, &m);
+    let http = reqwest::Client::new();
+    let css = app.client().get("/login").await.attr("link[rel=stylesheet]", "href").unwrap();
+    for path in ["/login", "/ping", css.as_str(), &format!("/t/{}", order.token), "/t/no-such-link", "/no-such-page"] {
+        let get = http.get(app.url(path)).send().await.unwrap();
+        let head = http.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        for name in ["content-type", "cache-control", "content-security-policy"] {
+            assert_eq!(head.headers().get(name), get.headers().get(name), "HEAD {path}: {name}");
+        }
+        let get_len = get.bytes().await.unwrap().len();
+        let head_len: usize = head.headers()["content-length"].to_str().unwrap().parse().unwrap();
+        assert!(get_len > 0, "{path}");
+        assert_eq!(head_len, get_len, "HEAD {path} announces the length of the GET body");
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} has no body");
+    }
+}
+
+fn an_order(app: &TestApp, m: &paylink::services::merchants::CreatedMerchant) -> paylink::domain::order::Order {
+    let raw = paylink::domain::order_form::RawOrder {
+        amount: paylink::domain::order_form::AmountInput::Decimal("12".into()),
+        language: "en".into(),
+        ..Default::default()
+    };
+    crate::delivery::create_orders(app, m, paylink::domain::order::Channel::Url, raw).remove(0)
+}
