@@ -322,3 +322,27 @@ fn an_order(app: &TestApp, m: &paylink::services::merchants::CreatedMerchant) ->
     };
     crate::delivery::create_orders(app, m, paylink::domain::order::Channel::Url, raw).remove(0)
 }
+
+/// The pay page's first render (its HTML and the stylesheet it links) stays within 20 KB
+/// compressed, in every buyer language, with gzip (the weakest encoding browsers send).
+#[actix_web::test]
+async fn the_pay_page_first_render_weighs_at_most_20_kb_compressed() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let order = an_order(&app, &m);
+    let http = reqwest::Client::new();
+    for encoding in ["gzip", "br"] {
+        for lang in ["fr", "en", "de", "es", "it"] {
+            let url = app.url(&format!("/t/{}?lang={lang}", order.token));
+            let html = http.get(&url).header("accept-encoding", encoding).send().await.unwrap();
+            assert_eq!(html.headers()["content-encoding"], encoding);
+            let html = html.bytes().await.unwrap().len();
+            let page = app.client().get(&format!("/t/{}?lang={lang}", order.token)).await;
+            let css = page.attr("link[rel=stylesheet]", "href").unwrap();
+            let css = http.get(app.url(&css)).header("accept-encoding", encoding).send().await.unwrap();
+            let css = css.bytes().await.unwrap().len();
+            eprintln!("pay page {lang} {encoding}: HTML {html} B + CSS {css} B = {} B", html + css);
+            assert!(html + css <= 20 * 1024, "{lang} in {encoding}: HTML {html} B + CSS {css} B");
+        }
+    }
+}
