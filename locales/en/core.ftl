@@ -181,3 +181,12 @@ flash-orders_created = { $count ->
     [one] { $count } order created
    *[other] { $count } orders created
 }
+logo-title = Shop logo
+logo-hint = Shown on the pay page. PNG, JPEG or SVG, at most 200 KB; an SVG is cleaned (no script, no external link).
+logo-current = Current logo
+logo-file = Logo file
+logo-upload = Upload the logo
+logo-remove = Remove the logo
+logo-error-empty = Choose a file.
+logo-error-too_large = This file is larger than 200 KB.
+logo-error-not_an_image = This file is not a readable PNG, JPEG or SVG image.

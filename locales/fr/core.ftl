@@ -181,3 +181,12 @@ flash-orders_created = { $count ->
     [one] { $count } ordre créé
    *[other] { $count } ordres créés
 }
+logo-title = Logo de la boutique
+logo-hint = Affiché sur la page de paiement. PNG, JPEG ou SVG, 200 Ko au plus ; un SVG est nettoyé (ni script ni lien externe).
+logo-current = Logo actuel
+logo-file = Fichier du logo
+logo-upload = Envoyer le logo
+logo-remove = Retirer le logo
+logo-error-empty = Choisissez un fichier.
+logo-error-too_large = Ce fichier dépasse 200 Ko.
+logo-error-not_an_image = Ce fichier n'est pas une image PNG, JPEG ou SVG lisible.

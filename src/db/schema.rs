@@ -277,3 +277,13 @@ diesel::table! {
 diesel::joinable!(transactions -> payment_orders (order_id));
 diesel::joinable!(transaction_events -> transactions (transaction_id));
 diesel::allow_tables_to_appear_in_same_query!(transactions, transaction_events, payment_orders, acquirer_operations);
+
+diesel::table! {
+    shop_logos (shop_id) {
+        shop_id -> BigInt,
+        content_type -> Text,
+        digest -> Text,
+        body -> Binary,
+        updated_at -> Timestamp,
+    }
+}

@@ -6,6 +6,7 @@ pub mod card;
 pub mod clock;
 pub mod ids;
 pub mod listing;
+pub mod logo;
 pub mod money;
 pub mod order;
 pub mod order_form;

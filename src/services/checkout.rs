@@ -30,6 +30,7 @@ use crate::acquirer::{self, AcquirerError, Authentication, Authorisation, CardIn
 use crate::db::DbError;
 use crate::domain::api_key::Mode;
 use crate::domain::card::{CardNumber, Cvv, Expiry};
+use crate::domain::logo::{Logo, LogoKind};
 use crate::domain::money::Money;
 use crate::domain::order::{self, OrderStatus};
 use crate::domain::shop::ThreeDsPreference;
@@ -43,6 +44,8 @@ use crate::store::transactions::{self as tx_store, Transaction, TxStatus};
 pub struct Link {
     order: Order,
     shop: Shop,
+    /// Where the shop's logo is served, when it has one.
+    logo: Option<String>,
 }
 
 impl Link {
@@ -79,6 +82,9 @@ impl Link {
     }
     pub fn shop_url(&self) -> &str {
         &self.shop.settings.url
+    }
+    pub fn logo(&self) -> Option<&str> {
+        self.logo.as_deref()
     }
     pub fn time_zone(&self) -> chrono_tz::Tz {
         self.shop.settings.time_zone
@@ -216,9 +222,17 @@ pub async fn find(env: &Env, token: String) -> ServiceResult<Link> {
     if !plausible(&token) {
         return Err(ServiceError::NotFound);
     }
-    let found =
-        env.db.read_short(move |conn| store::find_by_token_with_shop(conn, &token).map_err(DbError::from)).await?;
-    found.map(|(order, shop)| Link { order, shop }).ok_or(ServiceError::NotFound)
+    let found = env
+        .db
+        .read_short(move |conn| {
+            let Some((order, shop)) = store::find_by_token_with_shop(conn, &token)? else { return Ok(None) };
+            let logo = crate::store::logos::name_of(conn, shop.id)?;
+            Ok::<_, DbError>(Some((order, shop, logo)))
+        })
+        .await?;
+    let (order, shop, logo) = found.ok_or(ServiceError::NotFound)?;
+    let logo = logo.and_then(|(digest, kind)| LogoKind::from_content_type(&kind).map(|k| Logo::href(&digest, k)));
+    Ok(Link { order, shop, logo })
 }
 
 /// What `GET /t/{token}` shows.

@@ -24,6 +24,7 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         ("password-meter.js", include_str!("../../static/password-meter.js"), JS),
         ("orders.js", include_str!("../../static/orders.js"), JS),
         ("pay.js", include_str!("../../static/pay.js"), JS),
+        ("favicon.svg", include_str!("../../static/favicon.svg"), "image/svg+xml"),
     ]
     .into_iter()
     .map(|(name, body, kind)| Asset { name, body, kind, href: hashed(name, body) })

@@ -290,6 +290,14 @@ async fn static_files_have_content_hashed_names_cached_for_a_year() {
         (res.status().as_u16(), res.headers()["cache-control"].to_str().unwrap()),
         (200, "public, max-age=31536000, immutable")
     );
+    // The pay page and the login page name a favicon, which answers.
+    for page in [&page, &login] {
+        let icon = page.attr("link[rel=icon]", "href").unwrap();
+        assert!(icon.starts_with("/static/favicon.") && icon.ends_with(".svg"), "{icon}");
+        let res = http.get(app.url(&icon)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    }
 }
 
 #[actix_web::test]
@@ -314,7 +322,7 @@ async fn head_answers_like_get_without_a_body() {
     }
 }
 
-fn an_order(app: &TestApp, m: &paylink::services::merchants::CreatedMerchant) -> paylink::domain::order::Order {
+pub fn an_order(app: &TestApp, m: &paylink::services::merchants::CreatedMerchant) -> paylink::domain::order::Order {
     let raw = paylink::domain::order_form::RawOrder {
         amount: paylink::domain::order_form::AmountInput::Decimal("12".into()),
         language: "en".into(),

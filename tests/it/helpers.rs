@@ -368,6 +368,46 @@ impl Client {
         self.post_form_raw(path, &all).await
     }
 
+    /// POSTs one file as `multipart/form-data` (the way a browser uploads it), with the
+    /// latest CSRF token when `csrf` is true.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        field: &str,
+        filename: &str,
+        kind: &str,
+        bytes: &[u8],
+        csrf: bool,
+    ) -> Page {
+        let boundary = "----paylink-test-boundary";
+        let mut body = Vec::new();
+        if csrf {
+            let token = self.csrf_token().expect("a CSRF token: GET a page first");
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n\
+                 Content-Type: {kind}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let response = self
+            .http
+            .post(self.url(path))
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        self.read(response).await
+    }
+
     /// POSTs exactly `fields`, adding nothing.
     pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let response =

@@ -144,3 +144,67 @@ async fn the_settings_page_reads_in_french() {
     let page = save_settings(&fr, &[("validity_days", "120")]).await;
     assert!(page.texts("#validity_days-error")[0].contains("entre 1 et 90"));
 }
+
+#[actix_web::test]
+async fn a_logo_is_uploaded_shown_on_the_pay_page_cached_and_an_svg_is_made_safe() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let admin = app.client();
+    app.log_in_first_time(&admin, &m, "4821", crate::helpers::STRONG).await;
+    let page = admin.get("/settings/shop").await;
+    assert_eq!(page.count("form[enctype=\"multipart/form-data\"] input[type=file][name=logo]"), 1);
+    assert_eq!(page.count("img.logo-preview"), 0, "no logo yet");
+    // Refusals, next to the field, and nothing stored.
+    let too_big = [b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0u8; 200 * 1024]].concat();
+    for (name, kind, bytes, message) in [
+        ("big.png", "image/png", too_big.as_slice(), "This file is larger than 200 KB."),
+        ("fake.png", "image/png", b"GIF89a not a png".as_slice(), "not a readable PNG, JPEG or SVG"),
+        ("page.svg", "image/svg+xml", b"<html><script>alert(1)</script></html>".as_slice(), "not a readable"),
+        ("empty.png", "image/png", b"".as_slice(), "Choose a file."),
+    ] {
+        let page = admin.post_file("/settings/shop/logo", "logo", name, kind, bytes, true).await;
+        assert_eq!(page.status, 422, "{name}: {}", page.excerpt());
+        assert!(page.texts("p.error#logo-error").join(" ").contains(message), "{name}: {}", page.excerpt());
+        assert_eq!(page.attr("#logo", "aria-invalid").as_deref(), Some("true"));
+    }
+    // Without the CSRF token: refused.
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 40 40\" onload=\"alert(1)\">\
+<script>alert(2)</script><circle cx=\"20\" cy=\"20\" r=\"18\" fill=\"#1f5fbf\"/></svg>";
+    let page = admin.post_file("/settings/shop/logo", "logo", "logo.svg", "image/svg+xml", svg, false).await;
+    assert_eq!(page.status, 403);
+    let order = crate::hardening::an_order(&app, &m);
+    let pay = app.client().get(&format!("/t/{}", order.token)).await;
+    assert_eq!(pay.count("img.shop-logo"), 0, "nothing was stored");
+
+    // An SVG with a script: stored without it, shown on the pay page, cached for a year.
+    let page = admin.post_file("/settings/shop/logo", "logo", "logo.svg", "image/svg+xml", svg, true).await;
+    page.assert_redirect("/settings/shop?saved=1");
+    let settings = admin.get("/settings/shop?saved=1").await;
+    let href = settings.attr("img.logo-preview", "src").unwrap();
+    let pay = app.client().get(&format!("/t/{}", order.token)).await;
+    assert_eq!(pay.attr("img.shop-logo", "src"), Some(href.clone()));
+    let res = app.client().http.get(app.url(&href)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let body = res.text().await.unwrap();
+    assert!(body.contains("<circle") && !body.contains("script") && !body.contains("onload"), "{body}");
+    // Another name, a wrong extension or a made-up digest: nothing.
+    for wrong in [href.replace(".svg", ".png"), "/logos/000000000000000000000000.svg".into(), "/logos/x".into()] {
+        assert_eq!(app.client().get(&wrong).await.status, 404, "{wrong}");
+    }
+    // A PNG replaces it under a new name; removing it brings back the name alone.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+    let page = admin.post_file("/settings/shop/logo", "logo", "logo.png", "image/png", png, true).await;
+    page.assert_redirect("/settings/shop?saved=1");
+    let pay = app.client().get(&format!("/t/{}", order.token)).await;
+    let png_href = pay.attr("img.shop-logo", "src").unwrap();
+    assert!(png_href.ends_with(".png") && png_href != href);
+    assert_eq!(app.client().get(&href).await.status, 404, "the old file is gone");
+    let page = admin.post_form("/settings/shop/logo/delete", &[]).await;
+    page.assert_redirect("/settings/shop?saved=1");
+    let pay = app.client().get(&format!("/t/{}", order.token)).await;
+    assert_eq!(pay.count("img.shop-logo"), 0);
+    assert!(pay.texts(".shop-title").join("").contains("Acme"));
+}

@@ -6,14 +6,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::{render, render_status, see_other};
+use actix_web::HttpMessage;
+
 use crate::domain::FieldError;
 use crate::domain::api_key::Mode;
+use crate::domain::logo;
 use crate::domain::shop::{RawShopSettings, ShopSettings, ThreeDsPreference, ValidationMode};
 use crate::services::{ServiceError, shops};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::CsrfForm;
 use crate::web::i18n::Tr;
+use crate::web::security::CsrfSeed;
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
@@ -21,7 +25,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings", web::get().to(|| async { see_other("/settings/shop") }))
         .route("/settings/shop", web::get().to(show))
         .route("/settings/shop", web::post().to(save))
-        .route("/settings/keys/{mode}", web::post().to(regenerate_key));
+        .route("/settings/keys/{mode}", web::post().to(regenerate_key))
+        .route("/settings/shop/logo", web::post().to(upload_logo))
+        .route("/settings/shop/logo/delete", web::post().to(remove_logo));
 }
 
 #[derive(Template, WebTemplate)]
@@ -40,6 +46,7 @@ struct SettingsPage {
     production_key_hint: String,
     new_key: Option<(String, String)>,
     time_zones: Vec<&'static str>,
+    logo: Option<String>,
     validation_modes: &'static [ValidationMode],
     three_ds_choices: &'static [ThreeDsPreference],
 }
@@ -97,6 +104,7 @@ fn page(req: &HttpRequest, staff: &Staff, form: RawShopSettings) -> SettingsPage
         test_key_hint: staff.shop.test_key_hint.clone(),
         production_key_hint: staff.shop.production_key_hint.clone(),
         new_key: None,
+        logo: None,
         time_zones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
         validation_modes: ValidationMode::ALL,
         three_ds_choices: ThreeDsPreference::ALL,
@@ -108,9 +116,15 @@ struct ShowQuery {
     saved: Option<String>,
 }
 
-async fn show(req: HttpRequest, staff: Staff, q: web::Query<ShowQuery>) -> Result<HttpResponse, AppError> {
+async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    q: web::Query<ShowQuery>,
+) -> Result<HttpResponse, AppError> {
     let mut p = page(&req, &staff, raw_of(&staff.shop.settings));
     p.saved = q.saved.is_some();
+    p.logo = shops::logo_href(&state.env.db, staff.shop.id).await?;
     render(&p)
 }
 
@@ -170,4 +184,78 @@ async fn regenerate_key(
     }
     p.new_key = Some((mode.as_str().to_string(), key));
     render(&p)
+}
+
+/// `POST /settings/shop/logo` (multipart: `csrf_token`, `logo`): PNG, JPEG or SVG, at most
+/// 200 KB, read from its bytes; an SVG is rebuilt safe (domain::logo).
+async fn upload_logo(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    mut payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    use futures_util::StreamExt;
+    let mut csrf = None;
+    let mut file = Vec::new();
+    // A body that is not a well-formed multipart form is refused after the CSRF check
+    // (which it fails unless its token came first), never half read.
+    let mut broken = false;
+    'fields: while let Some(field) = payload.next().await {
+        let Ok(mut field) = field else {
+            broken = true;
+            break;
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let Ok(chunk) = chunk else {
+                broken = true;
+                break 'fields;
+            };
+            // One byte over the limit is enough to refuse it; the rest is not kept.
+            let room = (logo::MAX_BYTES + 1).saturating_sub(bytes.len());
+            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        match name.as_str() {
+            "csrf_token" => csrf = String::from_utf8(bytes).ok(),
+            "logo" => file = bytes,
+            _ => {}
+        }
+    }
+    let seed = req.extensions().get::<CsrfSeed>().filter(|s| s.from_cookie).map(|s| s.value.clone());
+    if !state.csrf.verify(seed.as_deref(), csrf.as_deref()) {
+        return Err(AppError::Csrf);
+    }
+    if broken {
+        return Err(AppError::BadRequest("logo"));
+    }
+    staff.require_write()?;
+    let logo = match logo::parse(&file) {
+        Ok(logo) => logo,
+        Err(e) => {
+            let mut p = page(&req, &staff, raw_of(&staff.shop.settings));
+            p.logo = shops::logo_href(&state.env.db, staff.shop.id).await?;
+            p.errors = vec![FieldError { field: "logo", code: e.code() }];
+            return render_status(&p, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let clock = state.env.clock.clone();
+    let actor = staff.actor(&req);
+    let shop = staff.shop.id;
+    state.env.db.write(move |conn| shops::set_logo(conn, clock.as_ref(), &actor, shop, &logo)).await?;
+    Ok(see_other("/settings/shop?saved=1"))
+}
+
+async fn remove_logo(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let clock = state.env.clock.clone();
+    let actor = staff.actor(&req);
+    let shop = staff.shop.id;
+    state.env.db.write(move |conn| shops::remove_logo(conn, clock.as_ref(), &actor, shop)).await?;
+    Ok(see_other("/settings/shop?saved=1"))
 }

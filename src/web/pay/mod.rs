@@ -37,7 +37,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/t/{token}/3ds", web::get().to(challenge))
         .route("/t/{token}/3ds", web::post().to(answer))
         .route("/t/{token}/qr.svg", web::get().to(qr_svg))
-        .route("/t/{token}/qr.png", web::get().to(qr_png));
+        .route("/t/{token}/qr.png", web::get().to(qr_png))
+        .route("/logos/{file}", web::get().to(logo));
 }
 
 async fn find(state: &AppState, token: web::Path<String>) -> Result<Link, AppError> {
@@ -139,4 +140,19 @@ async fn qr_png(state: web::Data<AppState>, token: web::Path<String>) -> Result<
     let link = find(&state, token).await?;
     let url = crate::services::orders::pay_url(&state.settings.public_url, link.token());
     Ok(HttpResponse::Ok().content_type("image/png").body(super::qr::png(&url)))
+}
+
+/// `GET /logos/{digest}.{ext}`: a shop's logo, public (its pay page shows it), cached a
+/// year since the name changes with the content. An SVG is sanitised at upload and sent
+/// with a policy that forbids scripts and fetches all the same.
+async fn logo(state: web::Data<AppState>, file: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (kind, body) = crate::services::shops::logo_file(&state.env.db, &file).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(kind.content_type())
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        ))
+        .body(body))
 }

@@ -44,6 +44,8 @@ struct Frame {
     https: bool,
     csrf: String,
     langs: Vec<super::lang::Choice>,
+    /// Where the shop's logo is served, when it has one.
+    logo: Option<String>,
 }
 
 /// The order as the buyer sees it.
@@ -89,6 +91,7 @@ impl View {
                 https: state.settings.cookies_secure(),
                 csrf: forms::token(req),
                 langs: super::lang::choices(&format!("/t/{}", link.token()), lang),
+                logo: link.logo().map(str::to_string),
             },
             summary: Summary {
                 reference: link.reference().map(str::to_string),
