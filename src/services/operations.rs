@@ -361,7 +361,11 @@ fn plan_cancel(t: &Transaction, now: NaiveDateTime, _: Option<i64>) -> ServiceRe
     Ok((OpKind::Cancel, t.amount, String::new()))
 }
 
-fn plan_refund(t: &Transaction, now: NaiveDateTime, minor: Option<i64>) -> ServiceResult<(OpKind, Money, String)> {
+pub(super) fn plan_refund(
+    t: &Transaction,
+    now: NaiveDateTime,
+    minor: Option<i64>,
+) -> ServiceResult<(OpKind, Money, String)> {
     if t.status != TxStatus::Captured {
         return Err(ServiceError::Conflict("transaction.not_captured"));
     }

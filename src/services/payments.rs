@@ -432,6 +432,15 @@ pub async fn refund_typed(env: &Env, ctx: &TxContext<'_>, id: i64, typed: &str) 
     operations::refund(env, ctx, id, Some(amount.minor)).await
 }
 
+/// What [`refund_typed`] would refund, checked by the same rules, without refunding: the
+/// transaction and the amount, for the merchant to confirm.
+pub async fn check_refund(env: &Env, ctx: &TxContext<'_>, id: i64, typed: &str) -> ServiceResult<(Transaction, Money)> {
+    let t = read_one(env, ctx, id).await?;
+    let amount = Money::parse(typed, t.amount.currency).map_err(|e| ServiceError::Invalid(vec![e]))?;
+    let (_, amount, _) = operations::plan_refund(&t, env.clock.now().naive_utc(), Some(amount.minor))?;
+    Ok((t, amount))
+}
+
 /// One transaction the context may see, in its own read.
 pub async fn find(env: &Env, ctx: &TxContext<'_>, id: i64) -> ServiceResult<Transaction> {
     read_one(env, ctx, id).await

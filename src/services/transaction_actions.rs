@@ -3,6 +3,7 @@
 
 use super::payments::TxAction;
 use super::{Env, Scope, ServiceResult, payments};
+use crate::domain::money::Money;
 use crate::domain::transaction::Transaction;
 
 /// What the merchant does to a transaction.
@@ -30,4 +31,10 @@ pub async fn act(env: &Env, scope: &Scope, id: i64, action: Action) -> ServiceRe
         Action::Cancel => payments::perform(env, &ctx, id, TxAction::Cancel).await,
         Action::Refund(raw) => payments::refund_typed(env, &ctx, id, &raw).await,
     }
+}
+
+/// The refund of the amount typed, checked as [`act`] would but not made: the transaction
+/// and the amount, for the merchant to confirm before anything is sent to the acquirer.
+pub async fn check_refund(env: &Env, scope: &Scope, id: i64, typed: &str) -> ServiceResult<(Transaction, Money)> {
+    payments::check_refund(env, &scope.transactions(), id, typed).await
 }

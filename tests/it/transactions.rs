@@ -203,11 +203,15 @@ async fn the_list_has_tabs_a_search_keyset_pages_and_a_csv_export() {
         )
     );
 
-    // Three tabs (and all), newest first; "in progress" by default.
+    // Three tabs and "all", newest first; "all" by default and first, so that the payments
+    // just made are in sight whatever their status.
     let page = client.get("/transactions").await;
+    assert_eq!(listed(&page), [retried.id, refused.id, captured.id, to_validate.id, authorised.id]);
+    assert_eq!(page.texts("nav.tx-tabs a[aria-current=page]"), ["All"]);
+    assert_eq!(page.texts("nav.tx-tabs a"), ["All", "In progress", "Captured", "Refused / cancelled / expired"]);
+    let page = client.get("/transactions?tab=in_progress").await;
     assert_eq!(listed(&page), [to_validate.id, authorised.id]);
     assert!(page.contains("To validate") && page.contains("Authorised"), "status labels");
-    assert_eq!(page.texts("nav.tx-tabs a[aria-current=page]"), ["In progress"]);
     assert_eq!(listed(&client.get("/transactions?tab=captured").await), [retried.id, captured.id]);
     let others = client.get("/transactions?tab=others").await;
     assert_eq!(listed(&others), [refused.id]);
@@ -583,20 +587,39 @@ async fn refunds_are_partial_or_total_never_above_the_capture_and_within_365_day
     let path = format!("/transactions/{}", t.id);
     let refunds = format!("{path}/refunds");
 
-    // The form offers the whole captured amount by default.
+    // The form is empty: the merchant types what to refund, never the whole by default.
     let page = client.get(&path).await;
-    assert_eq!(page.attr("#amount", "value").unwrap(), "100.00");
+    assert_eq!(page.attr("#amount", "value").unwrap(), "");
     assert_eq!(page.count("#action-cancel"), 0, "captured: refund, not cancel");
+    assert_eq!(page.texts("#tx-status"), ["Captured"]);
 
-    // A partial refund, typed the French way.
-    client.post_form(&refunds, &[("amount", "30,00")]).await.assert_redirect(&path);
+    // A partial refund, typed the French way: first spelled out for confirmation, and
+    // nothing refunded until confirmed.
+    let before = written(&app);
+    let confirm = client.post_form(&refunds, &[("amount", "30,00")]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.excerpt());
+    assert_eq!(confirm.texts(".confirm-question"), ["Refund €30.00 to the card CB_VISA 497010******0006?"]);
+    assert!(confirm.contains("Left to refund afterwards: €70.00."), "{}", confirm.excerpt());
+    assert_eq!(confirm.attr("#confirm-refund input[name=amount]", "value").unwrap(), "30,00");
+    assert_eq!(confirm.attr("#confirm-refund a.button", "href").unwrap(), path, "back to change the amount");
+    assert_eq!(tx(&app, t.id).refunded, 0);
+    assert_eq!(written(&app), before, "a question writes nothing");
+    client.post_form(&refunds, &[("amount", "30,00"), ("confirm", "yes")]).await.assert_redirect(&path);
     assert_eq!(tx(&app, t.id).refunded, 3000);
     let page = client.get(&path).await;
     assert_eq!(page.texts("#amounts dd"), ["€100.00", "€100.00", "€30.00", "€70.00"]);
-    assert_eq!(page.attr("#amount", "value").unwrap(), "70.00", "the refundable rest by default");
+    assert_eq!(page.attr("#amount", "value").unwrap(), "", "still not pre-filled");
+    // The status says the refund happened, here and in the list.
+    assert_eq!(page.texts("#tx-status"), ["Partly refunded"]);
+    let list = client.get("/transactions").await;
+    assert_eq!(list.texts("table.tx-list td .status"), ["Partly refunded"]);
 
-    // More than what is left is refused next to the field; nothing written.
+    // More than what is left is refused next to the field, at the first step as at the
+    // confirmation; nothing written.
     let before = written(&app);
+    let res = client.post_form(&refunds, &[("amount", "70.01"), ("confirm", "yes")]).await;
+    assert_eq!(res.status, 422);
+    assert_eq!(res.count("p.error#amount-error"), 1);
     for (bad, message) in [
         ("70.01", "The total refunded cannot exceed the captured amount."),
         ("abc", "Enter an amount such as 15.00 or 15,00."),
@@ -613,10 +636,13 @@ async fn refunds_are_partial_or_total_never_above_the_capture_and_within_365_day
     assert_eq!(written(&app), before);
 
     // A second partial refund up to the total; then nothing is left to refund.
-    client.post_form(&refunds, &[("amount", "70.00")]).await.assert_redirect(&path);
+    let confirm = client.post_form(&refunds, &[("amount", "70.00")]).await;
+    assert!(confirm.contains("Left to refund afterwards: €0.00."), "{}", confirm.excerpt());
+    client.post_form(&refunds, &[("amount", "70.00"), ("confirm", "yes")]).await.assert_redirect(&path);
     assert_eq!(tx(&app, t.id).refunded, 10000);
     let page = client.get(&path).await;
     assert_eq!(page.count("#action-refund"), 0);
+    assert_eq!(page.texts("#tx-status"), ["Refunded"]);
     assert_eq!(page.texts("#amounts dd")[3], "€0.00");
     let res = client.post_form(&refunds, &[("amount", "0.01")]).await;
     assert_eq!(res.status, 422);
@@ -679,6 +705,7 @@ async fn another_company_sees_404_everywhere_and_a_viewer_cannot_write() {
             ("capture-date", vec![("capture_date", "2026-06-20")]),
             ("cancel", vec![]),
             ("refunds", vec![("amount", "1,00")]),
+            ("refunds", vec![("amount", "1,00"), ("confirm", "yes")]),
         ] {
             let res = intruder.post_form(&format!("{path}/{action}"), &fields).await;
             assert_eq!(res.status, 404, "{action}: {}", res.excerpt());
@@ -720,6 +747,7 @@ async fn another_company_sees_404_everywhere_and_a_viewer_cannot_write() {
             ("capture-date", vec![("capture_date", "2026-06-20")]),
             ("cancel", vec![]),
             ("refunds", vec![("amount", "1,00")]),
+            ("refunds", vec![("amount", "1,00"), ("confirm", "yes")]),
         ] {
             let res = viewer.post_form(&format!("{path}/{action}"), &fields).await;
             assert_eq!(res.status, 403, "{action}: {}", res.excerpt());
@@ -1271,7 +1299,10 @@ async fn transactions_in_the_browser() {
     pay_with(&app, &m, &refused_order, false, "04059");
     let t = pay(&app, &m, &refused_order);
     let path = format!("/transactions/{}", t.id);
-    client.post_form(&format!("{path}/refunds"), &[("amount", "20,00")]).await.assert_redirect(&path);
+    client
+        .post_form(&format!("{path}/refunds"), &[("amount", "20,00"), ("confirm", "yes")])
+        .await
+        .assert_redirect(&path);
 
     let driver = ChromeDriver::start();
     let profile = tempfile::Builder::new().prefix("paylink-chromium-").tempdir().expect("profile dir");

@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use chrono::Duration;
 use serde::Deserialize;
 
-use super::{code_message, status_class, status_label};
+use super::{code_message, shown_status, status_label};
 use crate::acquirer::ThreeDsOutcome;
 use crate::domain::FieldError;
 use crate::domain::money::Money;
@@ -243,12 +243,11 @@ fn detail_page(
         .collect();
     let write = staff.can_write();
     let can = x.actions(now.naive_utc());
-    let sep = if fr { ',' } else { '.' };
     DetailPage {
         shell: Shell::new(req, staff, "transactions"),
         id: x.id,
-        status_label: status_label(&t, x.status),
-        status_class: status_class(x.status),
+        status_label: shown_status(&t, x).0,
+        status_class: shown_status(&t, x).1,
         order_id: x.order_id.0,
         order_label: loaded.reference.clone().unwrap_or_else(|| format!("#{}", x.order_id)),
         card,
@@ -266,7 +265,8 @@ fn detail_page(
             .unwrap_or_else(|| x.capture_date.map(|d| d.max(today)).unwrap_or(today).format("%Y-%m-%d").to_string()),
         min_date: today.format("%Y-%m-%d").to_string(),
         max_date: (today + Duration::days(365)).format("%Y-%m-%d").to_string(),
-        refund_value: typed.amount.unwrap_or_else(|| rest.decimal(sep)),
+        // Never the whole amount by default: the merchant types what to refund.
+        refund_value: typed.amount.unwrap_or_default(),
         refund_hint: match x.refund_deadline() {
             Some(d) => format!(
                 "{} {} · {} {}",
@@ -391,8 +391,24 @@ pub(super) async fn change_capture_date(
 pub(super) struct RefundForm {
     #[serde(default)]
     amount: String,
+    /// Present once the merchant has seen the refund spelled out and confirmed it.
+    confirm: Option<String>,
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "backoffice/refund_confirm.html")]
+struct ConfirmRefundPage {
+    t: Tr,
+    shell: Shell,
+    id: i64,
+    /// The amount as typed, sent again with the confirmation.
+    amount: String,
+    question: String,
+    left: String,
+}
+
+/// A refund in two steps: the amount typed is checked and spelled out (how much, to which
+/// card, what is left) for the merchant to confirm; only the confirmation refunds.
 pub(super) async fn refund(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -400,6 +416,36 @@ pub(super) async fn refund(
     id: web::Path<i64>,
     CsrfForm(form): CsrfForm<RefundForm>,
 ) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
     // The amount is typed in the transaction's currency.
-    act(req, state, staff, id.into_inner(), "refunded", Action::Refund(form.amount)).await
+    if form.confirm.is_some() {
+        return act(req, state, staff, id, "refunded", Action::Refund(form.amount)).await;
+    }
+    staff.require_write()?;
+    let scope = present::scope(&req, &staff, &state);
+    let errors = match transaction_actions::check_refund(&state.env(), &scope, id, &form.amount).await {
+        Ok((x, amount)) => {
+            let t = tr(&req);
+            let now = state.env.clock.now().naive_utc();
+            let left = x.refundable(now).checked_sub(amount).unwrap_or(Money { minor: 0, ..amount });
+            let card = format!("{} {}", x.card_brand, x.card_masked);
+            let page = ConfirmRefundPage {
+                shell: Shell::new(&req, &staff, "transactions"),
+                id,
+                amount: form.amount,
+                question: t.args(
+                    "transactions.refund.confirm_question",
+                    &[("amount", amount.display(t.lang).into()), ("card", card.into())],
+                ),
+                left: t.args("transactions.refund.confirm_left", &[("left", left.display(t.lang).into())]),
+                t,
+            };
+            return render(&page);
+        }
+        Err(e) => invalid(e)?,
+    };
+    let loaded = transaction_reads::detail(&state.env.db, &scope, id).await?;
+    let typed = Typed { capture_date: None, amount: Some(form.amount) };
+    let page = detail_page(&req, &staff, &state, &loaded, errors, typed);
+    render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
 }

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::{code_message, status_class, status_label};
+use super::{code_message, shown_status, status_label};
 use crate::acquirer::ThreeDsOutcome;
 use crate::domain::FieldError;
 use crate::domain::ids::OrderId;
@@ -58,11 +58,13 @@ pub(super) struct ListQuery {
     before: Option<String>,
 }
 
+/// The tabs, "all" first: the list opens on every transaction, so that a payment just made
+/// is in sight whatever its status.
 const TABS: [(&str, Tab); 4] =
-    [("in_progress", Tab::InProgress), ("captured", Tab::Captured), ("others", Tab::Others), ("all", Tab::All)];
+    [("all", Tab::All), ("in_progress", Tab::InProgress), ("captured", Tab::Captured), ("others", Tab::Others)];
 
 fn tab_name(tab: Tab) -> &'static str {
-    TABS.iter().find(|(_, t)| *t == tab).map_or("in_progress", |(n, _)| n)
+    TABS.iter().find(|(_, t)| *t == tab).map_or("all", |(n, _)| n)
 }
 
 fn tab_label(t: &Tr, tab: Tab) -> &'static str {
@@ -93,8 +95,7 @@ impl ListQuery {
     fn search(&self, tz: Tz) -> Search {
         let mut errors = Vec::new();
         let mut f = TxFilter::default();
-        let mut tab =
-            given(&self.tab).and_then(|n| TABS.iter().find(|(name, _)| *name == n)).map_or(Tab::InProgress, |t| t.1);
+        let mut tab = given(&self.tab).and_then(|n| TABS.iter().find(|(name, _)| *name == n)).map_or(Tab::All, |t| t.1);
         if let Some(raw) = given(&self.order_id) {
             match raw.trim_start_matches('#').parse::<i64>() {
                 Ok(id) if id > 0 => f.order_id = Some(OrderId(id)),
@@ -227,6 +228,7 @@ pub(super) async fn list(
 
 fn row(t: &Tr, l: &Listed, tz: Tz) -> Row {
     let (x, fr) = (&l.transaction, french(t));
+    let (status, status_class) = shown_status(t, x);
     Row {
         id: x.id,
         created: local_datetime(x.created_at, tz, fr)
@@ -241,8 +243,8 @@ fn row(t: &Tr, l: &Listed, tz: Tz) -> Row {
         } else {
             String::new()
         },
-        status: status_label(t, x.status),
-        status_class: status_class(x.status),
+        status,
+        status_class,
         card_brand: x.card_brand.clone(),
         card_masked: x.card_masked.clone(),
         three_ds: three_ds_short(t, x.three_ds),

@@ -1,6 +1,6 @@
-//! Transactions in the back office (DESIGN §3, seed 001 §10.1, seed 004): the list in three
-//! tabs (in progress, captured, refused / cancelled / expired) with its search, keyset pages
-//! and CSV export; the detail with the card, 3-D Secure, return code, amounts, history, and
+//! Transactions in the back office (DESIGN §3, seed 001 §10.1, seed 004): the list in its
+//! tabs ("all", first and by default; in progress; captured; refused / cancelled / expired)
+//! with its search, keyset pages and CSV export; the detail with the card, 3-D Secure, return code, amounts, history, and
 //! exactly the actions its status offers — validate, capture now, change the capture date,
 //! cancel, refund.
 //!
@@ -16,7 +16,7 @@ mod list;
 use actix_web::web;
 
 use crate::acquirer::codes;
-use crate::domain::transaction::TxStatus;
+use crate::domain::transaction::{Transaction, TxStatus};
 use crate::web::i18n::Tr;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -38,6 +38,16 @@ pub fn status_label(t: &Tr, s: TxStatus) -> &'static str {
         TxStatus::Refused => t.get("transactions.status.REFUSED"),
         TxStatus::Cancelled => t.get("transactions.status.CANCELLED"),
         TxStatus::Expired => t.get("transactions.status.EXPIRED"),
+    }
+}
+
+/// A transaction's status as its screens show it: a captured transaction that was refunded
+/// says so, in part or in full (seed 004 keeps it CAPTURED; the refund is what changed).
+fn shown_status(t: &Tr, x: &Transaction) -> (&'static str, &'static str) {
+    match x.status {
+        TxStatus::Captured if x.refunded >= x.amount.minor => (t.get("transactions.status.refunded"), "refunded"),
+        TxStatus::Captured if x.refunded > 0 => (t.get("transactions.status.partly_refunded"), "refunded"),
+        s => (status_label(t, s), status_class(s)),
     }
 }
 
