@@ -181,6 +181,8 @@ flash-orders_created = { $count ->
     [one] { $count } order created
    *[other] { $count } orders created
 }
+logo-saved = Logo saved.
+logo-removed = Logo removed.
 logo-title = Shop logo
 logo-hint = Shown on the pay page. PNG, JPEG or SVG, at most 200 KB; an SVG is cleaned (no script, no external link).
 logo-current = Current logo

@@ -17,6 +17,7 @@ sms-too_long = An SMS cannot exceed 500 characters.
 phone-invalid = This phone number is not valid.
 sms-no_account = Set up the shop's SMS account first (Settings › SMS).
 sms-no_credits = Not enough SMS credits for this message.
+sms-credits-admin_only = Only an administrator changes the credits: put back the balance shown.
 sms-credits-invalid = Enter a number of credits between 0 and 10,000,000.
 order-alias_with_collection_form = Saving the card is not possible with the collection form.
 order-alias_with_invoice = An invoice order cannot save the card.

@@ -75,6 +75,7 @@ smsacct-password_new = It is stored encrypted and never shown again.
 smsacct-default_phone = Default phone number to notify
 smsacct-default_phone_hint = Optional. Pre-fills future notification rules; stored in international format (+33…).
 smsacct-credits = Remaining SMS credits
+smsacct-credits_admin_only = Only an administrator changes the credits.
 smsacct-credits_hint = Each SMS sent uses one credit per segment (160 characters, 70 with some accented letters).
 smsacct-save = Save
 smsacct-saved = SMS account saved.

@@ -133,6 +133,7 @@ orders-sms-cost = Cost (number of SMS):
 orders-sms-chars = characters
 orders-sms-credits = SMS credits left:
 orders-sms-no_account = No SMS account is set up for this shop.
+orders-sms-blocked = Sending is off: this shop has no SMS account yet, so no text message can leave.
 orders-sms-setup = Set up the SMS account
 orders-sms-rules = 160 characters per SMS (153 per part beyond); one character outside the GSM alphabet (emoji, "ç", "ê"…) switches the whole message to 70 (67).
 orders-tabs = Order tabs

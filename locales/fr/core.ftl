@@ -181,6 +181,8 @@ flash-orders_created = { $count ->
     [one] { $count } ordre créé
    *[other] { $count } ordres créés
 }
+logo-saved = Logo enregistré.
+logo-removed = Logo retiré.
 logo-title = Logo de la boutique
 logo-hint = Affiché sur la page de paiement. PNG, JPEG ou SVG, 200 Ko au plus ; un SVG est nettoyé (ni script ni lien externe).
 logo-current = Logo actuel

@@ -17,6 +17,7 @@ sms-too_long = Un SMS ne peut dépasser 500 caractères.
 phone-invalid = Numéro de téléphone non valide.
 sms-no_account = Configurez d'abord le compte SMS de la boutique (Paramétrage › SMS).
 sms-no_credits = Crédits SMS insuffisants pour ce message.
+sms-credits-admin_only = Seul un administrateur modifie les crédits : remettez le solde affiché.
 sms-credits-invalid = Indiquez un nombre de crédits entre 0 et 10 000 000.
 order-alias_with_collection_form = L'enregistrement de la carte est impossible avec le formulaire de collecte.
 order-alias_with_invoice = Un ordre de facture ne peut pas enregistrer la carte.

@@ -75,6 +75,7 @@ smsacct-password_new = Il sera enregistré chiffré et jamais réaffiché.
 smsacct-default_phone = Numéro de téléphone à notifier par défaut
 smsacct-default_phone_hint = Facultatif. Pré-remplit les futures règles de notification ; enregistré au format international (+33…).
 smsacct-credits = Crédits SMS restants
+smsacct-credits_admin_only = Seul un administrateur modifie les crédits.
 smsacct-credits_hint = Chaque SMS envoyé consomme un crédit par segment (160 caractères, 70 avec certains accents).
 smsacct-save = Enregistrer
 smsacct-saved = Compte SMS enregistré.

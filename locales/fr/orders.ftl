@@ -133,6 +133,7 @@ orders-sms-cost = Coût (en nombre de SMS) :
 orders-sms-chars = caractères
 orders-sms-credits = SMS disponibles :
 orders-sms-no_account = Aucun compte SMS n'est configuré pour cette boutique.
+orders-sms-blocked = Envoi impossible : cette boutique n'a pas encore de compte SMS, aucun SMS ne peut partir.
 orders-sms-setup = Configurer le compte SMS
 orders-sms-rules = 160 caractères par SMS (153 par partie au-delà) ; un caractère hors alphabet GSM (emoji, « ç », « ê »…) passe tout le message à 70 (67).
 orders-tabs = Onglets de l'ordre

@@ -97,9 +97,10 @@ pub async fn save_sms_account(
     shop: ShopId,
     raw: sms::RawAccount,
     vault_key: Vec<u8>,
+    right: sms::CreditsRight,
 ) -> ServiceResult<Result<(), Vec<FieldError>>> {
     let (clock, actor) = (clock.clone(), actor.clone());
-    db.write(move |conn| sms::save(conn, clock.as_ref(), &actor, shop, &raw, &vault_key)).await
+    db.write(move |conn| sms::save_with(conn, clock.as_ref(), &actor, shop, &raw, &vault_key, right)).await
 }
 
 /// A message of the outbox, as its view lists it.

@@ -36,6 +36,15 @@ pub struct RawAccount {
     pub credits_seen: String,
 }
 
+/// Who may change the credits: they are bought from the SMS operator with the company's
+/// money, so only an administrator (or the CLI) sets them; a manager keeps the balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditsRight {
+    Set,
+    Keep,
+}
+
+/// Saves the shop's SMS account as an administrator (credits included).
 pub fn save(
     conn: &mut DbConn,
     clock: &dyn Clock,
@@ -43,6 +52,20 @@ pub fn save(
     shop: ShopId,
     raw: &RawAccount,
     vault_key: &[u8],
+) -> ServiceResult<Result<(), Vec<FieldError>>> {
+    save_with(conn, clock, actor, shop, raw, vault_key, CreditsRight::Set)
+}
+
+/// Saves the shop's SMS account; with [`CreditsRight::Keep`], credits typed other than the
+/// balance shown are refused and the balance is left as it is.
+pub fn save_with(
+    conn: &mut DbConn,
+    clock: &dyn Clock,
+    actor: &Actor,
+    shop: ShopId,
+    raw: &RawAccount,
+    vault_key: &[u8],
+    right: CreditsRight,
 ) -> ServiceResult<Result<(), Vec<FieldError>>> {
     let mut errors = Vec::new();
     let login = raw.login.trim();
@@ -64,6 +87,12 @@ pub fn save(
         }
     };
     let existing = store::get(conn, shop)?;
+    let seen = raw.credits_seen.trim().parse::<i32>().ok();
+    // The balance the form showed (SMS spent since do not make it a change).
+    let shown = existing.as_ref().map_or(0, |a| seen.unwrap_or(a.credits));
+    if right == CreditsRight::Keep && credits != shown {
+        errors.push(FieldError::new("credits", "sms.credits.admin_only"));
+    }
     let password_enc = match (raw.password.is_empty(), &existing) {
         (false, _) => secret_box::seal(vault_key, &raw.password),
         (true, Some(a)) => a.password_enc.clone(),
@@ -75,8 +104,8 @@ pub fn save(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let seen = raw.credits_seen.trim().parse::<i32>().ok();
     let change = match (&existing, seen) {
+        (Some(_), _) if right == CreditsRight::Keep => store::Credits::Add(0),
         (Some(_), Some(seen)) => store::Credits::Add(credits - seen),
         _ => store::Credits::Set(credits),
     };

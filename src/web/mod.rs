@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod backoffice;
 pub mod error;
+pub mod flash;
 pub mod forms;
 pub mod i18n;
 pub mod ops;

@@ -3,9 +3,9 @@
 
 use actix_web::HttpRequest;
 
-use super::forms;
 use super::i18n::{Lang, Tr};
 use super::session::Staff;
+use super::{flash, forms};
 use crate::domain::api_key::Mode;
 
 pub struct ShopChoice {
@@ -27,6 +27,8 @@ pub struct Shell {
     pub can_test: bool,
     /// The current path, for the language switch to come back to.
     pub path: String,
+    /// What the action that led here did, said once.
+    pub flash: Option<String>,
 }
 
 impl Shell {
@@ -47,6 +49,7 @@ impl Shell {
             is_test: staff.mode == Mode::Test,
             can_test: staff.user.can_test,
             path: req.uri().path().to_string(),
+            flash: flash::take(&staff.session, &Tr::new(Lang::of(req))),
         }
     }
 }

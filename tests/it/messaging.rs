@@ -805,3 +805,48 @@ async fn messaging_screens_in_the_browser() {
     }
     browser.close().await.expect("close the browser session");
 }
+
+/// SMS credits are bought with the company's money: an admin sets them; a manager sees them
+/// read-only, may change the rest of the account, and cannot change them by a forged form.
+#[actix_web::test]
+async fn only_an_admin_changes_the_sms_credits() {
+    let (app, m, admin) = acme().await;
+    let fields = |credits: &'static str| {
+        [("login", "acme-sms"), ("password", "Gw-p4ss!word"), ("default_phone", ""), ("credits", credits)]
+    };
+    admin.post_form("/settings/sms", &fields("40")).await.assert_redirect("/settings/sms");
+    let balance = || {
+        app.db.read_blocking(|conn| sms_store::get(conn, m.shop_id).map_err(DbError::from)).unwrap().unwrap().credits
+    };
+    assert_eq!(balance(), 40);
+    let page = admin.get("/settings/sms").await;
+    assert_eq!(page.attr("#credits", "readonly"), None, "an admin edits them");
+
+    let bob = create_user_via_ui(&app, &admin, "bob", "manager", "1357").await;
+    let manager = app.client();
+    app.log_in_first_time(&manager, &bob, "1357", STRONG).await;
+    let page = manager.get("/settings/sms").await;
+    assert_eq!(page.attr("#credits", "readonly").as_deref(), Some(""), "read-only for a manager");
+    assert!(page.texts("#credits-hint")[0].contains("Only an administrator changes the credits."));
+
+    // Typed (or forged) credits are refused next to the field; nothing is written.
+    let page = manager
+        .post_form(
+            "/settings/sms",
+            &[("login", "bob-sms"), ("password", ""), ("credits", "9999"), ("credits_seen", "40")],
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.excerpt());
+    assert!(page.texts("#credits-error")[0].contains("Only an administrator changes the credits"));
+    assert_eq!(balance(), 40);
+    let login =
+        || app.db.read_blocking(|conn| sms_store::get(conn, m.shop_id).map_err(DbError::from)).unwrap().unwrap().login;
+    assert_eq!(login(), "acme-sms");
+
+    // The rest of the account a manager may change; the balance stays.
+    let fields = [("login", "bob-sms"), ("password", ""), ("credits", "40"), ("credits_seen", "40")];
+    let page = manager.post_form("/settings/sms", &fields).await;
+    page.assert_redirect("/settings/sms");
+    assert_eq!((login(), balance()), ("bob-sms".to_string(), 40));
+    assert!(manager.follow(&page).await.contains("SMS account saved."));
+}

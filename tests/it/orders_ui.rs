@@ -233,6 +233,9 @@ async fn an_email_to_three_recipients_makes_three_orders_whose_emails_are_writte
     assert_eq!(page.status, 303, "{}", page.excerpt());
     assert_eq!(page.location.as_deref(), Some("/orders?reference=REF*"));
     let list = client.follow(&page).await;
+    // Said once: the next page, not a reload.
+    assert_eq!(list.texts("#flash"), ["3 orders created"]);
+    assert_eq!(client.get("/orders?reference=REF*").await.count("#flash"), 0, "a reload says nothing");
     let mut refs = list.texts("td.ref");
     refs.sort();
     assert_eq!(refs, ["REF-001", "REF-002", "REF-003"]);
@@ -321,6 +324,10 @@ async fn sms_orders_need_an_account_and_take_their_cost_in_credits() {
     assert!(text.starts_with("Hello, here is a payment order of %amount%"), "the seed's default text: {text}");
     assert_eq!(text_of(&form, "#sms-segments"), "1");
     assert!(form.contains("No SMS account is set up"), "{}", form.excerpt());
+    // "Send" is disabled and says why, next to it.
+    assert_eq!(form.attr(".form-actions button.primary", "disabled").as_deref(), Some(""));
+    assert_eq!(form.attr(".form-actions button.primary", "aria-describedby").as_deref(), Some("sms-blocked"));
+    assert!(text_of(&form, "#sms-blocked").contains("this shop has no SMS account yet"), "{}", form.excerpt());
 
     let fields = [("amount", "12"), ("phone", "06 12 34 56 78"), ("message", text.as_str())];
     let page = create_via_form(&client, "sms", &fields).await;
@@ -332,6 +339,8 @@ async fn sms_orders_need_an_account_and_take_their_cost_in_credits() {
     sms_account(&app, &m, 10);
     let form = client.get("/orders/new?channel=sms").await;
     assert_eq!(text_of(&form, "#sms-credits"), "10");
+    assert_eq!(form.attr(".form-actions button.primary", "disabled"), None, "an account: Send works");
+    assert_eq!(form.count("#sms-blocked"), 0);
     let page = create_via_form(&client, "sms", &fields).await;
     let id = created_id(&page);
     assert_eq!(sms_credits(&app, &m), 9, "one segment taken");

@@ -182,6 +182,8 @@ async fn a_viewer_cannot_change_anything() {
         )
         .await;
     page.assert_redirect("/account");
+    assert_eq!(viewer.follow(&page).await.texts("#flash"), ["Password saved."], "said on the next page");
+    assert_eq!(viewer.get("/account").await.count("#flash"), 0, "and only there");
 }
 
 #[actix_web::test]

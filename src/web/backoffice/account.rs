@@ -11,6 +11,7 @@ use crate::domain::password::PolicyError;
 use crate::services::auth::{self, PasswordChange, TypedPasswords};
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::flash::{self, Flash};
 use crate::web::forms::CsrfForm;
 use crate::web::i18n::Tr;
 use crate::web::security::client_ip;
@@ -29,15 +30,9 @@ struct AccountPage {
     login: String,
     email: String,
     role: &'static str,
-    notice: Option<&'static str>,
     error_current: Option<&'static str>,
     error_new: Option<&'static str>,
     error_confirm: Option<&'static str>,
-}
-
-#[derive(Deserialize)]
-struct ShowQuery {
-    m: Option<String>,
 }
 
 fn page(req: &HttpRequest, staff: &Staff) -> AccountPage {
@@ -47,19 +42,14 @@ fn page(req: &HttpRequest, staff: &Staff) -> AccountPage {
         login: staff.user.login.clone(),
         email: staff.user.email.clone(),
         role: super::users::role_key(staff.user.role),
-        notice: None,
         error_current: None,
         error_new: None,
         error_confirm: None,
     }
 }
 
-async fn show(req: HttpRequest, staff: Staff, q: web::Query<ShowQuery>) -> Result<HttpResponse, AppError> {
-    let mut p = page(&req, &staff);
-    if q.m.as_deref() == Some("changed") {
-        p.notice = Some(p.t.get("login.password_changed"));
-    }
-    render(&p)
+async fn show(req: HttpRequest, staff: Staff) -> Result<HttpResponse, AppError> {
+    render(&page(&req, &staff))
 }
 
 #[derive(Deserialize)]
@@ -87,7 +77,8 @@ async fn change(
         PasswordChange::Changed(user) => {
             // A new session id after a credential change.
             session::begin(&staff.session, user.id, Stage::In)?;
-            Ok(see_other("/account?m=changed"))
+            flash::set(&staff.session, Flash::new("login.password_changed"));
+            Ok(see_other("/account"))
         }
         PasswordChange::WrongCurrent => {
             p.error_current = Some(p.t.get("newpw.current_wrong"));

@@ -18,10 +18,11 @@ use crate::domain::outbox::JobStatus;
 use crate::domain::shop::Shop;
 use crate::domain::template;
 use crate::services::messaging::{self, OutboxMessage, Preview, SmsAccountView, TemplateChange};
-use crate::services::sms::RawAccount;
+use crate::services::sms::{CreditsRight, RawAccount};
 use crate::services::templates::{self as service, MailTemplate, RawTemplate};
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::flash::{self, Flash};
 use crate::web::forms::CsrfForm;
 use crate::web::i18n::{Lang, Tr};
 use crate::web::present::{self, local_datetime};
@@ -382,7 +383,6 @@ struct SmsPage {
     /// What was typed or stored; the password is never put back in the page.
     form: RawAccount,
     errors: Vec<FieldError>,
-    saved: bool,
     can_edit: bool,
     has_password: bool,
     gateway: bool,
@@ -398,17 +398,7 @@ async fn stored_account(state: &AppState, shop: ShopId) -> Result<Option<SmsAcco
     Ok(messaging::sms_account(&state.env.db, shop).await?)
 }
 
-#[derive(serde::Deserialize)]
-struct SavedQuery {
-    saved: Option<String>,
-}
-
-async fn sms_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    staff: Staff,
-    q: web::Query<SavedQuery>,
-) -> Result<HttpResponse, AppError> {
+async fn sms_form(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
     let account = stored_account(&state, staff.shop.id).await?;
     let form = match &account {
         Some(a) => RawAccount {
@@ -425,7 +415,6 @@ async fn sms_form(
         shell: Shell::new(&req, &staff, "settings"),
         form,
         errors: Vec::new(),
-        saved: q.saved.is_some(),
         can_edit: staff.can_write(),
         has_password: account.is_some(),
         gateway: state.settings.sms_gateway_url.is_some(),
@@ -440,9 +429,14 @@ async fn sms_save(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let (actor, shop, key) = (staff.actor(&req), staff.shop.id, state.settings.vault_key.expose().to_vec());
-    let outcome = messaging::save_sms_account(&state.env.db, &state.env.clock, &actor, shop, form.clone(), key).await?;
+    let right = if staff.user.role.is_admin() { CreditsRight::Set } else { CreditsRight::Keep };
+    let outcome =
+        messaging::save_sms_account(&state.env.db, &state.env.clock, &actor, shop, form.clone(), key, right).await?;
     match outcome {
-        Ok(()) => Ok(see_other("/settings/sms?saved=1")),
+        Ok(()) => {
+            flash::set(&staff.session, Flash::new("smsacct.saved"));
+            Ok(see_other("/settings/sms"))
+        }
         Err(errors) => {
             let has_password = stored_account(&state, shop).await?.is_some();
             render_status(
@@ -451,7 +445,6 @@ async fn sms_save(
                     shell: Shell::new(&req, &staff, "settings"),
                     form: RawAccount { password: String::new(), ..form },
                     errors,
-                    saved: false,
                     can_edit: true,
                     has_password,
                     gateway: state.settings.sms_gateway_url.is_some(),

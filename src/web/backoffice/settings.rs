@@ -15,6 +15,7 @@ use crate::domain::shop::{RawShopSettings, ShopSettings, ThreeDsPreference, Vali
 use crate::services::{ServiceError, shops};
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::flash::{self, Flash};
 use crate::web::forms::CsrfForm;
 use crate::web::i18n::Tr;
 use crate::web::security::CsrfSeed;
@@ -39,7 +40,6 @@ struct SettingsPage {
     slug: String,
     form: RawShopSettings,
     errors: Vec<FieldError>,
-    saved: bool,
     can_edit: bool,
     can_manage_keys: bool,
     test_key_hint: String,
@@ -98,7 +98,6 @@ fn page(req: &HttpRequest, staff: &Staff, form: RawShopSettings) -> SettingsPage
         slug: staff.shop.slug.clone(),
         form,
         errors: Vec::new(),
-        saved: false,
         can_edit: staff.can_write(),
         can_manage_keys: staff.user.role.is_admin(),
         test_key_hint: staff.shop.test_key_hint.clone(),
@@ -111,19 +110,8 @@ fn page(req: &HttpRequest, staff: &Staff, form: RawShopSettings) -> SettingsPage
     }
 }
 
-#[derive(serde::Deserialize)]
-struct ShowQuery {
-    saved: Option<String>,
-}
-
-async fn show(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    staff: Staff,
-    q: web::Query<ShowQuery>,
-) -> Result<HttpResponse, AppError> {
+async fn show(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
     let mut p = page(&req, &staff, raw_of(&staff.shop.settings));
-    p.saved = q.saved.is_some();
     p.logo = shops::logo_href(&state.env.db, staff.shop.id).await?;
     render(&p)
 }
@@ -147,7 +135,8 @@ async fn save(
     let actor = staff.actor(&req);
     let shop = staff.shop.id;
     state.env.db.write(move |conn| shops::update_settings(conn, clock.as_ref(), &actor, shop, &settings)).await?;
-    Ok(see_other("/settings/shop?saved=1"))
+    flash::set(&staff.session, Flash::new("settings.saved"));
+    Ok(see_other("/settings/shop"))
 }
 
 #[derive(serde::Deserialize)]
@@ -243,7 +232,8 @@ async fn upload_logo(
     let actor = staff.actor(&req);
     let shop = staff.shop.id;
     state.env.db.write(move |conn| shops::set_logo(conn, clock.as_ref(), &actor, shop, &logo)).await?;
-    Ok(see_other("/settings/shop?saved=1"))
+    flash::set(&staff.session, Flash::new("logo.saved"));
+    Ok(see_other("/settings/shop"))
 }
 
 async fn remove_logo(
@@ -257,5 +247,6 @@ async fn remove_logo(
     let actor = staff.actor(&req);
     let shop = staff.shop.id;
     state.env.db.write(move |conn| shops::remove_logo(conn, clock.as_ref(), &actor, shop)).await?;
-    Ok(see_other("/settings/shop?saved=1"))
+    flash::set(&staff.session, Flash::new("logo.removed"));
+    Ok(see_other("/settings/shop"))
 }

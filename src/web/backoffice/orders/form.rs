@@ -24,6 +24,7 @@ use crate::services::templates::MailTemplate;
 use crate::web::AppState;
 use crate::web::backoffice::{render, render_status, see_other};
 use crate::web::error::{AppError, urlencode};
+use crate::web::flash::{self, Flash};
 use crate::web::forms::CsrfForm;
 use crate::web::i18n::{Lang, Tr};
 use crate::web::present::{
@@ -279,6 +280,12 @@ impl FormPage {
         self.form.alias_mode == a.as_str() || (self.form.alias_mode.trim().is_empty() && *a == AliasMode::None)
     }
 
+    /// An SMS order while the shop has no SMS account: nothing can be sent, so the form's
+    /// send button is disabled and says why.
+    fn sms_blocked(&self) -> bool {
+        self.sms.as_ref().is_some_and(|s| s.credits.is_none())
+    }
+
     /// `aria-describedby` for a field: its hint, and its error when there is one.
     fn described(&self, field: &str, hint: &str) -> String {
         let mut ids: Vec<String> = Vec::new();
@@ -435,7 +442,10 @@ pub(super) async fn create(
         Ok(draft) => {
             let scope = present::scope(&req, &staff, &state);
             match order_actions::create(&state.env.db, &state.env.clock, &scope, draft).await {
-                Ok(orders) => return Ok(see_other(&created_to(&orders, &form, channel))),
+                Ok(orders) => {
+                    flash::set(&staff.session, Flash::count("flash.orders_created", orders.len()));
+                    return Ok(see_other(&created_to(&orders, &form, channel)));
+                }
                 Err(e) => invalid(e)?,
             }
         }
