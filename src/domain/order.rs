@@ -139,7 +139,9 @@ pub fn allowed(
     use Action::*;
     use OrderStatus::*;
     match action {
-        Detail | PreviewMessage | Duplicate => true,
+        Detail | Duplicate => true,
+        // An invoice is paid by its reference on the collection form: no message of its own.
+        PreviewMessage => channel != Channel::Invoice,
         ModifyAndResend => matches!(status, Running | Refused | Expired),
         Resend => status == Running && channel == Channel::Email,
         ChangeValidity => matches!(status, Running | Expired),
@@ -419,5 +421,10 @@ mod tests {
             "no transaction yet"
         );
         assert!(!allowed(MarkSent, Running, Channel::Url, DeliveryStatus::Sent, true, false), "already sent");
+        assert_eq!(
+            offered(Running, Channel::Invoice),
+            [Detail, ModifyAndResend, ChangeValidity, Cancel, Duplicate, MarkSent],
+            "no message, no resend for an invoice"
+        );
     }
 }

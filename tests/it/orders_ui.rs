@@ -383,6 +383,12 @@ async fn invoice_orders_need_a_reference_no_other_open_invoice_uses() {
         detail.excerpt()
     );
     assert!(detail.contains("Loyer de juin, lot 12"));
+    // No message of its own: no preview, no message tab, no resend.
+    assert_eq!(actions(&detail), ["cancel", "duplicate", "edit", "mark-sent", "validity"], "{}", detail.excerpt());
+    assert_eq!(detail.count("a[href$='?tab=message']"), 0);
+    assert_eq!(client.get(&format!("/orders/{id}/message")).await.status, 409);
+    let tab = client.get(&format!("/orders/{id}?tab=message")).await;
+    assert_eq!(tab.attr("#collect-url", "value"), detail.attr("#collect-url", "value"), "the facts, not a message");
     let page = create_via_form(&client, "invoice", &fields).await;
     assert_eq!(page.status, 422);
     assert!(text_of(&page, "#reference-error").contains("An open invoice already has this reference."));

@@ -271,7 +271,8 @@ pub(super) async fn detail(
 ) -> Result<HttpResponse, AppError> {
     let scope = present::scope(&req, &staff, &state);
     let d = order_reads::detail(&state.env.db, &scope, OrderId(id.into_inner())).await?;
-    let message_tab = q.tab.as_deref() == Some("message");
+    let message_tab = q.tab.as_deref() == Some("message")
+        && service::actions(&d.order, state.env.clock.now_naive()).contains(&Action::PreviewMessage);
     let mut page = detail_page(&req, &staff, &state, &d, message_tab, Vec::new(), None);
     page.notice = present::done_notice(&page.t, q.done.as_deref(), &DONE);
     render(&page)

@@ -380,6 +380,7 @@ mod tests {
     #[test]
     fn searches_name_their_bad_fields_and_a_status_picks_its_tab() {
         let q = ListQuery {
+            tab: Some("in_progress".into()),
             status: Some("captured".into()),
             order_id: Some("#12".into()),
             card_last4: Some("0006".into()),
