@@ -320,3 +320,39 @@ async fn after_login_only_local_destinations_are_followed() {
         client.post_form("/login", &[("login", "alice"), ("password", STRONG), ("next", "//evil.example/x")]).await;
     page.assert_redirect("/orders");
 }
+
+/// The audit log and "last sign-in" speak like the rest of the back office: times in the
+/// shop's zone, in the user's language's format; actions in words (their code beside, for
+/// the filter).
+#[actix_web::test]
+async fn the_audit_log_and_last_sign_in_read_in_the_shops_zone_and_the_users_language() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", CODE);
+    let client = app.client_lang("fr");
+    app.log_in_first_time(&client, &m, CODE, STRONG).await;
+    let now = paylink::domain::clock::Clock::now(&app.clock).naive_utc();
+    let paris = now.and_utc().with_timezone(&chrono_tz::Europe::Paris);
+    let local = paris.format("%d/%m/%Y %H:%M").to_string();
+    assert_ne!(paris.format("%H").to_string(), now.format("%H").to_string(), "the zone shows: Paris is not UTC");
+
+    let audit = client.get("/audit?action=login.first_login_code_ok").await;
+    assert_eq!(audit.status, 200, "{}", audit.excerpt());
+    let cells = audit.texts("tbody tr:first-child td");
+    assert_eq!(cells[0], local, "Paris time, French format");
+    assert_eq!(cells[3], "Code de première connexion accepté login.first_login_code_ok", "in words, the code beside");
+    assert!(audit.texts("thead th")[0].contains("Europe/Paris"), "the zone is named");
+    assert_eq!(
+        audit.attr("tbody tr:first-child time", "datetime").unwrap(),
+        now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "the UTC instant kept for the curious"
+    );
+    let users = client.get("/users").await;
+    assert!(users.texts("tbody td").contains(&local), "last sign-in likewise: {:?}", users.texts("tbody td"));
+
+    // In English, the English words and format.
+    let en = app.client_lang("en");
+    app.log_in(&en, "alice", STRONG).await;
+    let audit = en.get("/audit?action=login.succeeded").await;
+    assert_eq!(audit.texts("tbody tr:first-child td")[3], "Signed in login.succeeded");
+    assert_eq!(audit.texts("tbody tr:first-child td")[0], paris.format("%Y-%m-%d %H:%M").to_string());
+}

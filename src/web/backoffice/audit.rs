@@ -13,7 +13,7 @@ use crate::services::audit_reads::{self, AuditEntry, AuditSearch};
 use crate::web::AppState;
 use crate::web::error::{AppError, urlencode};
 use crate::web::i18n::{Lang, Tr};
-use crate::web::present::{self, Csv};
+use crate::web::present::{self, Csv, french, local_datetime};
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
@@ -39,12 +39,50 @@ impl Query {
     }
 }
 
+/// An entry as the page shows it: its time in the shop's zone, its action in words.
+struct Line {
+    when: String,
+    /// The instant in UTC, for the curious (a title) and the search by action.
+    utc: String,
+    actor: String,
+    ip: Option<String>,
+    action: &'static str,
+    code: String,
+    target: String,
+    detail: String,
+}
+
+/// What an audit action means, in the reader's language; an action written by a newer
+/// version than this page knows shows its code.
+fn action_label(t: &Tr, action: &str) -> Option<&'static str> {
+    let key = match action.strip_prefix("transaction.") {
+        Some(event) => format!("transactions.event.{event}"),
+        None => format!("audit.action.{action}"),
+    };
+    t.has(&key).then(|| t.get(&key))
+}
+
+fn line(t: &Tr, tz: chrono_tz::Tz, r: AuditEntry) -> Line {
+    Line {
+        when: local_datetime(r.created_at, tz, french(t)),
+        utc: r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        actor: r.actor,
+        ip: r.ip,
+        action: action_label(t, &r.action).unwrap_or(""),
+        code: r.action,
+        target: r.target,
+        detail: r.detail,
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "backoffice/audit.html")]
 struct AuditPage {
     t: Tr,
     shell: Shell,
-    rows: Vec<AuditEntry>,
+    /// The shop's zone, which the times are in.
+    zone: String,
+    rows: Vec<Line>,
     action: String,
     actor: String,
     older: Option<String>,
@@ -73,10 +111,12 @@ async fn page(
         }
         p.join("&")
     };
+    let (t, tz) = (tr(&req), staff.shop.settings.time_zone);
     render(&AuditPage {
-        t: tr(&req),
         shell: Shell::new(&req, &staff, "audit"),
-        rows: listed.entries,
+        zone: tz.name().to_string(),
+        rows: listed.entries.into_iter().map(|r| line(&t, tz, r)).collect(),
+        t,
         older: listed.older.map(|id| format!("/audit?{}", params(Some(id.0)))),
         action: filter.action_prefix.clone().unwrap_or_default(),
         actor: filter.actor.clone().unwrap_or_default(),
@@ -112,4 +152,53 @@ fn export_record(r: AuditEntry) -> [String; 8] {
         r.target,
         r.detail,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::i18n::Lang;
+
+    /// The actions the services write to the log: the first quoted `area.word` of each call
+    /// of their audit helpers (`log(`, `audit_entry(`) and of each `action: "…"`.
+    fn written_actions() -> Vec<String> {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(root).unwrap() {
+            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for marker in ["log(", "audit_entry(", "action: \""] {
+                for (at, _) in source.match_indices(marker) {
+                    let call = &source[at..(at + 300).min(source.len())];
+                    let quoted = call.split('"').nth(1).unwrap_or_default();
+                    let code = quoted.split_once('.').is_some_and(|(a, w)| {
+                        !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase()) && !w.contains(['{', ' '])
+                    });
+                    if code && !found.iter().any(|f| f == quoted) {
+                        found.push(quoted.to_string());
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_action_the_services_log_reads_in_words_in_both_languages() {
+        let actions = written_actions();
+        assert!(actions.len() >= 25, "the scan finds the actions: {actions:?}");
+        for lang in Lang::OFFICE {
+            let t = Tr::new(lang);
+            for a in &actions {
+                assert!(action_label(&t, a).is_some(), "{a} has no label in {lang:?}");
+            }
+            for event in
+                ["created", "validated", "captured", "capture_date_changed", "cancelled", "refunded", "expired"]
+            {
+                assert!(action_label(&t, &format!("transaction.{event}")).is_some(), "transaction.{event}");
+            }
+        }
+        assert_eq!(action_label(&Tr::new(Lang::Fr), "login.succeeded"), Some("Connexion"));
+        assert_eq!(action_label(&Tr::new(Lang::En), "transaction.refunded"), Some("Refund"));
+        assert_eq!(action_label(&Tr::new(Lang::En), "future.thing"), None, "unknown: its code is shown");
+    }
 }

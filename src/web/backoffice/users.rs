@@ -57,11 +57,12 @@ async fn list(req: HttpRequest, state: web::Data<AppState>, staff: Staff) -> Res
     staff.require_admin()?;
     let t = tr(&req);
     let users = user_admin::list(&state.env.db, staff.user.company_id).await?;
-    let users = users.into_iter().map(|u| line(&t, u)).collect();
+    let tz = staff.shop.settings.time_zone;
+    let users = users.into_iter().map(|u| line(&t, tz, u)).collect();
     render(&ListPage { t, shell: Shell::new(&req, &staff, "users"), users })
 }
 
-fn line(t: &Tr, UserSummary { user: u, shops }: UserSummary) -> UserLine {
+fn line(t: &Tr, tz: chrono_tz::Tz, UserSummary { user: u, shops }: UserSummary) -> UserLine {
     UserLine {
         id: u.id.0,
         login: u.login.clone(),
@@ -72,7 +73,8 @@ fn line(t: &Tr, UserSummary { user: u, shops }: UserSummary) -> UserLine {
         locked: u.is_locked(),
         first_login_pending: u.password_is_temporary,
         shops: shops.map_or_else(|| t.get("users.all_shops").to_string(), |labels| labels.join(", ")),
-        last_login: u.last_login_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+        // In the shop's zone and the user's language, like every date of the back office.
+        last_login: u.last_login_at.map(|d| present::local_datetime(d, tz, present::french(t))),
     }
 }
 
