@@ -49,6 +49,64 @@ pub fn strength(password: &str, context: &[&str]) -> Strength {
     }
 }
 
+/// What the meter says about a password being typed: its level, each rule met or not, and,
+/// for a password that meets the rules but is not "OK", why (an i18n key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assessment {
+    pub level: Strength,
+    pub rules: Rules,
+    pub reason: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rules {
+    pub length: bool,
+    pub upper: bool,
+    pub lower: bool,
+    pub digit: bool,
+}
+
+impl Rules {
+    fn all(self) -> bool {
+        self.length && self.upper && self.lower && self.digit
+    }
+}
+
+/// The meter's reading of `password`: the same estimator and rules as [`NewPassword::parse`].
+pub fn assess(password: &str, context: &[&str]) -> Assessment {
+    let violations = policy_violations(password);
+    let rules = Rules {
+        length: !violations.iter().any(|v| matches!(v, PolicyError::TooShort | PolicyError::TooLong)),
+        upper: !violations.contains(&PolicyError::NoUpper),
+        lower: !violations.contains(&PolicyError::NoLower),
+        digit: !violations.contains(&PolicyError::NoDigit),
+    };
+    let level = strength(password, context);
+    let reason = (rules.all() && level != Strength::Ok).then(|| weakness(password, context));
+    Assessment { level, rules, reason }
+}
+
+/// Why zxcvbn finds a password guessable, in our words (its own warnings are English only).
+fn weakness(password: &str, context: &[&str]) -> &'static str {
+    use zxcvbn::feedback::Warning::*;
+    let password: String = password.chars().take(MAX_LEN).collect();
+    let estimate = zxcvbn::zxcvbn(&password, context);
+    match estimate.feedback().and_then(|f| f.warning()) {
+        Some(ThisIsATop10Password | ThisIsATop100Password | ThisIsACommonPassword) => "password.why.common",
+        Some(ThisIsSimilarToACommonlyUsedPassword) => "password.why.similar",
+        Some(StraightRowsOfKeysAreEasyToGuess | ShortKeyboardPatternsAreEasyToGuess) => "password.why.keyboard",
+        Some(RepeatsLikeAaaAreEasyToGuess | RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess) => "password.why.repeat",
+        Some(SequencesLikeAbcAreEasyToGuess) => "password.why.sequence",
+        Some(RecentYearsAreEasyToGuess | DatesAreOftenEasyToGuess) => "password.why.date",
+        Some(
+            AWordByItselfIsEasyToGuess
+            | NamesAndSurnamesByThemselvesAreEasyToGuess
+            | CommonNamesAndSurnamesAreEasyToGuess,
+        ) => "password.why.word",
+        None => "password.why.short",
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyError {
     TooShort,
@@ -198,6 +256,21 @@ impl FirstLoginCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_meter_ticks_each_rule_and_says_why_a_compliant_password_is_weak() {
+        let a = assess("abc", &[]);
+        assert_eq!(a.rules, Rules { length: false, upper: false, lower: true, digit: false });
+        assert_eq!(a.reason, None, "rules unmet: the rules say what is missing");
+        let a = assess("Password1", &[]);
+        assert!(a.rules.all());
+        assert_ne!(a.level, Strength::Ok);
+        assert_eq!(a.reason, Some("password.why.common"), "{a:?}");
+        assert_eq!(assess("Qwertyuiop1", &[]).reason, Some("password.why.similar"));
+        assert!(assess("Aaaaaaaaaaa1", &[]).reason.is_some(), "weak, compliant: a reason");
+        let ok = assess("Zq8!mW3#rT6yPu", &[]);
+        assert_eq!((ok.level, ok.reason), (Strength::Ok, None));
+    }
 
     #[test]
     fn each_rule_is_named() {

@@ -15,7 +15,7 @@ use super::i18n::{LANG_COOKIE, Lang, Tr};
 use super::security::client_ip;
 use super::session::{self, Stage};
 use super::shell::{Public, tr};
-use crate::domain::password::{self, Strength};
+use crate::domain::password;
 use crate::domain::text::LocalPath;
 use crate::services::ServiceError;
 use crate::services::auth::{self, CodeOutcome, LoginOutcome, PasswordChange, TypedPasswords};
@@ -215,35 +215,14 @@ async fn code_submit(
 struct NewPasswordPage {
     t: Tr,
     page: Public,
-    strength: Strength,
     error_new: Option<&'static str>,
     error_confirm: Option<&'static str>,
-}
-
-impl NewPasswordPage {
-    fn strength_label(&self) -> &'static str {
-        self.t.get(self.strength.label_key())
-    }
-
-    fn strength_class(&self) -> &'static str {
-        match self.strength {
-            Strength::Weak => "weak",
-            Strength::Medium => "medium",
-            Strength::Ok => "ok",
-        }
-    }
 }
 
 async fn new_password_page(req: HttpRequest, session: Session) -> Result<HttpResponse, AppError> {
     match session::stage(&session) {
         Some((_, Stage::NewPassword)) => {
-            let page = NewPasswordPage {
-                t: tr(&req),
-                page: Public::new(&req),
-                strength: Strength::Weak,
-                error_new: None,
-                error_confirm: None,
-            };
+            let page = NewPasswordPage { t: tr(&req), page: Public::new(&req), error_new: None, error_confirm: None };
             Ok(render(&page, actix_web::http::StatusCode::OK))
         }
         _ => Ok(see_other("/login")),
@@ -267,7 +246,6 @@ async fn new_password_submit(
     let Some((user_id, Stage::NewPassword)) = session::stage(&session) else {
         return Ok(see_other("/login"));
     };
-    let typed = form.new_password.clone();
     let asked = TypedPasswords { current: None, new: form.new_password, confirm: form.confirm_password };
     let outcome = auth::set_password(&state.env.db, state.env.clock.clone(), user_id, asked, client_ip(&req)).await?;
     match outcome {
@@ -282,7 +260,6 @@ async fn new_password_submit(
             let page = NewPasswordPage {
                 t,
                 page: Public::new(&req),
-                strength: password::strength(&typed, &[]),
                 error_new: if mismatch { None } else { message },
                 error_confirm: if mismatch { message } else { None },
             };
@@ -329,10 +306,13 @@ struct StrengthForm {
 /// The live meter's source: the same estimator the server enforces.
 async fn strength(req: HttpRequest, CsrfForm(form): CsrfForm<StrengthForm>) -> HttpResponse {
     let t = tr(&req);
-    let s = password::strength(&form.password, &[]);
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "level": s, "label": t.get(s.label_key()) }))
+    let a = password::assess(&form.password, &[]);
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(serde_json::json!({
+        "level": a.level,
+        "label": t.get(a.level.label_key()),
+        "rules": a.rules,
+        "reason": a.reason.map(|k| t.get(k)),
+    }))
 }
 
 #[derive(Deserialize)]

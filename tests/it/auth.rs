@@ -70,6 +70,9 @@ async fn a_wrong_first_login_code_is_refused_and_the_step_is_kept() {
     assert_eq!(page.status, 200);
     assert!(page.contains("Wrong first-login code."), "{}", page.excerpt());
     assert!(page.contains("never sent by e-mail"));
+    // It does not claim the user chose the code at sign-up: an admin or the demo gave it.
+    assert!(!page.contains("chose") && !page.contains("signed up"), "{}", page.excerpt());
+    assert!(page.contains("given with your account"));
     // Still on the code step: the back office stays closed.
     client.get("/orders").await.assert_redirect("/login/code");
     client.get("/login/new-password").await.assert_redirect("/login");
@@ -100,14 +103,15 @@ async fn weak_passwords_are_refused_each_with_its_reason() {
         assert_eq!(errors.len(), 1, "{password}: one message next to the field: {}", page.excerpt());
         assert!(errors[0].contains(reason), "{password}: {:?}", errors);
         assert!(!page.contains("Security: OK"), "{password} must not read OK");
+        assert_eq!(page.texts("#password-strength .meter-label"), [""], "the field is empty again: no level shown");
     }
     let page = client
         .post_form("/login/new-password", &[("new_password", STRONG), ("confirm_password", "Kj7#vQ2m!Lp9xRW")])
         .await;
     assert_eq!(page.status, 422);
     assert!(page.texts("#confirm-error")[0].contains("do not match"));
-    // The meter reads "OK" for a strong password, on the server.
-    assert!(page.contains("Security: OK"), "{}", page.excerpt());
+    // The field is empty again, so the meter says nothing (it spoke while typing).
+    assert_eq!(page.attr("#password-strength .meter", "hidden").as_deref(), Some(""));
     client.get("/orders").await.assert_redirect("/login/new-password");
     let page = client.post_form("/login/new-password", &[("new_password", STRONG), ("confirm_password", STRONG)]).await;
     page.assert_redirect("/orders");
@@ -128,6 +132,17 @@ async fn the_strength_meter_endpoint_reads_weak_medium_ok_in_both_languages() {
     let english = app.client();
     let page = english.post_form("/password-strength", &[("password", "Azerty123")]).await;
     assert!(page.body.contains("Security: weak"), "{}", page.body);
+    // Each rule, and why a password that meets them all is still weak.
+    let json: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(json["rules"], serde_json::json!({"length": true, "upper": true, "lower": true, "digit": true}));
+    assert!(json["reason"].as_str().is_some_and(|r| !r.is_empty()), "{json}");
+    let page = english.post_form("/password-strength", &[("password", "abc")]).await;
+    let json: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(json["rules"], serde_json::json!({"length": false, "upper": false, "lower": true, "digit": false}));
+    assert_eq!(json["reason"], serde_json::Value::Null, "the unmet rules say it");
+    let page = english.post_form("/password-strength", &[("password", STRONG)]).await;
+    let json: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!((json["level"].as_str(), &json["reason"]), (Some("ok"), &serde_json::Value::Null));
     // Without the CSRF token the endpoint refuses: it is not a password oracle for other sites.
     let page = english.post_form_raw("/password-strength", &[("password", "Azerty123")]).await;
     assert_eq!(page.status, 403);

@@ -253,6 +253,25 @@ const STRENGTH_WEAK: &str =
     "//*[@id='password-strength'][contains(translate(., 'WEAK', 'weak'), 'weak') or contains(., 'faible')]";
 const STRENGTH_OK: &str = "//*[@id='password-strength'][contains(., 'OK')]";
 
+/// What the strength meter shows: its level text, its reason line (both empty when hidden),
+/// and the rules ticked.
+async fn meter_state(browser: &Client) -> Res<(String, String, Vec<String>)> {
+    let v = browser
+        .execute(
+            "var m = document.querySelector('#password-strength .meter');
+             var w = document.querySelector('#password-strength .meter-why');
+             var met = Array.prototype.map.call(document.querySelectorAll('#password-rules li.met'),
+                 function (li) { return li.getAttribute('data-rule'); });
+             return [m.hidden ? '' : m.textContent.trim(), w.hidden ? '' : w.textContent.trim(), met];",
+            vec![],
+        )
+        .await?;
+    let text = |i: usize| v[i].as_str().unwrap_or_default().to_string();
+    let met =
+        v[2].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    Ok((text(0), text(1), met))
+}
+
 async fn first_login(browser: &Client, app: &TestApp, login: &str, temporary: &str, code: &str) -> Res<()> {
     // The login page on a phone-sized viewport, then on a desktop one.
     set_viewport(browser, 360, 740).await?;
@@ -276,10 +295,29 @@ async fn first_login(browser: &Client, app: &TestApp, login: &str, temporary: &s
     // The live strength meter (static/password-meter.js) reacts as the user types.
     wait_for(browser, Locator::Css("input[name=\"new_password\"]")).await?;
     wait_for(browser, Locator::Id("password-strength")).await?;
+    // Nothing before a key is pressed: no level, no reason, no rule ticked.
+    let shown = meter_state(browser).await?;
+    if shown != (String::new(), String::new(), Vec::new()) {
+        return Err(format!("the meter speaks before anything is typed: {shown:?}").into());
+    }
     fill(browser, "new_password", "password1").await?;
     wait_for(browser, Locator::XPath(STRENGTH_WEAK))
         .await
         .map_err(|e| format!("the strength meter never read weak (is the JS loaded?): {e}"))?;
+    let (_, why, met) = meter_state(browser).await?;
+    if met != ["length", "lower", "digit"] || !why.is_empty() {
+        return Err(format!("password1: rules ticked {met:?}, reason {why:?}").into());
+    }
+    // Every rule met, still weak: one line says why.
+    fill(browser, "new_password", "Password1").await?;
+    wait_for(browser, Locator::Css("#password-strength .meter-why:not([hidden])"))
+        .await
+        .map_err(|e| format!("no reason for a compliant but weak password: {e}"))?;
+    let (_, why, met) = meter_state(browser).await?;
+    if met.len() != 4 || !why.contains("most used passwords") {
+        return Err(format!("Password1: rules ticked {met:?}, reason {why:?}").into());
+    }
+    screenshot(browser, "new-password-weak.png").await?;
     fill(browser, "new_password", STRONG).await?;
     let meter = wait_for(browser, Locator::XPath(STRENGTH_OK))
         .await
@@ -287,6 +325,10 @@ async fn first_login(browser: &Client, app: &TestApp, login: &str, temporary: &s
     let text = meter.text().await?;
     if text.to_lowercase().contains("weak") || text.contains("faible") {
         return Err(format!("meter reads {text:?} for a strong password").into());
+    }
+    let (_, why, met) = meter_state(browser).await?;
+    if met.len() != 4 || !why.is_empty() {
+        return Err(format!("strong: rules ticked {met:?}, reason {why:?}").into());
     }
     fill(browser, "confirm_password", STRONG).await?;
     screenshot(browser, "new-password.png").await?;
