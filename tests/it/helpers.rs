@@ -476,6 +476,12 @@ impl Page {
         self.html().select(&selector).find_map(|el| el.value().attr(name).map(str::to_string))
     }
 
+    /// The attribute `name` of every element matching `css` that has it.
+    pub fn attrs(&self, css: &str, name: &str) -> Vec<String> {
+        let selector = Selector::parse(css).unwrap_or_else(|e| panic!("bad selector {css}: {e}"));
+        self.html().select(&selector).filter_map(|el| el.value().attr(name).map(str::to_string)).collect()
+    }
+
     /// Text of every element matching `css`, whitespace collapsed.
     pub fn texts(&self, css: &str) -> Vec<String> {
         let selector = Selector::parse(css).unwrap_or_else(|e| panic!("bad selector {css}: {e}"));

@@ -956,3 +956,122 @@ async fn a_url_order_in_the_browser() {
     }
     browser.close().await.expect("close the browser session");
 }
+
+/// Lines of each short cell (24 characters at most) of the orders table that wraps.
+async fn wrapped_short_cells(browser: &fantoccini::Client) -> Res<Vec<String>> {
+    let v = browser
+        .execute(
+            "var bad = [];
+             document.querySelectorAll('table.orders-list tbody td').forEach(function (td) {
+               var text = td.textContent.trim();
+               if (!text || text.length > 24) return;
+               var range = document.createRange();
+               range.selectNodeContents(td);
+               var tops = Array.prototype.map.call(range.getClientRects(), function (r) { return r.top; })
+                 .sort(function (a, b) { return a - b; });
+               var lines = tops.length ? 1 : 0;
+               for (var i = 1; i < tops.length; i++) { if (tops[i] - tops[i - 1] > 10) lines++; }
+               if (lines > 1) bad.push(text);
+             });
+             return bad;",
+            vec![],
+        )
+        .await?;
+    Ok(v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default())
+}
+
+/// How far down the screen the header, menu and TEST banner reach, as a share of its height.
+async fn chrome_share(browser: &fantoccini::Client) -> Res<f64> {
+    let v = browser
+        .execute(
+            "window.scrollTo(0, 0);
+             var b = document.querySelector('.test-banner') || document.querySelector('nav.menu');
+             return b.getBoundingClientRect().bottom / window.innerHeight;",
+            vec![],
+        )
+        .await?;
+    Ok(v.as_f64().unwrap_or(1.0))
+}
+
+async fn layout_flow(browser: &fantoccini::Client, app: &TestApp, url_order: i64) -> Res<()> {
+    set_viewport(browser, 1280, 900).await?;
+    for lang in ["en", "fr"] {
+        browser.goto(&app.url(&format!("/lang/{lang}?next=/login"))).await?;
+        if lang == "en" {
+            fill(browser, "login", "alice").await?;
+            fill(browser, "password", STRONG).await?;
+            crate::browser::submit_form_of(browser, "password").await?;
+            crate::browser::wait_for_path(browser, "/orders").await?;
+        }
+        // At 1280 px no short cell of the orders table wraps, with the default columns.
+        set_viewport(browser, 1280, 900).await?;
+        browser.goto(&app.url("/orders")).await?;
+        wait_for(browser, Locator::Css("table.orders-list")).await?;
+        let wrapped = wrapped_short_cells(browser).await?;
+        if !wrapped.is_empty() {
+            return Err(format!("{lang}: short cells wrap at 1280 px: {wrapped:?}").into());
+        }
+        screenshot(browser, &format!("orders-list-1280-{lang}.png")).await?;
+
+        // At 360 px the header, menu and TEST banner take at most a fifth of the screen.
+        set_viewport(browser, 360, 740).await?;
+        for path in ["/orders".to_string(), format!("/orders/{url_order}"), "/transactions".into()] {
+            browser.goto(&app.url(&path)).await?;
+            wait_for(browser, Locator::Css("nav.menu")).await?;
+            let share = chrome_share(browser).await?;
+            if share > 0.20 {
+                screenshot(browser, &format!("chrome-360-{lang}.png")).await?;
+                return Err(
+                    format!("{lang} {path}: the header, menu and banner take {:.0}% of 740 px", share * 100.0).into()
+                );
+            }
+        }
+        screenshot(browser, &format!("orders-360-chrome-{lang}.png")).await?;
+
+        // The order detail shows the link and its QR code before the action buttons.
+        browser.goto(&app.url(&format!("/orders/{url_order}"))).await?;
+        let above = browser
+            .execute(
+                "var link = document.querySelector('.link-box'), actions = document.querySelector('.actions-panel');
+                 return !!link && !!actions && link.getBoundingClientRect().top < actions.getBoundingClientRect().top;",
+                vec![],
+            )
+            .await?;
+        if above.as_bool() != Some(true) {
+            return Err(format!("{lang}: the link box is not above the actions").into());
+        }
+        screenshot(browser, &format!("order-detail-360-{lang}.png")).await?;
+        axe(browser, "the order detail at 360 px").await?;
+    }
+    Ok(())
+}
+
+#[actix_web::test]
+async fn the_back_office_keeps_its_layout_at_1280_and_360_px() {
+    let app = TestApp::spawn().await;
+    let (m, client) = admin(&app).await;
+    let url = create_orders(&app, &m, Channel::Url, url_order("LAYOUT-URL-0001", "1250,00")).remove(0);
+    create_orders(&app, &m, Channel::Url, url_order("L-2", "9,90"));
+    let fields = [("amount", "80,00"), ("reference", "FACT-2026-0042"), ("description", "Loyer")];
+    assert_eq!(create_via_form(&client, "invoice", &fields).await.status, 303);
+    let email = [
+        ("reference", "MAIL"),
+        ("amount", "42,50"),
+        ("recipients", "a.long.address@example.com; b@example.com"),
+        ("subject", "Pay"),
+        ("message", "<p>%url%</p>"),
+    ];
+    assert_eq!(create_via_form(&client, "email", &email).await.status, 303);
+
+    let driver = ChromeDriver::start();
+    let profile = tempfile::Builder::new().prefix("paylink-chromium-").tempdir().expect("profile dir");
+    let browser = driver.session(profile.path()).await;
+    let outcome = layout_flow(&browser, &app, url.id.0).await;
+    if let Err(error) = &outcome {
+        let shot = screenshot(&browser, "layout-failure.png").await.map(|p| p.display().to_string());
+        let url = browser.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let _ = browser.close().await;
+        panic!("layout check failed: {error}\n at {url} (screenshot: {shot:?})");
+    }
+    browser.close().await.expect("close the browser session");
+}

@@ -292,7 +292,7 @@ async fn audit_pages_are_keyset_paginated() {
         .map(|r| {
             let r = r.unwrap();
             let when = chrono::NaiveDateTime::parse_from_str(&r[1], "%Y-%m-%dT%H:%M:%SZ").unwrap();
-            (r[0].parse().unwrap(), when.format("%Y-%m-%d %H:%M:%S").to_string())
+            (r[0].parse().unwrap(), when.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         })
         .collect();
     assert!(log.len() > 60, "{} entries", log.len());
@@ -307,8 +307,9 @@ async fn audit_pages_are_keyset_paginated() {
     assert_eq!(cursor, log[49].0, "the cursor is the 50th newest entry: {older}");
     let expected_second = (log.len() - 50).min(50);
     assert_eq!(second.count("tbody tr"), expected_second, "page two holds the next entries");
-    let first_times: Vec<String> = first.texts("tbody tr td:first-child");
-    let second_times: Vec<String> = second.texts("tbody tr td:first-child");
+    // Each row's instant, in UTC as the export writes it (the cell shows it in the shop's zone).
+    let first_times: Vec<String> = first.attrs("tbody tr td:first-child time", "datetime");
+    let second_times: Vec<String> = second.attrs("tbody tr td:first-child time", "datetime");
     let expected: Vec<String> = log.iter().map(|(_, t)| t.clone()).collect();
     assert_eq!(first_times, expected[..50], "page one is the 50 newest");
     assert_eq!(second_times, expected[50..50 + expected_second], "page two continues with no overlap");
