@@ -17,13 +17,24 @@ struct TokenOnly {
     csrf_token: Option<String>,
 }
 
+/// The session's CSRF seed, when its cookie came with the request (a seed minted for this
+/// response cannot vouch for a token the client already had).
+fn seed_of(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<CsrfSeed>().filter(|s| s.from_cookie).map(|s| s.value.clone())
+}
+
+/// Checks a CSRF token read some other way than a URL-encoded form (a multipart upload).
+pub fn verify(req: &HttpRequest, state: &AppState, token: Option<&str>) -> Result<(), AppError> {
+    if state.csrf.verify(seed_of(req).as_deref(), token) { Ok(()) } else { Err(AppError::Csrf) }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = web::Bytes::from_request(req, payload);
-        let seed = req.extensions().get::<CsrfSeed>().filter(|s| s.from_cookie).map(|s| s.value.clone());
+        let seed = seed_of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let is_form = req.content_type() == "application/x-www-form-urlencoded";
         Box::pin(async move {

@@ -6,7 +6,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::{render, render_status, see_other};
-use actix_web::HttpMessage;
 
 use crate::domain::FieldError;
 use crate::domain::api_key::Mode;
@@ -16,9 +15,8 @@ use crate::services::{ServiceError, shops};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::flash::{self, Flash};
-use crate::web::forms::CsrfForm;
+use crate::web::forms::{self, CsrfForm};
 use crate::web::i18n::Tr;
-use crate::web::security::CsrfSeed;
 use crate::web::session::Staff;
 use crate::web::shell::{Shell, tr};
 
@@ -211,10 +209,7 @@ async fn upload_logo(
             _ => {}
         }
     }
-    let seed = req.extensions().get::<CsrfSeed>().filter(|s| s.from_cookie).map(|s| s.value.clone());
-    if !state.csrf.verify(seed.as_deref(), csrf.as_deref()) {
-        return Err(AppError::Csrf);
-    }
+    forms::verify(&req, &state, csrf.as_deref())?;
     if broken {
         return Err(AppError::BadRequest("logo"));
     }
