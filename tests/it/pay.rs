@@ -1555,6 +1555,7 @@ async fn language_flow(browser: &fantoccini::Client, app: &TestApp, o: &Order) -
 async fn paying_with_the_challenge_card_in_the_browser() {
     let app = TestApp::spawn().await;
     let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    crate::hardening::give_a_logo(&app, &m);
     let o = order_with(&app, &m, RawOrder { reference: "CMD-2026-0042".into(), ..raw("42,50", "en") });
     let driver = ChromeDriver::start();
     let profile = tempfile::Builder::new().prefix("paylink-chromium-").tempdir().expect("profile dir");
