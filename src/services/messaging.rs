@@ -100,7 +100,7 @@ pub async fn save_sms_account(
     right: sms::CreditsRight,
 ) -> ServiceResult<Result<(), Vec<FieldError>>> {
     let (clock, actor) = (clock.clone(), actor.clone());
-    db.write(move |conn| sms::save_with(conn, clock.as_ref(), &actor, shop, &raw, &vault_key, right)).await
+    db.write(move |conn| sms::save(conn, clock.as_ref(), &actor, shop, &raw, &vault_key, right)).await
 }
 
 /// A message of the outbox, as its view lists it.

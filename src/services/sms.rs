@@ -44,21 +44,9 @@ pub enum CreditsRight {
     Keep,
 }
 
-/// Saves the shop's SMS account as an administrator (credits included).
-pub fn save(
-    conn: &mut DbConn,
-    clock: &dyn Clock,
-    actor: &Actor,
-    shop: ShopId,
-    raw: &RawAccount,
-    vault_key: &[u8],
-) -> ServiceResult<Result<(), Vec<FieldError>>> {
-    save_with(conn, clock, actor, shop, raw, vault_key, CreditsRight::Set)
-}
-
 /// Saves the shop's SMS account; with [`CreditsRight::Keep`], credits typed other than the
 /// balance shown are refused and the balance is left as it is.
-pub fn save_with(
+pub fn save(
     conn: &mut DbConn,
     clock: &dyn Clock,
     actor: &Actor,

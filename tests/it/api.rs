@@ -199,7 +199,15 @@ fn add_sms_account(app: &TestApp, shop: ShopId, credits: &str) {
     let vault_key = app.settings.vault_key.expose().to_vec();
     app.db
         .write_blocking(|conn| {
-            paylink::services::sms::save(conn, &app.clock, &paylink::store::audit::Actor::cli(), shop, &raw, &vault_key)
+            paylink::services::sms::save(
+                conn,
+                &app.clock,
+                &paylink::store::audit::Actor::cli(),
+                shop,
+                &raw,
+                &vault_key,
+                paylink::services::sms::CreditsRight::Set,
+            )
         })
         .unwrap()
         .unwrap();

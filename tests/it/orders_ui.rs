@@ -73,8 +73,16 @@ fn sms_account(app: &TestApp, m: &CreatedMerchant, credits: i32) {
                 credits: credits.to_string(),
                 ..Default::default()
             };
-            paylink::services::sms::save(conn, &clock, &Actor::cli(), ShopId(m.shop_id.0), &raw, &key)
-                .map(|r| r.unwrap())
+            paylink::services::sms::save(
+                conn,
+                &clock,
+                &Actor::cli(),
+                ShopId(m.shop_id.0),
+                &raw,
+                &key,
+                paylink::services::sms::CreditsRight::Set,
+            )
+            .map(|r| r.unwrap())
         })
         .unwrap();
 }
