@@ -1,5 +1,5 @@
 //! The command line (DESIGN §4): `serve` (default), `migrate`, `create-merchant`,
-//! `unlock-user`, `reset-password`.
+//! `unlock-user`, `reset-password`, `rotate-vault-key`.
 
 use std::sync::Arc;
 
@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{LogFormat, RawSettings};
 use crate::domain::clock::{SharedClock, SystemClock};
-use crate::services::{ServiceError, merchants, users};
+use crate::services::{ServiceError, merchants, users, vault};
 use crate::store::audit::Actor;
 
 #[derive(Parser)]
@@ -42,6 +42,17 @@ pub enum Command {
     UnlockUser { login: String },
     /// Give a user a new temporary password; the next login asks the first-login code again.
     ResetPassword { login: String },
+    /// Re-encrypt the card vault and the SMS gateway passwords under PAYLINK_VAULT_KEY, the
+    /// keys they were under being in PAYLINK_VAULT_PREVIOUS_KEYS; prints one JSON object.
+    /// Safe to stop and run again: it resumes where it stopped.
+    RotateVaultKey {
+        /// Card records re-encrypted per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..))]
+        batch: i64,
+        /// Stops after this many batches, as an interrupted run would (for tests).
+        #[arg(long, hide = true)]
+        max_batches: Option<usize>,
+    },
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -98,6 +109,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .write_blocking(|conn| users::reset_password(conn, clock.as_ref(), &Actor::cli(), &login))
                 .map_err(explain)?;
             println!("temporary password for {login}: {temporary}\n(the next login asks for the first-login code)");
+            Ok(())
+        }
+        Command::RotateVaultKey { batch, max_batches } => {
+            let db = crate::app::open_db(&settings)?;
+            let keys = Arc::new(settings.keyring());
+            let rotation = actix_web::rt::System::new()
+                .block_on(vault::rotate(&db, &clock, keys, batch, max_batches))
+                .map_err(explain)?;
+            println!("{}", serde_json::to_string(&rotation)?);
+            if rotation.unreadable > 0 || rotation.sms_unreadable > 0 {
+                anyhow::bail!(
+                    "unreadable after the rotation: {} card records, {} SMS passwords; no key of \
+                     PAYLINK_VAULT_KEY or PAYLINK_VAULT_PREVIOUS_KEYS opens them; they are kept as \
+                     they were, so run again once their key is among the previous keys",
+                    rotation.unreadable,
+                    rotation.sms_unreadable
+                );
+            }
             Ok(())
         }
     }

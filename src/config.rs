@@ -12,6 +12,7 @@ use clap::Args;
 use rand::RngCore;
 
 use crate::db::Backend;
+use crate::domain::vault::Keyring;
 
 #[derive(Debug, Clone, Args)]
 pub struct RawSettings {
@@ -30,6 +31,10 @@ pub struct RawSettings {
     /// Key of the card vault (base64, 32 bytes, AES-256-GCM).
     #[arg(long, env = "PAYLINK_VAULT_KEY", hide_env_values = true)]
     pub vault_key: Option<String>,
+    /// Keys the card vault used before the current one (comma-separated base64): records
+    /// not yet re-encrypted by `rotate-vault-key` still open with them.
+    #[arg(long, env = "PAYLINK_VAULT_PREVIOUS_KEYS", hide_env_values = true)]
+    pub vault_previous_keys: Option<String>,
     /// smtp://user:pass@host:port (unset: e-mails are written under outbox/).
     #[arg(long, env = "PAYLINK_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
@@ -88,6 +93,7 @@ pub struct Settings {
     pub backend: Backend,
     pub secret_key: Secret,
     pub vault_key: Secret,
+    pub vault_previous_keys: Vec<Secret>,
     pub smtp_url: Option<String>,
     pub sms_gateway_url: Option<String>,
     pub mail_from: String,
@@ -159,6 +165,13 @@ impl RawSettings {
         let given_secret =
             self.secret_key.as_deref().map(|v| Secret::parse("PAYLINK_SECRET_KEY", v, 32)).transpose()?;
         let given_vault = self.vault_key.as_deref().map(|v| Secret::parse("PAYLINK_VAULT_KEY", v, 32)).transpose()?;
+        let vault_previous_keys = self
+            .vault_previous_keys
+            .iter()
+            .flat_map(|list| list.split(','))
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Secret::parse("PAYLINK_VAULT_PREVIOUS_KEYS", v, 32))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let (secret_key, vault_key) = match (backend, given_secret, given_vault) {
             (_, Some(s), Some(v)) => (s, v),
             (Backend::Postgres, s, v) => {
@@ -196,6 +209,7 @@ impl RawSettings {
             database_url: self.database_url,
             secret_key,
             vault_key,
+            vault_previous_keys,
             smtp_url: self.smtp_url.filter(|s| !s.is_empty()),
             sms_gateway_url: self.sms_gateway_url.filter(|s| !s.is_empty()),
             mail_from: self.mail_from.trim().to_string(),
@@ -214,6 +228,12 @@ impl RawSettings {
 }
 
 impl Settings {
+    /// The card vault's keys: the current one, then the previous ones.
+    pub fn keyring(&self) -> Keyring {
+        let previous: Vec<Vec<u8>> = self.vault_previous_keys.iter().map(|k| k.expose().to_vec()).collect();
+        Keyring::new(self.vault_key.expose(), &previous)
+    }
+
     /// E-mails are written as `.eml` files under [`Settings::eml_dir`] instead of sent: no
     /// SMTP server is configured.
     pub fn emails_to_files(&self) -> bool {
@@ -380,6 +400,20 @@ mod tests {
         assert!(err.to_string().contains("PAYLINK_PUBLIC_URL"));
         assert!(Cli::try_parse_from(["paylink", "--bind", "nowhere"]).is_err());
         assert!(Cli::try_parse_from(["paylink", "--log-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn previous_vault_keys_still_open_what_they_sealed() {
+        let (old, new) =
+            ("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoxMjM0NTY=");
+        let pg = ["--database-url", "postgres://x/y", "--secret-key", old, "--vault-key", new];
+        let sealed = parse(&[&pg[..4], &["--vault-key", old]].concat()).resolve().unwrap().keyring().seal("vt_1", b"4");
+        let listed = format!("{old}, ");
+        let keys = parse(&[&pg[..], &["--vault-previous-keys", &listed]].concat()).resolve().unwrap().keyring();
+        assert_ne!(keys.current_id(), sealed.key_id);
+        assert_eq!(keys.open("vt_1", &sealed).unwrap(), b"4");
+        let err = parse(&[&pg[..], &["--vault-previous-keys", &format!("{old},c2hvcnQ=")]].concat()).resolve();
+        assert!(err.err().unwrap().to_string().contains("PAYLINK_VAULT_PREVIOUS_KEYS"));
     }
 
     #[test]

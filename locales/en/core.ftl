@@ -196,6 +196,7 @@ audit-action-shop-logo_removed = Logo removed
 audit-action-shop-sms_account_changed = SMS account changed
 audit-action-merchant-created = Company created
 audit-action-acquirer-review = Sent for review: the bank's answer is unknown
+audit-action-vault-rotated = Card vault key rotated
 audit-empty = No entries.
 account-title = My account
 account-change_password = Change the password

@@ -196,6 +196,7 @@ audit-action-shop-logo_removed = Logo retiré
 audit-action-shop-sms_account_changed = Compte SMS modifié
 audit-action-merchant-created = Société créée
 audit-action-acquirer-review = À vérifier : réponse de la banque inconnue
+audit-action-vault-rotated = Clé du coffre des cartes renouvelée
 audit-empty = Aucune entrée.
 account-title = Mon compte
 account-change_password = Changer de mot de passe

@@ -287,3 +287,13 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    vault_records (token) {
+        token -> Text,
+        key_id -> Text,
+        ciphertext -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -19,6 +19,7 @@ pub mod template;
 pub mod text;
 pub mod transaction;
 pub mod user;
+pub mod vault;
 
 /// A value refused at the boundary: which field, and a message key for the page or the API.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,6 +23,7 @@ pub mod transaction_actions;
 pub mod transaction_reads;
 pub mod user_admin;
 pub mod users;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -35,18 +36,21 @@ use crate::domain::actor::Actor;
 use crate::domain::api_key::Mode;
 use crate::domain::clock::SharedClock;
 use crate::domain::shop::Shop;
+use crate::domain::vault::Keyring;
 
 /// The connection a `_in` variant runs on, for the one layer that composes use cases in its
 /// own transaction (the API's idempotency keys store the answer with the use case).
 pub type Conn = crate::db::DbConn;
 
 /// What the use cases that span several transactions or call the acquirer need: the
-/// database, the clock and the acquirers. Cheap to clone (three shared handles).
+/// database, the clock, the acquirers and the card vault's keys. Cheap to clone (shared
+/// handles).
 #[derive(Clone)]
 pub struct Env {
     pub db: Db,
     pub clock: SharedClock,
     pub acquirers: Arc<Acquirers>,
+    pub vault: Arc<Keyring>,
 }
 
 /// Who acts, on which shop and mode, and the base of the links: owned, so that a service

@@ -30,6 +30,7 @@ pub mod sms;
 pub mod templates;
 pub mod transactions;
 pub mod users;
+pub mod vault;
 
 pub type QueryResult<T> = Result<T, diesel::result::Error>;
 

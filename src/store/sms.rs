@@ -94,3 +94,17 @@ pub fn take_credits(conn: &mut DbConn, shop: ShopId, segments: i32) -> QueryResu
 pub fn give_back_credits(conn: &mut DbConn, shop: ShopId, credits: i32) -> QueryResult<usize> {
     diesel::update(sa::table.find(shop.0)).set(sa::credits.eq(sa::credits + credits)).execute(conn)
 }
+
+/// Every account's sealed gateway password, by shop, for a vault key rotation.
+pub fn sealed_passwords(conn: &mut DbConn) -> QueryResult<Vec<(ShopId, String)>> {
+    let rows: Vec<(i64, String)> = sa::table.order(sa::shop_id).select((sa::shop_id, sa::password_enc)).load(conn)?;
+    Ok(rows.into_iter().map(|(shop, sealed)| (ShopId(shop), sealed)).collect())
+}
+
+/// The password sealed again (same password, another key): the account is otherwise unchanged.
+pub fn reseal_password(conn: &mut DbConn, shop: ShopId, password_enc: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(sa::table.find(shop.0))
+        .set((sa::password_enc.eq(password_enc), sa::updated_at.eq(now)))
+        .execute(conn)
+        .map(|_| ())
+}

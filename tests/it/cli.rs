@@ -264,3 +264,150 @@ async fn serve_stops_cleanly_on_sigterm_after_sending_mail_over_smtp() {
     assert_eq!(status.code(), Some(0), "exit status {status}: {stderr}");
     assert!(stderr.contains("paylink is stopping") && stderr.contains("paylink stopped"), "{stderr}");
 }
+
+/// Card records and SMS passwords under key A; B becomes current, A previous.
+#[test]
+fn rotate_vault_key_resumes_where_it_stopped_and_leaves_every_record_readable() {
+    use diesel::prelude::*;
+    use paylink::db::schema::{audit_log, sms_accounts, vault_records};
+    use paylink::db::{Db, DbError};
+    use paylink::domain::card::CardNumber;
+    use paylink::domain::secret_box;
+    use paylink::domain::vault::{Keyring, VaultError};
+    use paylink::store::vault::{self, RevealError};
+
+    const OTHER: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoxMjM0NTY=";
+    let b64 = |k: &str| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, k).unwrap();
+    let (a, b) = (b64(KEY), b64(OTHER));
+    let t = target();
+    let merchant = create_acme(&t);
+    assert!(merchant.status.success(), "{}", String::from_utf8_lossy(&merchant.stderr));
+    let shop: i64 = serde_json::from_slice::<serde_json::Value>(&merchant.stdout).unwrap()["shop_id"]
+        .to_string()
+        .trim_matches('"')
+        .parse()
+        .unwrap();
+    let url = t.args[1].clone();
+    let db = Db::connect(&url, 2).unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let numbers = ["4970100000000006", "4111111111111111", "5555555555554444", "378282246310005", "4012888888881881"];
+    let only_a = Keyring::new(&a, &[]);
+    let tokens: Vec<String> = db
+        .write_blocking(|conn| {
+            numbers
+                .iter()
+                .map(|n| vault::put(conn, &only_a, &CardNumber::parse(n).unwrap(), now))
+                .collect::<Result<_, _>>()
+                .map_err(DbError::from)
+        })
+        .unwrap();
+    db.write_blocking(|conn| {
+        let sealed = secret_box::seal(&a, "gateway-pw");
+        let credits = paylink::store::sms::Credits::Set(5);
+        paylink::store::sms::save(
+            conn,
+            paylink::domain::ids::ShopId(shop),
+            "acme",
+            &sealed,
+            "+33612345678",
+            credits,
+            now,
+        )
+        .map_err(DbError::from)
+    })
+    .unwrap();
+
+    let rotate = |extra: &[&str]| {
+        let mut args = vec!["--database-url", &url, "--secret-key", KEY, "--vault-key", OTHER];
+        args.extend(["--vault-previous-keys", KEY, "rotate-vault-key", "--batch", "2"]);
+        args.extend(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_paylink"))
+            .args(&args)
+            .env_remove("DATABASE_URL")
+            .env("PAYLINK_LOG", "warn")
+            .output()
+            .unwrap();
+        let line = String::from_utf8(out.stdout.clone()).unwrap();
+        assert_eq!(line.trim().lines().count(), 1, "one line: {line}");
+        (out, serde_json::from_str::<serde_json::Value>(line.trim()).unwrap())
+    };
+    let records = || -> Vec<(String, String, String)> {
+        db.read_blocking(|conn| {
+            vault_records::table
+                .select((vault_records::token, vault_records::key_id, vault_records::ciphertext))
+                .load(conn)
+                .map_err(DbError::from)
+        })
+        .unwrap()
+    };
+    let reveal_all = |keys: &Keyring| -> Vec<Result<Option<CardNumber>, RevealError>> {
+        tokens
+            .iter()
+            .map(|token| db.read_blocking(|c| Ok::<_, DbError>(vault::reveal(c, keys, token))).unwrap())
+            .collect()
+    };
+    let digits = |revealed: Vec<Result<Option<CardNumber>, RevealError>>| -> Vec<String> {
+        revealed.into_iter().map(|r| r.unwrap().unwrap().digits().to_string()).collect()
+    };
+    let both = Keyring::new(&b, std::slice::from_ref(&a));
+    let (id_a, id_b) = (only_a.current_id().to_string(), both.current_id().to_string());
+    let under = |id: &str| records().iter().filter(|r| r.1 == id).count();
+
+    let (out, json) = rotate(&["--max-batches", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!((json["reencrypted"].as_i64(), json["unreadable"].as_i64()), (Some(2), Some(0)), "{json}");
+    assert_eq!((json["key_id"].as_str(), json["sms_resealed"].as_i64()), (Some(id_b.as_str()), Some(1)), "{json}");
+    assert_eq!((under(&id_b), under(&id_a)), (2, 3), "stopped halfway");
+    assert_eq!(digits(reveal_all(&both)), numbers, "every record reads in the middle of a rotation");
+
+    let (out, json) = rotate(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!((json["reencrypted"].as_i64(), json["sms_resealed"].as_i64()), (Some(3), Some(0)), "{json}");
+    assert_eq!(under(&id_b), 5);
+    assert_eq!(digits(reveal_all(&Keyring::new(&b, &[]))), numbers, "the new key alone reads them");
+    for r in reveal_all(&only_a) {
+        assert!(matches!(r, Err(RevealError::Vault(VaultError::UnknownKey(ref id))) if *id == id_b), "{r:?}");
+    }
+    let sealed_pw: String = db
+        .read_blocking(|c| sms_accounts::table.select(sms_accounts::password_enc).first(c).map_err(DbError::from))
+        .unwrap();
+    assert_eq!(secret_box::open(&b, &sealed_pw).as_deref(), Some("gateway-pw"));
+    for (_, _, ciphertext) in records() {
+        let raw = b64(&ciphertext);
+        for n in numbers {
+            assert!(!ciphertext.contains(n) && !raw.windows(n.len()).any(|w| w == n.as_bytes()), "{n} in clear");
+        }
+    }
+    let audit: Vec<(String, String, String)> = db
+        .read_blocking(|c| {
+            audit_log::table
+                .filter(audit_log::action.eq("vault.rotated"))
+                .order(audit_log::id)
+                .select((audit_log::actor, audit_log::target, audit_log::detail))
+                .load(c)
+                .map_err(DbError::from)
+        })
+        .unwrap();
+    let details: Vec<&str> = audit.iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(audit.len(), 4, "the SMS passwords, then batches of 2, 2 and 1: {details:?}");
+    assert_eq!((audit[0].0.as_str(), audit[0].1.as_str(), audit[1].1.as_str()), ("cli", "sms_accounts", "vault"));
+    let counts: Vec<&str> = details[1..].iter().map(|d| &d[..2]).collect();
+    assert_eq!(counts, ["2 ", "2 ", "1 "], "{details:?}");
+    assert!(details.iter().all(|d| d.contains(&id_b) && !d.contains(KEY) && !d.contains(OTHER)), "{details:?}");
+    assert!(details[1].contains(&id_a), "the key they were under: {details:?}");
+
+    // A record no key of the keyring opens is counted, kept, and fails the run.
+    let stranger = Keyring::new(&[9; 32], &[]);
+    let lost = db
+        .write_blocking(|conn| {
+            vault::put(conn, &stranger, &CardNumber::parse(numbers[0]).unwrap(), now).map_err(DbError::from)
+        })
+        .unwrap();
+    let (out, json) = rotate(&[]);
+    assert!(!out.status.success());
+    assert_eq!((json["reencrypted"].as_i64(), json["unreadable"].as_i64()), (Some(0), Some(1)), "{json}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unreadable after the rotation: 1 card records, 0 SMS passwords")
+    );
+    assert!(records().iter().any(|r| r.0 == lost), "never deleted");
+}

@@ -232,6 +232,7 @@ impl TestApp {
             db: self.db.clone(),
             clock: self.shared_clock.clone(),
             acquirers: self.acquirers.clone(),
+            vault: Arc::new(self.settings.keyring()),
         }
     }
 
