@@ -194,6 +194,7 @@ audit-action-shop-key_regenerated = API key regenerated
 audit-action-shop-logo_changed = Logo changed
 audit-action-shop-logo_removed = Logo removed
 audit-action-shop-sms_account_changed = SMS account changed
+audit-action-shop-instalments_changed = Instalment settings changed
 audit-action-merchant-created = Company created
 audit-action-acquirer-review = Sent for review: the bank's answer is unknown
 audit-action-vault-rotated = Card vault key rotated

@@ -194,6 +194,7 @@ audit-action-shop-key_regenerated = Clé d'API régénérée
 audit-action-shop-logo_changed = Logo modifié
 audit-action-shop-logo_removed = Logo retiré
 audit-action-shop-sms_account_changed = Compte SMS modifié
+audit-action-shop-instalments_changed = Paiement en plusieurs fois modifié
 audit-action-merchant-created = Société créée
 audit-action-acquirer-review = À vérifier : réponse de la banque inconnue
 audit-action-vault-rotated = Clé du coffre des cartes renouvelée

@@ -297,3 +297,16 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    shop_instalments (shop_id) {
+        shop_id -> BigInt,
+        enabled -> Bool,
+        max_count -> Integer,
+        first_share_percent -> Nullable<Integer>,
+        min_amount -> BigInt,
+        interval_days -> Nullable<Integer>,
+        retry_days -> Text,
+        updated_at -> Timestamp,
+    }
+}

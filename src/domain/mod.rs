@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod card;
 pub mod clock;
 pub mod ids;
+pub mod instalments;
 pub mod listing;
 pub mod logo;
 pub mod money;

@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod export;
 pub mod health;
 pub mod idempotency;
+pub mod instalments;
 pub mod merchants;
 pub mod messaging;
 pub mod operations;

@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod idempotency;
+pub mod instalments;
 pub mod logos;
 pub mod operations;
 pub mod orders;

@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod delivery;
 mod hardening;
+mod instalments;
 mod lists;
 mod messaging;
 mod ops;

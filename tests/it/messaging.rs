@@ -131,20 +131,22 @@ async fn a_new_merchant_has_the_french_and_english_defaults_and_the_settings_pag
     // Every settings page carries the same sub-navigation, the current page marked.
     for (path, current) in [
         ("/settings/shop", "/settings/shop"),
+        ("/settings/instalments", "/settings/instalments"),
         ("/settings/templates", "/settings/templates"),
         ("/settings/sms", "/settings/sms"),
         ("/settings/outbox", "/settings/outbox"),
     ] {
         let page = admin.get(path).await;
         assert_eq!(page.status, 200, "{path}: {}", page.excerpt());
-        let links: Vec<String> = ["/settings/shop", "/settings/templates", "/settings/sms", "/settings/outbox"]
-            .iter()
-            .filter(|href| page.count(&format!("nav.subnav a[href=\"{href}\"]")) == 1)
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(links.len(), 4, "{path} links the four settings pages");
+        let links: Vec<String> =
+            ["/settings/shop", "/settings/instalments", "/settings/templates", "/settings/sms", "/settings/outbox"]
+                .iter()
+                .filter(|href| page.count(&format!("nav.subnav a[href=\"{href}\"]")) == 1)
+                .map(|s| s.to_string())
+                .collect();
+        assert_eq!(links.len(), 5, "{path} links the five settings pages");
         assert_eq!(page.attr("nav.subnav a[aria-current=page]", "href").as_deref(), Some(current), "{path}");
-        assert_eq!(page.texts("nav.subnav a"), ["Shop", "E-mail templates", "SMS", "Outbox"]);
+        assert_eq!(page.texts("nav.subnav a"), ["Shop", "Instalments", "E-mail templates", "SMS", "Outbox"]);
     }
     // And in French.
     let page = admin.get("/lang/fr?next=/settings/templates").await;

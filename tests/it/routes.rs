@@ -12,7 +12,8 @@ use serde_json::json;
 
 use paylink::db::DbError;
 use paylink::db::schema::{
-    acquirer_operations, email_templates, outbox, payment_orders, shops, sms_accounts, transactions, user_shops, users,
+    acquirer_operations, email_templates, outbox, payment_orders, shop_instalments, shops, sms_accounts, transactions,
+    user_shops, users,
 };
 use paylink::domain::order::Channel;
 use paylink::domain::order_form::{AmountInput, RawOrder};
@@ -133,6 +134,8 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("POST", "/settings/keys/{mode}", Write, Nothing),
     ("POST", "/settings/shop/logo", Write, Nothing),
     ("POST", "/settings/shop/logo/delete", Write, Nothing),
+    ("GET", "/settings/instalments", Read, Nothing),
+    ("POST", "/settings/instalments", Write, Nothing),
     ("GET", "/settings/templates", Read, Nothing),
     ("POST", "/settings/templates", Write, Nothing),
     ("GET", "/settings/templates/new", Write, Nothing),
@@ -338,9 +341,13 @@ fn fingerprint(app: &TestApp) -> String {
                 .order(sms_accounts::shop_id)
                 .select((sms_accounts::shop_id, sms_accounts::credits, sms_accounts::updated_at))
                 .load(conn)?;
+            let instalments: Vec<(i64, chrono::NaiveDateTime)> = shop_instalments::table
+                .order(shop_instalments::shop_id)
+                .select((shop_instalments::shop_id, shop_instalments::updated_at))
+                .load(conn)?;
             let operations: i64 = acquirer_operations::table.count().get_result(conn)?;
             Ok::<_, DbError>(format!(
-                "{shops:?}\n{users:?}\n{rights:?}\n{orders:?}\n{txs:?}\n{templates:?}\n{jobs:?}\n{sms:?}\n{operations}"
+                "{shops:?}\n{users:?}\n{rights:?}\n{orders:?}\n{txs:?}\n{templates:?}\n{jobs:?}\n{sms:?}\n{instalments:?}\n{operations}"
             ))
         })
         .unwrap()

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod instalments;
 pub mod messaging;
 pub mod orders;
 pub mod settings;
@@ -24,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home)).route("/context", web::post().to(switch_context));
     orders::routes(cfg);
     settings::routes(cfg);
+    instalments::routes(cfg);
     users::routes(cfg);
     audit::routes(cfg);
     account::routes(cfg);
