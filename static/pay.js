@@ -87,15 +87,25 @@
     input.setAttribute("aria-describedby", described.join(" "));
   }
 
+  // The saved card chosen (its token), or "" for a new card.
+  function savedChoice(form) {
+    var checked = form.querySelector("input[name=saved_card]:checked");
+    return checked ? checked.value : "";
+  }
+
   function checkBeforeSending(form, event) {
     var f = form.elements;
     if (!f["card_number"]) return;
     var digits = digitsOf(f["card_number"].value);
     var say = function (key) { return key ? form.getAttribute("data-msg-" + key) : ""; };
-    var refusals = [
+    var saved = savedChoice(form) !== "";
+    var cvv = f["cvv"].value.trim();
+    var refusals = saved ? [
+      [f["cvv"], say(/^\d{3,4}$/.test(cvv) ? "" : "cvv")],
+    ] : [
       [f["card_number"], say(cardError(f["card_number"].value))],
       [f["expiry_month"], say(expiryError(f["expiry_month"].value.trim(), f["expiry_year"].value.trim(), new Date()))],
-      [f["cvv"], say(cvvError(f["cvv"].value.trim(), digits))],
+      [f["cvv"], say(cvvError(cvv, digits))],
     ];
     var first = null;
     refusals.forEach(function (r) {
@@ -112,6 +122,14 @@
   function init(root) {
     var form = root.querySelector("#pay-form");
 
+    // ---- A saved card needs only its security code: the new card's fields step aside
+    var fresh = form && form.querySelector("#new-card");
+    if (fresh && form.querySelector("input[name=saved_card]")) {
+      var sync = function () { fresh.hidden = savedChoice(form) !== ""; };
+      form.addEventListener("change", function (e) { if (e.target.name === "saved_card") sync(); });
+      sync();
+    }
+
     // ---- Test cards
     var list = root.querySelector(".test-cards");
     if (list && form) {
@@ -125,6 +143,8 @@
         var label = list.getAttribute("data-use");
         if (label) button.setAttribute("aria-label", label + " " + span.textContent);
         button.addEventListener("click", function () {
+          var fresh = form.querySelector("#saved-new");
+          if (fresh) { fresh.checked = true; fresh.dispatchEvent(new Event("change", { bubbles: true })); }
           form.elements["card_number"].value = grouped(number);
           form.elements["expiry_month"].value = list.getAttribute("data-month") || "12";
           form.elements["expiry_year"].value = list.getAttribute("data-year") || "";

@@ -112,3 +112,40 @@ pay-default-mail-subject = Ihre Zahlungsaufforderung
 pay-default-mail-body = <p>Nachricht von %shop_name%</p><p>Guten Tag,</p><p>diese E-Mail enthält eine Zahlungsaufforderung über %amount%, gültig bis %end_date%. Zum Bezahlen verwenden Sie bitte die Schaltfläche unten:</p><p>%url%</p><p>Bei Problemen oder wenn diese Nachricht nicht richtig angezeigt wird, wenden Sie sich bitte an %shop_contact%.</p><p>Unsere Website: %shop_url%</p>
 pay-default-sms = Guten Tag, hier ist eine Zahlungsaufforderung über %amount%, gültig bis %end_date%. Zum Bezahlen: %url%
 pay-default-url_text = Ich bezahle %amount% sicher vor dem %end_date% (falls der Link nicht funktioniert, kopieren Sie die URL: %url%).
+
+# Gespeicherte Karten
+pay-saved-title = Ihre gespeicherten Karten
+pay-saved-expires = gültig bis Ende
+pay-saved-expired = abgelaufen
+pay-saved-new = Eine neue Karte verwenden
+pay-saved-hint = Bei einer gespeicherten Karte geben Sie nur die Prüfnummer ein.
+pay-saved_card-unknown = Diese Karte ist nicht mehr gespeichert. Wählen Sie eine andere oder geben Sie eine neue Karte ein.
+pay-saved_card-expired = Diese Karte ist abgelaufen: Wählen Sie eine andere oder geben Sie eine neue Karte ein.
+pay-save-offer = Diese Karte für meine nächsten Zahlungen speichern
+pay-save-hint = Um eine Karte zu speichern, bittet Ihre Bank Sie, die Zahlung zu bestätigen (3-D Secure). Die Prüfnummer wird nie gespeichert.
+pay-save-auto = Diese Karte wird für Ihre nächsten Zahlungen bei { $shop } gespeichert.
+pay-wallet-link = Meine gespeicherten Karten verwalten
+
+# Die Geldbörse des Käufers
+wallet-title = Meine gespeicherten Karten
+wallet-ask-intro = Geben Sie die E-Mail-Adresse ein, die Sie beim Bezahlen angegeben haben: Wir senden Ihnen einen Link, um Ihre gespeicherten Karten zu ändern oder zu löschen.
+wallet-email = E-Mail-Adresse
+wallet-ask-submit = Link zusenden
+wallet-sent = Falls für diese Adresse Karten gespeichert sind, wurde soeben ein Link an sie gesendet.
+wallet-sent-hint = Der Link funktioniert einmal, 15 Minuten lang. Nichts erhalten? Prüfen Sie den Spam-Ordner oder fragen Sie erneut.
+wallet-gone-title = Link abgelaufen oder bereits verwendet
+wallet-gone-text = Dieser Link funktioniert nicht mehr: Er wurde bereits verwendet oder seine 15 Minuten sind vorbei.
+wallet-gone-again = Neuen Link anfordern
+wallet-for = Gespeicherte Karten für
+wallet-empty = Keine Karte gespeichert.
+wallet-verify-hint = Ein neues Ablaufdatum wird bei Ihrer Bank geprüft, ohne Belastung.
+wallet-save = Änderungen speichern
+wallet-delete = Diese Karte löschen
+wallet-updated = Die Karte wurde aktualisiert.
+wallet-deleted = Die Karte wurde gelöscht.
+wallet-verify_refused = Ihre Bank hat diese Karte mit diesem Ablaufdatum nicht akzeptiert.
+wallet-verify_unavailable = Die Kartenprüfung ist gerade nicht verfügbar. Bitte versuchen Sie es später erneut.
+wallet-mail-subject = Ihre gespeicherten Karten bei { $shop }
+wallet-mail-intro = Um die bei { $shop } gespeicherten Karten zu verwalten, öffnen Sie diesen Link:
+wallet-mail-expiry = Er funktioniert einmal, { $minutes } Minuten lang.
+wallet-mail-ignore = Wenn Sie nichts angefordert haben, ignorieren Sie diese Nachricht: Ihre Karten bleiben unverändert.

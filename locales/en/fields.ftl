@@ -21,6 +21,7 @@ sms-credits-admin_only = Only an administrator changes the credits: put back the
 sms-credits-invalid = Enter a number of credits between 0 and 10,000,000.
 order-alias_with_collection_form = Saving the card is not possible with the collection form.
 order-alias_with_invoice = An invoice order cannot save the card.
+order-alias_needs_email = To save the buyer's card, give their e-mail address.
 order-action_not_allowed = This action is not possible in the order's current status.
 order-payment_in_progress = A payment is under way on this order; try again in a few minutes.
 order-state_changed = The order changed meanwhile; reload the page.

@@ -112,3 +112,40 @@ pay-default-mail-subject = Your payment order
 pay-default-mail-body = <p>Message sent by %shop_name%</p><p>Hello,</p><p>This e-mail contains a payment order of %amount% valid until %end_date%. To pay, please use the button below:</p><p>%url%</p><p>If something goes wrong, or if this message does not display properly, please contact %shop_contact%.</p><p>Our website: %shop_url%</p>
 pay-default-sms = Hello, here is a payment order of %amount% valid until %end_date%. To pay, follow %url%
 pay-default-url_text = I pay %amount% securely before %end_date% (if the link does not work, copy the URL: %url%).
+
+# Saved cards
+pay-saved-title = Your saved cards
+pay-saved-expires = expires end of
+pay-saved-expired = expired
+pay-saved-new = Use a new card
+pay-saved-hint = With a saved card, type only its security code.
+pay-saved_card-unknown = This card is no longer saved. Choose another one or enter a new card.
+pay-saved_card-expired = This card has expired: choose another one or enter a new card.
+pay-save-offer = Save this card for my next payments
+pay-save-hint = To save a card, your bank asks you to confirm the payment (3-D Secure). The security code is never kept.
+pay-save-auto = This card will be saved for your next payments at { $shop }.
+pay-wallet-link = Manage my saved cards
+
+# The buyer's wallet
+wallet-title = My saved cards
+wallet-ask-intro = Enter the e-mail address you gave when paying: we will send you a link to change or delete your saved cards.
+wallet-email = E-mail address
+wallet-ask-submit = Send me the link
+wallet-sent = If cards are saved for this address, a link has just been sent to it.
+wallet-sent-hint = The link works once, for 15 minutes. Nothing arrived? Check your spam folder or ask again.
+wallet-gone-title = Link expired or already used
+wallet-gone-text = This link no longer works: it was already used or its 15 minutes are over.
+wallet-gone-again = Ask for a new link
+wallet-for = Cards saved for
+wallet-empty = No card is saved.
+wallet-verify-hint = A new expiry date is checked with your bank, without any charge.
+wallet-save = Save changes
+wallet-delete = Delete this card
+wallet-updated = The card was updated.
+wallet-deleted = The card was deleted.
+wallet-verify_refused = Your bank did not accept this card with this expiry date.
+wallet-verify_unavailable = Card verification is unavailable right now. Please try again later.
+wallet-mail-subject = Your saved cards at { $shop }
+wallet-mail-intro = To manage the cards you saved at { $shop }, open this link:
+wallet-mail-expiry = It works once, for { $minutes } minutes.
+wallet-mail-ignore = If you did not ask for it, ignore this message: your cards stay as they are.

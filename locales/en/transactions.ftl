@@ -125,3 +125,11 @@ transactions-done-captured = Transaction captured: the buyer is charged.
 transactions-done-capture_date = Capture date changed.
 transactions-done-cancelled = Transaction cancelled: the buyer will not be charged.
 transactions-done-refunded = Refund recorded.
+
+# Saved card (alias)
+transactions-field-saved_card = Saved card
+transactions-saved_card-kept = Alias { $alias } (expires end of { $expiry })
+transactions-saved_card-gone = Alias { $alias } (deleted since)
+transactions-saved_card-delete = Delete the buyer's saved card
+transactions-saved_card-delete_hint = The buyer will no longer find it on their next payments; its number is erased from the vault.
+transactions-done-card_deleted = Saved card deleted.

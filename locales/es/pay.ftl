@@ -112,3 +112,40 @@ pay-default-mail-subject = Su orden de pago
 pay-default-mail-body = <p>Mensaje enviado por %shop_name%</p><p>Hola:</p><p>Este correo contiene una orden de pago de %amount% válida hasta el %end_date%. Para pagar, utilice el botón siguiente:</p><p>%url%</p><p>Si surge algún problema o este mensaje no se muestra correctamente, póngase en contacto con %shop_contact%.</p><p>Nuestro sitio web: %shop_url%</p>
 pay-default-sms = Hola, aquí tiene una orden de pago de %amount% válida hasta el %end_date%. Para pagar: %url%
 pay-default-url_text = Pago %amount% de forma segura antes del %end_date% (si el enlace no funciona, copie la URL: %url%).
+
+# Tarjetas guardadas
+pay-saved-title = Sus tarjetas guardadas
+pay-saved-expires = caduca a finales de
+pay-saved-expired = caducada
+pay-saved-new = Usar una tarjeta nueva
+pay-saved-hint = Con una tarjeta guardada, escriba solo su código de seguridad.
+pay-saved_card-unknown = Esta tarjeta ya no está guardada. Elija otra o introduzca una tarjeta nueva.
+pay-saved_card-expired = Esta tarjeta ha caducado: elija otra o introduzca una tarjeta nueva.
+pay-save-offer = Guardar esta tarjeta para mis próximos pagos
+pay-save-hint = Para guardar una tarjeta, su banco le pide que confirme el pago (3-D Secure). El código de seguridad nunca se guarda.
+pay-save-auto = Esta tarjeta se guardará para sus próximos pagos en { $shop }.
+pay-wallet-link = Gestionar mis tarjetas guardadas
+
+# La cartera del comprador
+wallet-title = Mis tarjetas guardadas
+wallet-ask-intro = Introduzca la dirección de correo que indicó al pagar: le enviaremos un enlace para modificar o eliminar sus tarjetas guardadas.
+wallet-email = Correo electrónico
+wallet-ask-submit = Recibir el enlace
+wallet-sent = Si hay tarjetas guardadas para esta dirección, se le acaba de enviar un enlace.
+wallet-sent-hint = El enlace funciona una sola vez, durante 15 minutos. ¿No ha recibido nada? Revise el correo no deseado o vuelva a pedirlo.
+wallet-gone-title = Enlace caducado o ya utilizado
+wallet-gone-text = Este enlace ya no funciona: ya se usó o han pasado sus 15 minutos.
+wallet-gone-again = Pedir un nuevo enlace
+wallet-for = Tarjetas guardadas para
+wallet-empty = No hay ninguna tarjeta guardada.
+wallet-verify-hint = Una nueva fecha de caducidad se comprueba con su banco, sin ningún cargo.
+wallet-save = Guardar los cambios
+wallet-delete = Eliminar esta tarjeta
+wallet-updated = La tarjeta se ha actualizado.
+wallet-deleted = La tarjeta se ha eliminado.
+wallet-verify_refused = Su banco no ha aceptado esta tarjeta con esta fecha de caducidad.
+wallet-verify_unavailable = La verificación de la tarjeta no está disponible ahora. Inténtelo más tarde.
+wallet-mail-subject = Sus tarjetas guardadas en { $shop }
+wallet-mail-intro = Para gestionar las tarjetas que guardó en { $shop }, abra este enlace:
+wallet-mail-expiry = Funciona una sola vez, durante { $minutes } minutos.
+wallet-mail-ignore = Si no lo ha pedido, ignore este mensaje: sus tarjetas no cambian.

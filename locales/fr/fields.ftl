@@ -21,6 +21,7 @@ sms-credits-admin_only = Seul un administrateur modifie les crédits : remettez 
 sms-credits-invalid = Indiquez un nombre de crédits entre 0 et 10 000 000.
 order-alias_with_collection_form = L'enregistrement de la carte est impossible avec le formulaire de collecte.
 order-alias_with_invoice = Un ordre de facture ne peut pas enregistrer la carte.
+order-alias_needs_email = Pour enregistrer la carte de l'acheteur, indiquez son adresse e-mail.
 order-action_not_allowed = Cette action n'est pas possible dans l'état actuel de l'ordre.
 order-payment_in_progress = Un paiement est en cours sur cet ordre ; réessayez dans quelques minutes.
 order-state_changed = L'ordre a changé entre-temps ; rechargez la page.

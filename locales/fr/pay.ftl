@@ -112,3 +112,40 @@ pay-default-mail-subject = Votre ordre de paiement
 pay-default-mail-body = <p>Message envoyé par %shop_name%</p><p>Bonjour,</p><p>Cet e-mail comporte un ordre de paiement d'un montant de %amount% valable jusqu'au %end_date%. Pour confirmer le paiement, veuillez cliquer sur le bouton ci-dessous :</p><p>%url%</p><p>En cas de problème, ou si ce message ne s'affiche pas correctement, merci de contacter %shop_contact%.</p><p>Si vous voulez accéder au site en ligne : %shop_url%</p>
 pay-default-sms = Bonjour, voici un ordre de paiement de %amount% valable jusqu'au %end_date%. Pour payer, cliquez sur %url%
 pay-default-url_text = Je règle %amount% par paiement sécurisé avant le %end_date% (si le lien ne fonctionne pas, copier l'URL : %url%).
+
+# Cartes enregistrées
+pay-saved-title = Vos cartes enregistrées
+pay-saved-expires = expire fin
+pay-saved-expired = expirée
+pay-saved-new = Utiliser une nouvelle carte
+pay-saved-hint = Avec une carte enregistrée, saisissez seulement son cryptogramme.
+pay-saved_card-unknown = Cette carte n'est plus enregistrée. Choisissez-en une autre ou saisissez une nouvelle carte.
+pay-saved_card-expired = Cette carte a expiré : choisissez-en une autre ou saisissez une nouvelle carte.
+pay-save-offer = Enregistrer cette carte pour mes prochains paiements
+pay-save-hint = Pour enregistrer une carte, votre banque vous demande de confirmer le paiement (3-D Secure). Le cryptogramme n'est jamais conservé.
+pay-save-auto = Cette carte sera enregistrée pour vos prochains paiements chez { $shop }.
+pay-wallet-link = Gérer mes cartes enregistrées
+
+# Portefeuille de l'acheteur
+wallet-title = Mes cartes enregistrées
+wallet-ask-intro = Saisissez l'adresse e-mail donnée lors de vos paiements : nous vous envoyons un lien pour modifier ou supprimer vos cartes enregistrées.
+wallet-email = Adresse e-mail
+wallet-ask-submit = Recevoir le lien
+wallet-sent = Si des cartes sont enregistrées pour cette adresse, un lien vient de lui être envoyé.
+wallet-sent-hint = Le lien fonctionne une seule fois, pendant 15 minutes. Rien reçu ? Vérifiez vos indésirables ou refaites la demande.
+wallet-gone-title = Lien expiré ou déjà utilisé
+wallet-gone-text = Ce lien ne fonctionne plus : il a déjà servi ou ses 15 minutes sont passées.
+wallet-gone-again = Demander un nouveau lien
+wallet-for = Cartes enregistrées pour
+wallet-empty = Aucune carte n'est enregistrée.
+wallet-verify-hint = Une nouvelle date d'expiration est vérifiée auprès de votre banque, sans aucun débit.
+wallet-save = Enregistrer les modifications
+wallet-delete = Supprimer cette carte
+wallet-updated = La carte a été mise à jour.
+wallet-deleted = La carte a été supprimée.
+wallet-verify_refused = Votre banque n'a pas validé cette carte avec cette date d'expiration.
+wallet-verify_unavailable = La vérification de la carte est indisponible pour le moment. Réessayez plus tard.
+wallet-mail-subject = Vos cartes enregistrées chez { $shop }
+wallet-mail-intro = Pour gérer les cartes que vous avez enregistrées chez { $shop }, ouvrez ce lien :
+wallet-mail-expiry = Il fonctionne une seule fois, pendant { $minutes } minutes.
+wallet-mail-ignore = Si vous n'avez rien demandé, ignorez ce message : vos cartes ne changent pas.

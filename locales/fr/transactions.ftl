@@ -125,3 +125,11 @@ transactions-done-captured = Transaction remise en banque : le montant est débi
 transactions-done-capture_date = Date de remise modifiée.
 transactions-done-cancelled = Transaction annulée : l'acheteur ne sera pas débité.
 transactions-done-refunded = Remboursement enregistré.
+
+# Carte enregistrée (alias)
+transactions-field-saved_card = Carte enregistrée
+transactions-saved_card-kept = Alias { $alias } (expire fin { $expiry })
+transactions-saved_card-gone = Alias { $alias } (supprimée depuis)
+transactions-saved_card-delete = Supprimer la carte enregistrée de l'acheteur
+transactions-saved_card-delete_hint = L'acheteur ne la retrouvera plus sur ses prochains paiements ; son numéro est effacé du coffre.
+transactions-done-card_deleted = Carte enregistrée supprimée.

@@ -112,3 +112,40 @@ pay-default-mail-subject = Il suo ordine di pagamento
 pay-default-mail-body = <p>Messaggio inviato da %shop_name%</p><p>Buongiorno,</p><p>questa e-mail contiene un ordine di pagamento di %amount% valido fino al %end_date%. Per pagare, usi il pulsante qui sotto:</p><p>%url%</p><p>In caso di problemi, o se questo messaggio non viene visualizzato correttamente, contatti %shop_contact%.</p><p>Il nostro sito: %shop_url%</p>
 pay-default-sms = Buongiorno, ecco un ordine di pagamento di %amount% valido fino al %end_date%. Per pagare: %url%
 pay-default-url_text = Pago %amount% in modo sicuro entro il %end_date% (se il link non funziona, copi l'URL: %url%).
+
+# Carte salvate
+pay-saved-title = Le sue carte salvate
+pay-saved-expires = scade a fine
+pay-saved-expired = scaduta
+pay-saved-new = Usare una nuova carta
+pay-saved-hint = Con una carta salvata, inserisca solo il codice di sicurezza.
+pay-saved_card-unknown = Questa carta non è più salvata. Ne scelga un'altra o inserisca una nuova carta.
+pay-saved_card-expired = Questa carta è scaduta: ne scelga un'altra o inserisca una nuova carta.
+pay-save-offer = Salvare questa carta per i miei prossimi pagamenti
+pay-save-hint = Per salvare una carta, la sua banca le chiede di confermare il pagamento (3-D Secure). Il codice di sicurezza non viene mai conservato.
+pay-save-auto = Questa carta verrà salvata per i suoi prossimi pagamenti presso { $shop }.
+pay-wallet-link = Gestire le mie carte salvate
+
+# Il portafoglio dell'acquirente
+wallet-title = Le mie carte salvate
+wallet-ask-intro = Inserisca l'indirizzo e-mail indicato al momento del pagamento: le invieremo un link per modificare o eliminare le sue carte salvate.
+wallet-email = Indirizzo e-mail
+wallet-ask-submit = Ricevere il link
+wallet-sent = Se per questo indirizzo ci sono carte salvate, gli è appena stato inviato un link.
+wallet-sent-hint = Il link funziona una sola volta, per 15 minuti. Non è arrivato nulla? Controlli lo spam o lo richieda di nuovo.
+wallet-gone-title = Link scaduto o già usato
+wallet-gone-text = Questo link non funziona più: è già stato usato o i suoi 15 minuti sono passati.
+wallet-gone-again = Richiedere un nuovo link
+wallet-for = Carte salvate per
+wallet-empty = Nessuna carta salvata.
+wallet-verify-hint = Una nuova data di scadenza viene verificata con la sua banca, senza alcun addebito.
+wallet-save = Salvare le modifiche
+wallet-delete = Eliminare questa carta
+wallet-updated = La carta è stata aggiornata.
+wallet-deleted = La carta è stata eliminata.
+wallet-verify_refused = La sua banca non ha accettato questa carta con questa data di scadenza.
+wallet-verify_unavailable = La verifica della carta non è disponibile al momento. Riprovi più tardi.
+wallet-mail-subject = Le sue carte salvate presso { $shop }
+wallet-mail-intro = Per gestire le carte salvate presso { $shop }, apra questo link:
+wallet-mail-expiry = Funziona una sola volta, per { $minutes } minuti.
+wallet-mail-ignore = Se non ha richiesto nulla, ignori questo messaggio: le sue carte restano invariate.

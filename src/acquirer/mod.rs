@@ -38,6 +38,12 @@ pub struct CardInput<'a> {
     pub cvv: &'a Cvv,
 }
 
+/// A card from the vault, for a call without the buyer: no CVV (it is never kept).
+pub struct StoredCard<'a> {
+    pub number: &'a CardNumber,
+    pub expiry: Expiry,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authentication {
     /// Authenticated without the buyer; authorise with this reference.
@@ -108,6 +114,14 @@ pub trait Acquirer: Send + Sync {
     /// Authorises `op.amount` on an authenticated reference. `merchant_initiated` is set for
     /// charges without the buyer (instalments).
     async fn authorise(&self, op: Operation<'_>, merchant_initiated: bool) -> Result<Authorisation, AcquirerError>;
+
+    /// Checks a stored card with a zero-amount authorisation, never captured (a buyer changed
+    /// its expiry date). `key` is ours, as for an operation.
+    async fn verify(&self, key: &str, card: StoredCard<'_>) -> Result<Authorisation, AcquirerError>;
+
+    /// The reference to authorise a stored card without the buyer (a merchant-initiated
+    /// charge: no 3-D Secure, no CVV).
+    async fn stored_reference(&self, card: StoredCard<'_>) -> Result<String, AcquirerError>;
 
     async fn capture(&self, op: Operation<'_>) -> Result<(), AcquirerError>;
     async fn cancel(&self, op: Operation<'_>) -> Result<(), AcquirerError>;
@@ -183,6 +197,14 @@ impl<'a> Gate<'a> {
 
     pub async fn authorise(&self, op: Operation<'_>, merchant_initiated: bool) -> Result<Authorisation, AcquirerError> {
         self.within(self.inner.authorise(op, merchant_initiated)).await
+    }
+
+    pub async fn verify(&self, key: &str, card: StoredCard<'_>) -> Result<Authorisation, AcquirerError> {
+        self.within(self.inner.verify(key, card)).await
+    }
+
+    pub async fn stored_reference(&self, card: StoredCard<'_>) -> Result<String, AcquirerError> {
+        self.within(self.inner.stored_reference(card)).await
     }
 
     pub async fn capture(&self, op: Operation<'_>) -> Result<(), AcquirerError> {

@@ -237,6 +237,7 @@ diesel::table! {
         settling_op -> Nullable<BigInt>,
         refund_pending -> BigInt,
         receipt_no -> Text,
+        saved_card -> Nullable<Text>,
     }
 }
 
@@ -287,6 +288,49 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    buyers (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        email -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saved_cards (token) {
+        token -> Text,
+        shop_id -> BigInt,
+        mode -> Text,
+        buyer_id -> BigInt,
+        status -> Text,
+        attempt -> Nullable<Text>,
+        brand -> Text,
+        masked -> Text,
+        expiry_month -> Integer,
+        expiry_year -> Integer,
+        holder -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    wallet_links (token_hash) {
+        token_hash -> Text,
+        buyer_id -> BigInt,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        session_hash -> Nullable<Text>,
+        session_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(saved_cards -> buyers (buyer_id));
+diesel::joinable!(wallet_links -> buyers (buyer_id));
+diesel::allow_tables_to_appear_in_same_query!(buyers, saved_cards, wallet_links, shops);
 
 diesel::table! {
     vault_records (token) {

@@ -20,7 +20,7 @@ use crate::domain::order::DeliveryStatus;
 use crate::services::{Env, ServiceError, operations, orders, sms as sms_service};
 use crate::store::orders::{self as order_store, OrderUpdate};
 use crate::store::outbox::{self, Job, JobStatus, Kind};
-use crate::store::{idempotency, sessions};
+use crate::store::{cards, idempotency, sessions};
 
 pub const HEARTBEAT: &str = "worker";
 /// A claimed job is someone else's for this long; a crashed worker's claim then runs out.
@@ -33,6 +33,8 @@ const BACKOFF_MINUTES: [i64; 8] = [1, 5, 15, 60, 180, 360, 720, 1440];
 pub struct Report {
     pub sessions_purged: usize,
     pub orders_expired: usize,
+    /// Cards being saved by a payment that never ended, deleted with their vault records.
+    pub cards_swept: usize,
     pub transactions_captured: usize,
     pub transactions_expired: usize,
     /// Pending acquirer operations found done, or not done, at the acquirer.
@@ -86,11 +88,15 @@ impl Worker {
                 let sessions_purged = sessions::purge_expired(conn, now)?;
                 let orders_expired = orders::expire_due(conn, clock.as_ref()).map_err(service_to_db)?;
                 idempotency::purge_older_than(conn, now - Span::hours(24))?;
+                // Cards whose first payment never ended (the buyer left the issuer's page): out
+                // of the vault once no attempt can finish any more.
+                let pending = now - Span::minutes(crate::services::payments::LOCK_MINUTES * 2);
+                let cards_swept = cards::sweep_pending(conn, pending)?;
                 if gateway {
                     outbox::release_held(conn, Kind::Sms, now)?;
                 }
                 sessions::beat(conn, HEARTBEAT, now)?;
-                Ok::<_, DbError>(Report { sessions_purged, orders_expired, ..Default::default() })
+                Ok::<_, DbError>(Report { sessions_purged, orders_expired, cards_swept, ..Default::default() })
             })
             .await?;
         // The acquirer's operations: what was left pending first, then what is due today.

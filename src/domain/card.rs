@@ -187,6 +187,22 @@ impl Cvv {
     }
 }
 
+/// The name on the card: optional, 64 characters at most, and no digits (a card number typed
+/// in the wrong field must not end up stored as a name).
+pub fn parse_holder(raw: &str) -> Result<Option<String>, FieldError> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 64 {
+        return Err(FieldError::new("holder", "pay.holder.too_long"));
+    }
+    if name.chars().any(|c| c.is_ascii_digit() || c.is_control()) {
+        return Err(FieldError::new("holder", "pay.holder.invalid"));
+    }
+    Ok(Some(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +272,14 @@ mod tests {
         assert!(Cvv::parse("1234", Brand::Amex).is_ok());
         assert!(Cvv::parse("123", Brand::Amex).is_err());
         assert!(Cvv::parse("12a", Brand::Visa).is_err());
+    }
+
+    #[test]
+    fn holder_names_are_optional_short_and_never_digits() {
+        assert_eq!(parse_holder("  ").unwrap(), None);
+        assert_eq!(parse_holder(" Jane   Doe ").unwrap().as_deref(), Some("Jane Doe"));
+        assert_eq!(parse_holder(&"a".repeat(65)).unwrap_err().code, "pay.holder.too_long");
+        assert_eq!(parse_holder("4970 1000 0000 0006").unwrap_err().code, "pay.holder.invalid");
+        assert!(parse_holder("Zoë O'Brien-Łukasz").is_ok());
     }
 }

@@ -214,6 +214,11 @@ impl OrderDraft {
                 None
             }
         };
+        // A saved card belongs to a buyer, known by e-mail: the order must name one (an e-mail
+        // order names its recipient).
+        if alias_mode.is_some_and(|a| a != AliasMode::None) && buyer_email.is_none() && channel != Channel::Email {
+            errors.push(FieldError::new("buyer_email", "order.alias_needs_email"));
+        }
         let description = match raw.description.trim() {
             "" => None,
             s if s.chars().count() <= 500 => Some(s.to_string()),
@@ -345,12 +350,20 @@ mod tests {
 
     #[test]
     fn the_seed_incompatibilities_are_enforced() {
-        let r = RawOrder { alias_mode: "PROPOSE".into(), use_collection_form: true, ..raw("10") };
+        let buyer = || "jane@example.com".to_string();
+        let r = RawOrder { alias_mode: "PROPOSE".into(), use_collection_form: true, buyer_email: buyer(), ..raw("10") };
         assert_eq!(
             fields(OrderDraft::parse(&r, Channel::Url, &shop(), today(), today())),
             [("alias_mode", "order.alias_with_collection_form")]
         );
-        let r = RawOrder { alias_mode: "AUTO".into(), three_ds: "FRICTIONLESS".into(), ..raw("10") };
+        let r = RawOrder { alias_mode: "AUTO".into(), ..raw("10") };
+        assert_eq!(
+            fields(OrderDraft::parse(&r, Channel::Url, &shop(), today(), today())),
+            [("buyer_email", "order.alias_needs_email")],
+            "a saved card needs a buyer to belong to"
+        );
+        let r =
+            RawOrder { alias_mode: "AUTO".into(), three_ds: "FRICTIONLESS".into(), buyer_email: buyer(), ..raw("10") };
         let d = OrderDraft::parse(&r, Channel::Url, &shop(), today(), today()).unwrap();
         assert_eq!(d.three_ds, ThreeDsPreference::Challenge, "alias forces the challenge");
         let r = raw("10");

@@ -85,6 +85,8 @@ pub struct Transaction {
     pub refund_pending: i64,
     /// The number on the buyer's receipt: random, so it says nothing of sales volume.
     pub receipt_no: String,
+    /// The saved card (alias) this payment used or saved, by its token.
+    pub saved_card: Option<String>,
 }
 
 /// A new receipt number: `R-` and 16 random hexadecimal digits (64 bits).
@@ -185,6 +187,7 @@ mod tests {
             settling_op: None,
             refund_pending: 0,
             receipt_no: new_receipt_no(),
+            saved_card: None,
         }
     }
 

@@ -28,16 +28,20 @@ use super::payments::{self, CardSummary, Claimed, Finalised, Outcome, SESSION_MI
 use super::{Env, ServiceError, ServiceResult, operations};
 use crate::acquirer::{self, AcquirerError, Authentication, Authorisation, CardInput, ThreeDsOutcome, codes};
 use crate::db::DbError;
+use crate::domain::FieldError;
 use crate::domain::api_key::Mode;
 use crate::domain::card::{CardNumber, Cvv, Expiry};
 use crate::domain::logo::{Logo, LogoKind};
 use crate::domain::money::Money;
-use crate::domain::order::{self, OrderStatus};
+use crate::domain::order::{self, AliasMode, Channel, OrderStatus};
+use crate::domain::saved_card::{SavedCard, normalise_email};
 use crate::domain::shop::ThreeDsPreference;
 use crate::domain::text::random_token;
+use crate::store::cards::{self as card_store, NewCard};
 use crate::store::orders::{self as store, Order};
 use crate::store::shops::Shop;
 use crate::store::transactions::{self as tx_store, Transaction, TxStatus};
+use crate::store::vault::RevealError;
 
 /// A payment link as its pages show it: the order and its shop.
 #[derive(Clone)]
@@ -91,6 +95,21 @@ impl Link {
     }
     pub fn order_id(&self) -> i64 {
         self.order.id.0
+    }
+    pub fn alias_mode(&self) -> AliasMode {
+        if self.order.channel == Channel::Invoice { AliasMode::None } else { self.order.alias_mode }
+    }
+    /// Who pays, when the order says: its buyer e-mail, or the one recipient of an e-mail
+    /// order. Saved cards are kept and offered under it.
+    pub fn buyer(&self) -> Option<String> {
+        if self.order.channel == Channel::Invoice {
+            return None;
+        }
+        let email = self.order.buyer_email.as_deref().or(match self.order.channel {
+            Channel::Email => self.order.recipient.as_deref(),
+            _ => None,
+        })?;
+        Some(normalise_email(email))
     }
 }
 
@@ -148,6 +167,8 @@ pub struct Card {
     pub expiry: Expiry,
     pub cvv: Cvv,
     pub holder: Option<String>,
+    /// A saved card's token, when the buyer chose one (its number came from the vault).
+    pub alias: Option<String>,
 }
 
 impl Card {
@@ -157,8 +178,76 @@ impl Card {
             masked: self.number.masked(),
             expiry: self.expiry.display(),
             holder: self.holder.clone(),
+            alias: self.alias.clone(),
         }
     }
+}
+
+/// A new card to keep in the vault if its payment is accepted: written with the lock, as a
+/// pending card of the attempt.
+struct Vaulting {
+    number: CardNumber,
+    expiry: Expiry,
+    holder: Option<String>,
+    buyer: String,
+}
+
+/// The saved cards the pay page offers: the buyer's, in this shop; none for an invoice order
+/// or an order that names no buyer.
+pub async fn saved_cards(env: &Env, link: &Link) -> ServiceResult<Vec<SavedCard>> {
+    let Some(email) = link.buyer() else { return Ok(Vec::new()) };
+    let (shop, mode) = (link.shop.id, link.order.mode);
+    Ok(env.db.read_short(move |conn| card_store::active_for(conn, shop, mode, &email).map_err(DbError::from)).await?)
+}
+
+/// The saved card `token` with the CVV typed again: the card to pay with, or the refusals
+/// next to their fields (not the buyer's, expired, bad CVV). The number leaves the vault here,
+/// for this one request.
+pub async fn use_saved(
+    env: &Env,
+    link: &Link,
+    token: String,
+    cvv: &str,
+) -> ServiceResult<Result<Card, Vec<FieldError>>> {
+    let unknown = || Ok(Err(vec![FieldError::new("saved_card", "pay.saved_card.unknown")]));
+    let Some(email) = link.buyer() else { return unknown() };
+    let (shop, mode, keys) = (link.shop.id, link.order.mode, env.vault.clone());
+    let found = env
+        .db
+        .read_short(move |conn| {
+            let Some(buyer) = card_store::find_buyer(conn, shop, &email)? else { return Ok(None) };
+            let Some(card) = card_store::get(conn, &token)? else { return Ok(None) };
+            if card.buyer_id != buyer
+                || card.mode != mode
+                || card.status != crate::domain::saved_card::CardStatus::Active
+            {
+                return Ok(None);
+            }
+            let number = match crate::store::vault::reveal(conn, &keys, &token) {
+                Ok(number) => number,
+                Err(RevealError::Query(e)) => return Err(e.into()),
+                Err(RevealError::Vault(e)) => {
+                    // Unreadable under this keyring (a key removed too early, or tampering):
+                    // the card cannot pay, the buyer is asked for another.
+                    tracing::error!(error = %e, "a saved card's number does not open");
+                    None
+                }
+            };
+            Ok::<_, DbError>(number.map(|n| (card, n)))
+        })
+        .await?;
+    let Some((saved, number)) = found else { return unknown() };
+    if saved.expired(today(env, link)) {
+        return Ok(Err(vec![FieldError::new("saved_card", "pay.saved_card.expired")]));
+    }
+    if cvv.trim().is_empty() {
+        return Ok(Err(vec![FieldError::new("cvv", "field.required")]));
+    }
+    let cvv = match Cvv::parse(cvv, number.brand()) {
+        Ok(cvv) => cvv,
+        Err(e) => return Ok(Err(vec![e])),
+    };
+    Ok(Ok(Card { number, expiry: saved.expiry, cvv, holder: saved.holder.clone(), alias: Some(saved.token) }))
 }
 
 /// The buyer is sent to the issuer's challenge: what its page and its answer need, which the
@@ -279,11 +368,13 @@ pub fn takes_no_card(env: &Env, link: &Link) -> Option<Step> {
     standing(env, link).or_else(|| (!by_card(env, link.order.mode)).then_some(Step::NoCardPayment))
 }
 
-/// One payment attempt with `card`, on a pay page shown at `started`.
+/// One payment attempt with `card`, on a pay page shown at `started`. `save`: the buyer asked
+/// to keep the card (PROPOSE); AUTO keeps it anyway, NONE never.
 pub async fn pay(
     env: &Env,
     link: &Link,
     card: Card,
+    save: bool,
     started: NaiveDateTime,
     public_url: &str,
 ) -> ServiceResult<Progress> {
@@ -291,10 +382,22 @@ pub async fn pay(
         return Ok(Progress::just(step));
     }
     let Some(gate) = env.acquirers.for_mode(link.order.mode) else { return Ok(Progress::just(Step::NoCardPayment)) };
-    let attempt = Attempt { holder: random_token(16), card: card.summary() };
+    let keeps = match link.alias_mode() {
+        AliasMode::None => false,
+        AliasMode::Propose => save,
+        AliasMode::Auto => true,
+    };
+    let vaulting = match (keeps && card.alias.is_none(), link.buyer()) {
+        (true, Some(buyer)) => {
+            Some(Vaulting { number: card.number.clone(), expiry: card.expiry, holder: card.holder.clone(), buyer })
+        }
+        _ => None,
+    };
+    let attempt = Attempt { holder: random_token(16), card: card.summary(), vaulting };
     if env.clock.now_naive() - started > Duration::minutes(SESSION_MINUTES) {
         // The page was shown too long ago: refused 02324, and the card never reaches the acquirer.
         drop(card);
+        let attempt = Attempt { vaulting: None, ..attempt };
         let refused = Authorisation { approved: false, code: codes::SESSION_EXPIRED };
         return written(env, link, attempt, Then::Nothing, ThreeDsOutcome::NotPerformed, Ok(refused), "", public_url)
             .await;
@@ -308,6 +411,7 @@ pub async fn pay(
             Ok(Progress::just(Step::Unavailable))
         }
         Ok(Authentication::Refused { code, outcome }) => {
+            let attempt = Attempt { vaulting: None, ..attempt };
             let refused = Authorisation { approved: false, code };
             written(env, link, attempt, Then::Nothing, outcome, Ok(refused), "", public_url).await
         }
@@ -330,7 +434,7 @@ async fn challenge(
     public_url: &str,
 ) -> ServiceResult<Progress> {
     let then = Then::Park(attempt.card.clone());
-    let took = take(env, link, &attempt.holder, then, public_url).await?;
+    let took = take(env, link, &attempt.holder, then, attempt.vaulting, public_url).await?;
     match took.obtained {
         true => {
             let parked =
@@ -375,7 +479,7 @@ pub async fn answer(
         // Answered already (double click, back button) or taken over by a new attempt.
         return Ok(Progress::just(standing(env, link).unwrap_or(Step::Moved)));
     }
-    let attempt = Attempt { holder: parked.holder, card: parked.card };
+    let attempt = Attempt { holder: parked.holder, card: parked.card, vaulting: None };
     let refused = |code| Ok(Authorisation { approved: false, code });
     let (three_ds, answer, reference) = match (expired, answer) {
         (true, _) => (ThreeDsOutcome::NotPerformed, refused(codes::SESSION_EXPIRED), ""),
@@ -390,10 +494,12 @@ pub async fn answer(
     finish(env, link, attempt, three_ds, answer, reference, public_url).await
 }
 
-/// What one attempt carries from the lock to `finalise`: its id and the masked card.
+/// What one attempt carries from the lock to `finalise`: its id and the masked card (and,
+/// until the lock is taken, the card to keep if the buyer saves it).
 struct Attempt {
     holder: String,
     card: CardSummary,
+    vaulting: Option<Vaulting>,
 }
 
 /// What the lock's transaction does besides taking the order.
@@ -418,14 +524,24 @@ struct Took {
 
 /// Takes the order for a new attempt, in one transaction with `then`; an attempt whose buyer
 /// left the issuer's challenge is recorded CANCELLED 02008 and taken over.
-async fn take(env: &Env, link: &Link, holder: &str, then: Then, public_url: &str) -> ServiceResult<Took> {
-    let (clock, public_url) = (env.clock.clone(), public_url.to_string());
+async fn take(
+    env: &Env,
+    link: &Link,
+    holder: &str,
+    then: Then,
+    vaulting: Option<Vaulting>,
+    public_url: &str,
+) -> ServiceResult<Took> {
+    let (clock, public_url, keys) = (env.clock.clone(), public_url.to_string(), env.vault.clone());
     let (order, shop, holder) = (link.order.clone(), link.shop.clone(), holder.to_string());
     let claimed = env
         .db
         .write(move |conn| {
             let claimed = payments::claim(conn, clock.as_ref(), &shop, &order, &holder, &public_url)?;
             if !matches!(claimed, Claimed::Busy) {
+                if let Some(v) = &vaulting {
+                    keep_pending(conn, &keys, shop.id, order.mode, &holder, v, clock.now_naive())?;
+                }
                 match then {
                     Then::Nothing => {}
                     Then::Authorise(reference) => {
@@ -456,6 +572,33 @@ async fn take(env: &Env, link: &Link, holder: &str, then: Then, public_url: &str
     })
 }
 
+/// Writes the card being saved to the vault, and as a pending card of the attempt `holder`.
+fn keep_pending(
+    conn: &mut crate::db::DbConn,
+    keys: &crate::domain::vault::Keyring,
+    shop: crate::domain::ids::ShopId,
+    mode: Mode,
+    holder: &str,
+    v: &Vaulting,
+    now: NaiveDateTime,
+) -> ServiceResult<()> {
+    let buyer = card_store::buyer(conn, shop, &v.buyer, now)?;
+    let token = crate::store::vault::put(conn, keys, &v.number, now)?;
+    let card = NewCard {
+        token: &token,
+        shop,
+        mode,
+        buyer,
+        attempt: holder,
+        brand: v.number.brand().label(),
+        masked: &v.number.masked(),
+        expiry: v.expiry,
+        holder: v.holder.as_deref(),
+    };
+    card_store::insert_pending(conn, &card, now)?;
+    Ok(())
+}
+
 /// Lock, then (if it was obtained) the authorisation and the result.
 #[allow(clippy::too_many_arguments)]
 async fn written(
@@ -468,7 +611,9 @@ async fn written(
     reference: &str,
     public_url: &str,
 ) -> ServiceResult<Progress> {
-    let took = take(env, link, &attempt.holder, then, public_url).await?;
+    let Attempt { holder, card, vaulting } = attempt;
+    let took = take(env, link, &holder, then, vaulting, public_url).await?;
+    let attempt = Attempt { holder, card, vaulting: None };
     if !took.obtained {
         return Ok(Progress { step: not_obtained(env, link).await?, counted: took.counted });
     }

@@ -25,6 +25,7 @@ pub mod transaction_reads;
 pub mod user_admin;
 pub mod users;
 pub mod vault;
+pub mod wallet;
 
 use std::sync::Arc;
 

@@ -50,6 +50,9 @@ pub struct CardSummary {
     pub masked: String,
     pub expiry: String,
     pub holder: Option<String>,
+    /// The saved card this attempt pays with, by its token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 /// Takes the order for one attempt. `Ok(false)`: not payable now (paid, expired, or another
@@ -207,6 +210,9 @@ fn write_result(
     let tz = shop.settings.time_zone;
     let today = order::local_today(now, tz);
     let accepted = out.authorisation.approved;
+    // A card saved by this attempt becomes the buyer's once the payment is accepted.
+    let saved = crate::store::cards::settle_pending(conn, out.holder, accepted, now_naive)?;
+    let alias = out.card.alias.clone().or(saved);
     let (status, capture_date, validate_by, captured_at) = if !accepted {
         let s = if out.cancelled_by_buyer { TxStatus::Cancelled } else { TxStatus::Refused };
         (s, None, None, None)
@@ -246,6 +252,7 @@ fn write_result(
             capture_date,
             validate_by,
             captured_at,
+            saved_card: alias.as_deref(),
         },
         now_naive,
     )

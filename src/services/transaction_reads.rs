@@ -10,6 +10,7 @@ use super::{Scope, ServiceError, ServiceResult, payments};
 use crate::db::{Db, DbConn};
 use crate::domain::ids::OrderId;
 use crate::domain::listing::{Tab, TxFilter};
+use crate::domain::saved_card::SavedCard;
 use crate::domain::transaction::{Event, Transaction};
 use crate::store::orders as order_store;
 use crate::store::transactions as store;
@@ -80,6 +81,8 @@ pub struct TxDetail {
     pub transaction: Transaction,
     pub events: Vec<Event>,
     pub reference: Option<String>,
+    /// The saved card the payment used or saved, while it is still saved.
+    pub saved_card: Option<SavedCard>,
 }
 
 pub async fn detail(db: &Db, scope: &Scope, id: i64) -> ServiceResult<TxDetail> {
@@ -89,7 +92,11 @@ pub async fn detail(db: &Db, scope: &Scope, id: i64) -> ServiceResult<TxDetail> 
         let events = store::events(conn, transaction.id)?;
         let reference =
             order_store::find(conn, &[scope.shop.id], scope.mode, transaction.order_id)?.and_then(|o| o.reference);
-        Ok(TxDetail { transaction, events, reference })
+        let saved_card = match &transaction.saved_card {
+            Some(token) => crate::store::cards::get(conn, token)?.filter(|c| c.shop_id == transaction.shop_id),
+            None => None,
+        };
+        Ok(TxDetail { transaction, events, reference, saved_card })
     })
     .await
 }

@@ -19,6 +19,7 @@
 //! `shop_id = ? AND mode = ?` and the plain cursor terms, and keeps them.
 
 pub mod audit;
+pub mod cards;
 pub mod idempotency;
 pub mod instalments;
 pub mod logos;

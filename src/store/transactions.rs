@@ -45,6 +45,7 @@ struct Row {
     settling_op: Option<i64>,
     refund_pending: i64,
     receipt_no: String,
+    saved_card: Option<String>,
 }
 
 /// A stored value this code does not know: the row is refused rather than guessed.
@@ -86,6 +87,7 @@ impl TryFrom<Row> for Transaction {
             settling_op: r.settling_op,
             refund_pending: r.refund_pending,
             receipt_no: r.receipt_no,
+            saved_card: r.saved_card,
         })
     }
 }
@@ -114,6 +116,8 @@ pub struct NewTransaction<'a> {
     pub capture_date: Option<NaiveDate>,
     pub validate_by: Option<NaiveDateTime>,
     pub captured_at: Option<NaiveDateTime>,
+    /// The saved card used (a new one being saved is linked when its payment is accepted).
+    pub saved_card: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConn, t: &NewTransaction<'_>, now: NaiveDateTime) -> QueryResult<Transaction> {
@@ -145,6 +149,7 @@ pub fn insert(conn: &mut DbConn, t: &NewTransaction<'_>, now: NaiveDateTime) -> 
                 tx::created_at.eq(now),
                 tx::updated_at.eq(now),
                 tx::receipt_no.eq(crate::domain::transaction::new_receipt_no()),
+                tx::saved_card.eq(t.saved_card),
             ),
         ))
         .returning(tx::all_columns)

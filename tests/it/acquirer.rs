@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use chrono::Duration;
 use diesel::prelude::*;
 use paylink::acquirer::simulator::Simulator;
-use paylink::acquirer::{Acquirer, AcquirerError, Authentication, Authorisation, CardInput, Looked, Operation};
+use paylink::acquirer::{
+    Acquirer, AcquirerError, Authentication, Authorisation, CardInput, Looked, Operation, StoredCard,
+};
 use paylink::db::DbError;
 use paylink::db::schema::{acquirer_operations as ao, audit_log, transaction_events, transactions};
 use paylink::domain::shop::ThreeDsPreference;
@@ -108,6 +110,14 @@ impl Acquirer for Fake {
         let answer = self.sim.authorise(op, mit).await?;
         let what = if answer.approved { Looked::Done } else { Looked::Refused };
         self.money("authorise", op.key, what).await.map(|_| answer)
+    }
+
+    async fn verify(&self, key: &str, card: StoredCard<'_>) -> Result<Authorisation, AcquirerError> {
+        self.sim.verify(key, card).await
+    }
+
+    async fn stored_reference(&self, card: StoredCard<'_>) -> Result<String, AcquirerError> {
+        self.sim.stored_reference(card).await
     }
 
     async fn capture(&self, op: Operation<'_>) -> Result<(), AcquirerError> {

@@ -179,6 +179,7 @@ async fn transaction_pages_over_two_shops_merge_newest_first_with_no_duplicate_a
                         capture_date: None,
                         validate_by: None,
                         captured_at: Some(now),
+                        saved_card: None,
                     };
                     transactions::insert(conn, &t, now).map_err(DbError::from)
                 })

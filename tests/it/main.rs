@@ -9,6 +9,7 @@ mod api;
 mod architecture;
 mod auth;
 mod browser;
+mod cards;
 mod cli;
 mod cluster;
 mod delivery;

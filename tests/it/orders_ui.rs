@@ -424,7 +424,17 @@ async fn bad_input_is_refused_next_to_its_field_and_nothing_is_written() {
             vec![("amount", "10"), ("recipients", "a@example.com;nope"), ("subject", "S"), ("message", "<p>Hi</p>")],
             "recipients",
         ),
-        ("url", vec![("amount", "10"), ("alias_mode", "PROPOSE"), ("use_collection_form", "true")], "alias_mode"),
+        (
+            "url",
+            vec![
+                ("amount", "10"),
+                ("alias_mode", "PROPOSE"),
+                ("use_collection_form", "true"),
+                ("buyer_email", "jane@example.com"),
+            ],
+            "alias_mode",
+        ),
+        ("url", vec![("amount", "10"), ("alias_mode", "AUTO")], "buyer_email"),
         ("sms", vec![("amount", "10"), ("phone", "12")], "phone"),
     ];
     for (channel, fields, field) in cases {

@@ -35,11 +35,11 @@ const MASTERCARD: &str = "5970100000000003";
 const NOT_A_TEST_CARD: &str = "4111111111111111";
 
 /// An order as the back office would create it, in TEST, sent as a URL.
-fn order_with(app: &TestApp, m: &CreatedMerchant, raw: RawOrder) -> Order {
+pub fn order_with(app: &TestApp, m: &CreatedMerchant, raw: RawOrder) -> Order {
     create_orders(app, m, Channel::Url, raw).remove(0)
 }
 
-fn raw(amount: &str, language: &str) -> RawOrder {
+pub fn raw(amount: &str, language: &str) -> RawOrder {
     RawOrder { amount: AmountInput::Decimal(amount.into()), language: language.into(), ..Default::default() }
 }
 
@@ -76,7 +76,7 @@ fn production_order(app: &TestApp, m: &CreatedMerchant) -> Order {
     .remove(0)
 }
 
-fn transactions(app: &TestApp, o: &Order) -> Vec<Transaction> {
+pub fn transactions(app: &TestApp, o: &Order) -> Vec<Transaction> {
     app.db
         .read_blocking(|conn| paylink::store::transactions::for_order(conn, o.id).map_err(paylink::db::DbError::from))
         .unwrap()
@@ -89,19 +89,19 @@ fn the_transaction(app: &TestApp, o: &Order) -> Transaction {
     all.remove(0)
 }
 
-fn link(o: &Order) -> String {
+pub fn link(o: &Order) -> String {
     format!("/t/{}", o.token)
 }
 
 /// A buyer on a link: their own browser (cookies, CSRF token) and the pay page they loaded.
-struct Buyer {
-    client: Client,
-    link: String,
-    page: Page,
+pub struct Buyer {
+    pub client: Client,
+    pub link: String,
+    pub page: Page,
 }
 
 impl Buyer {
-    async fn open(app: &TestApp, o: &Order) -> Buyer {
+    pub async fn open(app: &TestApp, o: &Order) -> Buyer {
         let client = app.client();
         let page = client.get(&link(o)).await;
         assert_eq!(page.status, 200, "{}", page.excerpt());
@@ -113,14 +113,14 @@ impl Buyer {
         app.client().get(&link(o)).await
     }
 
-    fn session(&self) -> String {
+    pub fn session(&self) -> String {
         self.page
             .attr("input[name=\"session\"]", "value")
             .unwrap_or_else(|| panic!("no session: {}", self.page.excerpt()))
     }
 
     /// Posts the card form as typed.
-    async fn submit(&self, number: &str, month: &str, year: &str, cvv: &str, holder: &str) -> Page {
+    pub async fn submit(&self, number: &str, month: &str, year: &str, cvv: &str, holder: &str) -> Page {
         let session = self.session();
         self.client
             .post_form(
@@ -137,19 +137,19 @@ impl Buyer {
             .await
     }
 
-    async fn card(&self, number: &str, cvv: &str) -> Page {
+    pub async fn card(&self, number: &str, cvv: &str) -> Page {
         self.submit(number, "12", "2030", cvv, "Jane Doe").await
     }
 
     /// Pays and follows the redirect back to the link: the receipt or the refusal.
-    async fn pay(&self, number: &str, cvv: &str) -> Page {
+    pub async fn pay(&self, number: &str, cvv: &str) -> Page {
         let answer = self.card(number, cvv).await;
         answer.assert_redirect(&self.link);
         self.client.follow(&answer).await
     }
 
     /// Pays with a card that asks for a challenge: the issuer page it lands on.
-    async fn to_challenge(&self, number: &str, cvv: &str) -> (String, Page) {
+    pub async fn to_challenge(&self, number: &str, cvv: &str) -> (String, Page) {
         let answer = self.card(number, cvv).await;
         assert_eq!(answer.status, 303, "{}", answer.excerpt());
         let location = answer.location.clone().unwrap();
@@ -160,12 +160,12 @@ impl Buyer {
         (c, issuer)
     }
 
-    async fn answer(&self, c: &str, action: &str) -> Page {
+    pub async fn answer(&self, c: &str, action: &str) -> Page {
         self.client.post_form(&format!("{}/3ds", self.link), &[("c", c), ("action", action)]).await
     }
 
     /// Answers the challenge and follows back to the link.
-    async fn answer_and_follow(&self, c: &str, action: &str) -> Page {
+    pub async fn answer_and_follow(&self, c: &str, action: &str) -> Page {
         let answer = self.answer(c, action).await;
         answer.assert_redirect(&self.link);
         self.client.follow(&answer).await
@@ -784,6 +784,7 @@ async fn only_a_challenge_waiting_for_the_buyer_is_taken_over() {
         masked: "497010******0014".into(),
         expiry: "12/30".into(),
         holder: Some("Jane Doe".into()),
+        alias: None,
     };
     let public_url = app.settings.public_url.clone();
     let clock = app.clock.clone();
@@ -1046,7 +1047,7 @@ async fn pay_attempts_are_limited_per_link_and_per_address() {
 
 /// The readable text of an `.eml` file: headers with RFC 2047 words decoded, and every body
 /// part decoded from quoted-printable or base64.
-fn mail_text(raw: &str) -> String {
+pub fn mail_text(raw: &str) -> String {
     // Folded header lines are unfolded first.
     let raw = raw.replace("\r\n", "\n").replace("\n ", " ").replace("\n\t", " ");
     let mut out = String::new();
@@ -1146,7 +1147,7 @@ fn decode_words(line: &str) -> String {
     out
 }
 
-fn outbox_files(app: &TestApp) -> Vec<(String, String)> {
+pub fn outbox_files(app: &TestApp) -> Vec<(String, String)> {
     let dir = app.settings.data_dir.join("outbox");
     let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
     let mut files: Vec<_> = entries
@@ -1220,7 +1221,7 @@ async fn the_receipt_email_reads_well_in_french_and_in_english() {
 // ---- No card number, no CVV, anywhere ------------------------------------------------------
 
 /// Everything `tracing` writes in this test process, from the first call on.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let buffer = Arc::new(Mutex::new(Vec::new()));
@@ -1257,7 +1258,7 @@ impl Write for Sink {
 
 /// Where `code` appears in `hay` as a token of its own (not inside a longer run of letters
 /// or digits, such as a random identifier or a hash).
-fn token_at(hay: &[u8], code: &str) -> Option<usize> {
+pub fn token_at(hay: &[u8], code: &str) -> Option<usize> {
     let code = code.as_bytes();
     hay.windows(code.len()).enumerate().position(|(i, w)| {
         w == code && (i == 0 || !in_token(hay[i - 1])) && hay.get(i + code.len()).is_none_or(|b| !in_token(*b))
@@ -1269,12 +1270,12 @@ fn in_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'.'
 }
 
-fn contains(hay: &[u8], needle: &str) -> bool {
+pub fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Every table of the PostgreSQL database, one JSON line per row.
-fn postgres_dump(url: &str) -> Vec<u8> {
+pub fn postgres_dump(url: &str) -> Vec<u8> {
     use diesel::prelude::*;
     #[derive(QueryableByName)]
     struct Name {
@@ -1342,15 +1343,30 @@ async fn no_card_number_or_cvv_is_kept_in_the_database_the_emails_or_the_logs() 
         let (c, _) = buyer.to_challenge(&spaced(CHALLENGE), cvv).await;
         buyer.answer_and_follow(&c, action).await;
     }
+    // A card saved (AUTO: through the challenge), then paying a second link with its CVV: the
+    // number is in the vault, encrypted.
+    let saver = |r: &str, alias: &str| RawOrder { alias_mode: alias.into(), ..email(r) };
+    let o = order_with(&app, &m, saver("SCAN-save", "AUTO"));
+    let buyer = Buyer::open(&app, &o).await;
+    let (c, _) = buyer.to_challenge(MASTERCARD, "789").await;
+    buyer.answer_and_follow(&c, "approve").await;
+    let o = order_with(&app, &m, saver("SCAN-saved", "NONE"));
+    let buyer = Buyer::open(&app, &o).await;
+    let token = buyer.page.attr("input[name=saved_card][checked]", "value").expect("the saved card is offered");
+    let session = buyer.session();
+    let paid =
+        buyer.client.post_form(&buyer.link, &[("saved_card", &token), ("cvv", "159"), ("session", &session)]).await;
+    paid.assert_redirect(&buyer.link);
+    assert!(the_transaction(&app, &o).status.accepted());
     let o = order_with(&app, &m, email("SCAN-bad"));
     let page = Buyer::open(&app, &o).await.submit(MASTERCARD, "13", "2030", "456", "4970 1000 0000 0006").await;
     assert_eq!(page.status, 422);
     let report = app.run_worker().await;
-    assert_eq!(report.written, 4, "receipts for 0006, 0055, 5970 and the approved challenge");
+    assert_eq!(report.written, 6, "receipts for 0006, 0055, 5970, the approved challenge and the saved card twice");
 
     let numbers =
         [FRICTIONLESS, CHALLENGE, AUTH_FAILS, FRAUD, BANK_REFUSAL, BUYER_PRESENT, MASTERCARD, NOT_A_TEST_CARD];
-    let cvvs = ["987", "741", "852", "963", "258", "369", "147", "654", "321", "456"];
+    let cvvs = ["987", "741", "852", "963", "258", "369", "147", "654", "321", "456", "789", "159"];
     let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
     match app.backend {
         paylink::db::Backend::Sqlite => {
@@ -1368,7 +1384,7 @@ async fn no_card_number_or_cvv_is_kept_in_the_database_the_emails_or_the_logs() 
         }
     }
     let mails = outbox_files(&app);
-    assert_eq!(mails.len(), 4);
+    assert_eq!(mails.len(), 6);
     for (i, (raw, text)) in mails.iter().enumerate() {
         sources.push((format!("mail {i} (raw)"), raw.clone().into_bytes()));
         sources.push((format!("mail {i} (decoded)"), text.clone().into_bytes()));
@@ -1379,6 +1395,7 @@ async fn no_card_number_or_cvv_is_kept_in_the_database_the_emails_or_the_logs() 
     // The scan sees what it should: masked numbers in the database, the outcomes in the log.
     let all: Vec<u8> = sources.iter().flat_map(|(_, b)| b.clone()).collect();
     assert!(contains(&all, "497010******0006") && contains(&all, "597010******0003"));
+    assert!(contains(&all, "vt_"), "the vault's records are in the scan");
     let log_text = String::from_utf8_lossy(&log);
     for id in &ids {
         assert!(log_text.contains(&format!("order.id={id}")), "the outcome of order {id} is logged");
@@ -1403,7 +1420,7 @@ async fn no_card_number_or_cvv_is_kept_in_the_database_the_emails_or_the_logs() 
     }
 }
 
-fn spaced(number: &str) -> String {
+pub fn spaced(number: &str) -> String {
     number.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ")
 }
 

@@ -88,6 +88,7 @@ pub fn pay_with(app: &TestApp, m: &CreatedMerchant, order: &Order, approved: boo
         masked: "497010******0006".into(),
         expiry: "12/30".into(),
         holder: Some("Jeanne Martin".into()),
+        alias: None,
     };
     let public_url = app.settings.public_url.clone();
     app.db

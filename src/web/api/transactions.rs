@@ -71,6 +71,10 @@ pub struct TransactionObject {
     pub created_at: DateTime<Utc>,
     #[schema(value_type = ModeDoc)]
     pub mode: &'static str,
+    /// The buyer's saved card (alias) this payment used or saved, by its token; null when
+    /// the card was typed and not saved.
+    #[schema(required = true)]
+    pub alias: Option<String>,
 }
 
 impl TransactionObject {
@@ -93,6 +97,7 @@ impl TransactionObject {
             captured_at: t.captured_at.map(|v| v.and_utc()),
             created_at: t.created_at.and_utc(),
             mode: t.mode.as_str(),
+            alias: t.saved_card.clone(),
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::acquirer::simulator;
 use crate::domain::FieldError;
 use crate::domain::api_key::Mode;
-use crate::domain::card::{Brand, CardNumber, Cvv, Expiry};
+use crate::domain::card::{Brand, CardNumber, Cvv, Expiry, parse_holder};
 use crate::services::checkout::{Card, IssuerAnswer};
 
 /// The card form as posted. Every field defaults to empty, so a missing one is reported next
@@ -26,6 +26,12 @@ pub struct PayForm {
     pub holder: String,
     #[serde(default)]
     pub session: String,
+    /// A saved card's token (a radio among the buyer's cards); empty: a new card.
+    #[serde(default)]
+    pub saved_card: String,
+    /// The "save this card" box (PROPOSE).
+    #[serde(default)]
+    pub save_card: String,
 }
 
 impl PayForm {
@@ -37,9 +43,20 @@ impl PayForm {
         let cvv = self.cvv(number.as_ref()).map_err(|e| errors.push(e)).ok();
         let holder = parse_holder(&self.holder).map_err(|e| errors.push(e)).ok().flatten();
         match (number, expiry, cvv) {
-            (Some(number), Some(expiry), Some(cvv)) if errors.is_empty() => Ok(Card { number, expiry, cvv, holder }),
+            (Some(number), Some(expiry), Some(cvv)) if errors.is_empty() => {
+                Ok(Card { number, expiry, cvv, holder, alias: None })
+            }
             _ => Err(errors),
         }
+    }
+
+    /// The saved card chosen, if any.
+    pub fn saved(&self) -> Option<&str> {
+        Some(self.saved_card.trim()).filter(|t| !t.is_empty())
+    }
+
+    pub fn saves(&self) -> bool {
+        !self.save_card.is_empty()
     }
 
     fn number(&self, mode: Mode) -> Result<CardNumber, FieldError> {
@@ -74,28 +91,15 @@ impl PayForm {
     }
 }
 
-/// The name on the card: optional, 64 characters at most, and no digits (a card number typed
-/// in the wrong field must not end up stored as a name).
-pub fn parse_holder(raw: &str) -> Result<Option<String>, FieldError> {
-    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if name.is_empty() {
-        return Ok(None);
-    }
-    if name.chars().count() > 64 {
-        return Err(FieldError::new("holder", "pay.holder.too_long"));
-    }
-    if name.chars().any(|c| c.is_ascii_digit() || c.is_control()) {
-        return Err(FieldError::new("holder", "pay.holder.invalid"));
-    }
-    Ok(Some(name))
-}
-
 /// The form's state: kept values (never the number nor the CVV) and the refusals.
 pub struct CardForm {
     pub session: String,
     pub expiry_month: String,
     pub expiry_year: String,
     pub holder: String,
+    /// The saved card chosen (its token), kept for a re-render.
+    pub saved_card: String,
+    pub save_card: bool,
     pub errors: Vec<(&'static str, &'static str)>,
 }
 
@@ -106,6 +110,8 @@ impl CardForm {
             expiry_month: String::new(),
             expiry_year: String::new(),
             holder: String::new(),
+            saved_card: String::new(),
+            save_card: false,
             errors: Vec::new(),
         }
     }
@@ -120,6 +126,8 @@ impl CardForm {
             expiry_month: short(&form.expiry_month),
             expiry_year: short(&form.expiry_year),
             holder: if holder_ok { form.holder.trim().to_string() } else { String::new() },
+            saved_card: form.saved().unwrap_or_default().to_string(),
+            save_card: form.saves(),
             errors: errors.into_iter().map(|e| (e.field, e.code)).collect(),
         }
     }
@@ -146,19 +154,5 @@ impl ChallengeForm {
             "abandon" => Some(IssuerAnswer::Abandon),
             _ => None,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn holder_names_are_optional_short_and_never_digits() {
-        assert_eq!(parse_holder("  ").unwrap(), None);
-        assert_eq!(parse_holder(" Jane   Doe ").unwrap().as_deref(), Some("Jane Doe"));
-        assert_eq!(parse_holder(&"a".repeat(65)).unwrap_err().code, "pay.holder.too_long");
-        assert_eq!(parse_holder("4970 1000 0000 0006").unwrap_err().code, "pay.holder.invalid");
-        assert!(parse_holder("Zoë O'Brien-Łukasz").is_ok());
     }
 }

@@ -20,6 +20,7 @@ mod lang;
 pub mod limiter;
 mod pages;
 mod tokens;
+mod wallet;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -38,7 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/t/{token}/3ds", web::post().to(answer))
         .route("/t/{token}/qr.svg", web::get().to(qr_svg))
         .route("/t/{token}/qr.png", web::get().to(qr_png))
-        .route("/logos/{file}", web::get().to(logo));
+        .route("/logos/{file}", web::get().to(logo))
+        .configure(wallet::routes);
 }
 
 async fn find(state: &AppState, token: web::Path<String>) -> Result<Link, AppError> {
@@ -52,7 +54,11 @@ async fn link(
 ) -> Result<HttpResponse, AppError> {
     let link = find(&state, token).await?;
     let shown = checkout::show(&state.env(), &link).await?;
-    let mut res = View::new(&req, &state, &link).shown(shown)?;
+    let cards = match shown {
+        checkout::Shown::Payable { by_card: true, .. } => checkout::saved_cards(&state.env(), &link).await?,
+        _ => Vec::new(),
+    };
+    let mut res = View::new(&req, &state, &link).with_cards(cards, &link).shown(shown)?;
     if let Some(asked) = lang::asked(&req) {
         res.add_cookie(&lang::keep(asked, link.token(), state.settings.cookies_secure()))
             .map_err(AppError::internal)?;
@@ -76,11 +82,19 @@ async fn pay(
         return view.step(step, &state, link.three_ds());
     }
     let started = tokens::session_start(&state, link.token(), &form.session).ok_or(AppError::BadRequest("session"))?;
-    let card = match form.card(checkout::today(&state.env(), &link), link.mode()) {
-        Ok(card) => card,
-        Err(errors) => return view.refused_form(CardForm::kept(&form, errors)),
+    let env = state.env();
+    let card = match form.saved() {
+        Some(token) => checkout::use_saved(&env, &link, token.to_string(), &form.cvv).await?,
+        None => form.card(checkout::today(&env, &link), link.mode()),
     };
-    let progress = checkout::pay(&state.env(), &link, card, started, &state.settings.public_url).await?;
+    let card = match card {
+        Ok(card) => card,
+        Err(errors) => {
+            let cards = checkout::saved_cards(&env, &link).await?;
+            return view.with_cards(cards, &link).refused_form(CardForm::kept(&form, errors));
+        }
+    };
+    let progress = checkout::pay(&env, &link, card, form.saves(), started, &state.settings.public_url).await?;
     respond(&state, &view, &link, progress)
 }
 

@@ -12,12 +12,13 @@ use super::tokens::{self, ChallengeClaims};
 use crate::acquirer::simulator::TEST_CARDS;
 use crate::acquirer::{ThreeDsOutcome, codes};
 use crate::domain::api_key::Mode;
-use crate::domain::order;
+use crate::domain::order::{self, AliasMode};
+use crate::domain::saved_card::SavedCard;
 use crate::services::checkout::{self, Attempted, Link, Shown, Step};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms;
-use crate::web::i18n::Tr;
+use crate::web::i18n::{Lang, Tr};
 
 pub fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -35,17 +36,32 @@ pub fn html(status: StatusCode, body: String) -> Result<HttpResponse, AppError> 
 
 /// What every pay page shows around its content.
 #[derive(Clone)]
-struct Frame {
-    shop: String,
-    shop_url: String,
-    is_test: bool,
+pub(super) struct Frame {
+    pub(super) shop: String,
+    pub(super) shop_url: String,
+    pub(super) is_test: bool,
     /// Served over HTTPS (the public URL says so): only then does the page speak of an
     /// encrypted connection.
-    https: bool,
-    csrf: String,
-    langs: Vec<super::lang::Choice>,
+    pub(super) https: bool,
+    pub(super) csrf: String,
+    pub(super) langs: Vec<super::lang::Choice>,
     /// Where the shop's logo is served, when it has one.
-    logo: Option<String>,
+    pub(super) logo: Option<String>,
+}
+
+impl Frame {
+    /// The frame of a buyer page that belongs to no link (the wallet): no TEST banner, no logo.
+    pub(super) fn plain(req: &HttpRequest, state: &AppState, shop: String, here: &str, lang: Lang) -> Frame {
+        Frame {
+            shop,
+            shop_url: String::new(),
+            is_test: false,
+            https: state.settings.cookies_secure(),
+            csrf: forms::token(req),
+            langs: super::lang::choices(here, lang),
+            logo: None,
+        }
+    }
 }
 
 /// The order as the buyer sees it.
@@ -74,6 +90,30 @@ pub struct View {
     today: NaiveDate,
     session: String,
     cancelled: bool,
+    /// The buyer's saved cards offered on the form.
+    cards: Vec<CardChoice>,
+    saving: Saving,
+}
+
+/// A saved card as the pay page offers it: brand and last four only.
+pub struct CardChoice {
+    token: String,
+    brand: String,
+    last4: String,
+    expiry: String,
+    holder: Option<String>,
+    /// Shown, but it cannot be chosen.
+    expired: bool,
+}
+
+/// What the form says about keeping the card.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Saving {
+    Never,
+    /// A box to tick (PROPOSE).
+    Offer,
+    /// Kept without asking, and the page says so (AUTO).
+    Always,
 }
 
 impl View {
@@ -107,7 +147,30 @@ impl View {
             today: checkout::today(&env, link),
             session: tokens::session_token(state, link.token(), state.env.clock.now_naive()),
             cancelled: link.cancelled(),
+            cards: Vec::new(),
+            saving: Saving::Never,
         }
+    }
+
+    /// The buyer's saved cards on the form, and whether the card typed is kept.
+    pub fn with_cards(mut self, cards: Vec<SavedCard>, link: &Link) -> View {
+        self.cards = cards
+            .into_iter()
+            .map(|c| CardChoice {
+                expired: c.expired(self.today),
+                last4: c.last_four(),
+                expiry: c.expiry.display(),
+                token: c.token,
+                brand: c.brand,
+                holder: c.holder,
+            })
+            .collect();
+        self.saving = match (link.alias_mode(), link.buyer().is_some()) {
+            (AliasMode::Propose, true) => Saving::Offer,
+            (AliasMode::Auto, true) => Saving::Always,
+            _ => Saving::Never,
+        };
+        self
     }
 
     /// The page of what `GET /t/{token}` found.
@@ -167,7 +230,12 @@ impl View {
 
     /// An empty form with a new pay session, or none when the order cannot be paid by card.
     fn fresh_form(&self) -> Option<CardForm> {
-        self.by_card.then(|| CardForm::fresh(self.session.clone()))
+        self.by_card.then(|| {
+            let mut form = CardForm::fresh(self.session.clone());
+            // The first card that can still pay is chosen; the buyer may take another.
+            form.saved_card = self.cards.iter().find(|c| !c.expired).map(|c| c.token.clone()).unwrap_or_default();
+            form
+        })
     }
 
     fn pay_page(
@@ -189,6 +257,7 @@ impl View {
         } else {
             Vec::new()
         };
+        let has_form = form.is_some();
         let page = PayPage {
             t,
             frame: self.frame.clone(),
@@ -197,6 +266,9 @@ impl View {
             refusal,
             form,
             test_cards,
+            cards: if has_form { &self.cards } else { &[] },
+            saving: if has_form { self.saving } else { Saving::Never },
+            save_auto: t.args("pay.save.auto", &[("shop", self.frame.shop.clone().into())]),
             fill_month: "12".to_string(),
             fill_year: format!("{:02}", (self.today.year() + 3) % 100),
         };
@@ -309,8 +381,11 @@ fn three_ds_key(outcome: ThreeDsOutcome) -> &'static str {
 
 #[derive(Template)]
 #[template(path = "pay/link.html")]
-struct PayPage {
+struct PayPage<'a> {
     t: Tr,
+    cards: &'a [CardChoice],
+    saving: Saving,
+    save_auto: String,
     frame: Frame,
     summary: Summary,
     action: String,
@@ -323,7 +398,7 @@ struct PayPage {
     fill_year: String,
 }
 
-impl PayPage {
+impl PayPage<'_> {
     fn error(&self, field: &str) -> Option<&'static str> {
         let form = self.form.as_ref()?;
         form.errors.iter().find(|(f, _)| *f == field).map(|(_, code)| self.t.get(code))
@@ -331,7 +406,7 @@ impl PayPage {
 
     /// The first field in error, which gets the focus.
     fn first_error(&self) -> &'static str {
-        let order = ["card_number", "expiry_month", "expiry_year", "cvv", "holder"];
+        let order = ["saved_card", "card_number", "expiry_month", "expiry_year", "cvv", "holder"];
         let form = self.form.as_ref();
         order.into_iter().find(|f| form.is_some_and(|x| x.errors.iter().any(|(e, _)| e == f))).unwrap_or("")
     }

@@ -121,6 +121,8 @@ struct DetailPage {
     can_change_date: bool,
     can_cancel: bool,
     can_refund: bool,
+    /// The buyer's saved card this payment used or saved is still kept: it can be deleted.
+    can_delete_card: bool,
     capture_date_value: String,
     min_date: String,
     max_date: String,
@@ -174,6 +176,16 @@ fn detail_page(
         value: x.holder.clone().filter(|h| !h.trim().is_empty()).unwrap_or_else(dash),
     });
     card.push(Fact { label: t.get("transactions.field.three_ds"), value: three_ds_label(&t, x.three_ds).to_string() });
+    if let Some(alias) = &x.saved_card {
+        let value = match &loaded.saved_card {
+            Some(c) => t.args(
+                "transactions.saved_card.kept",
+                &[("alias", alias.clone().into()), ("expiry", c.expiry.display().into())],
+            ),
+            None => t.args("transactions.saved_card.gone", &[("alias", alias.clone().into())]),
+        };
+        card.push(Fact { label: t.get("transactions.field.saved_card"), value });
+    }
     let payment = vec![
         Fact {
             label: t.get("transactions.field.created"),
@@ -260,6 +272,7 @@ fn detail_page(
         can_change_date: write && can.change_capture_date,
         can_cancel: write && can.cancel,
         can_refund: write && can.refund,
+        can_delete_card: write && loaded.saved_card.is_some(),
         capture_date_value: typed
             .capture_date
             .unwrap_or_else(|| x.capture_date.map(|d| d.max(today)).unwrap_or(today).format("%Y-%m-%d").to_string()),
@@ -285,7 +298,8 @@ fn detail_page(
 }
 
 /// The notices of the `?done=` redirects of the detail's actions.
-const DONE: [(&str, &str); 5] = [
+const DONE: [(&str, &str); 6] = [
+    ("card_deleted", "transactions.done.card_deleted"),
     ("validated", "transactions.done.validated"),
     ("captured", "transactions.done.captured"),
     ("capture_date", "transactions.done.capture_date"),
@@ -448,4 +462,18 @@ pub(super) async fn refund(
     let typed = Typed { capture_date: None, amount: Some(form.amount) };
     let page = detail_page(&req, &staff, &state, &loaded, errors, typed);
     render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// Deletes the buyer's saved card this payment used or saved (and its number from the vault).
+pub(super) async fn delete_saved_card(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_write()?;
+    let (scope, id) = (present::scope(&req, &staff, &state), id.into_inner());
+    transaction_actions::delete_saved_card(&state.env(), &scope, id).await?;
+    Ok(see_other(&format!("/transactions/{id}?done=card_deleted")))
 }

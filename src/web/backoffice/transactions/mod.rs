@@ -27,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/transactions/{id}/capture", web::post().to(detail::capture))
         .route("/transactions/{id}/capture-date", web::post().to(detail::change_capture_date))
         .route("/transactions/{id}/cancel", web::post().to(detail::cancel))
-        .route("/transactions/{id}/refunds", web::post().to(detail::refund));
+        .route("/transactions/{id}/refunds", web::post().to(detail::refund))
+        .route("/transactions/{id}/saved-card/delete", web::post().to(detail::delete_saved_card));
 }
 
 pub fn status_label(t: &Tr, s: TxStatus) -> &'static str {
