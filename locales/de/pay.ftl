@@ -149,3 +149,23 @@ wallet-mail-subject = Ihre gespeicherten Karten bei { $shop }
 wallet-mail-intro = Um die bei { $shop } gespeicherten Karten zu verwalten, öffnen Sie diesen Link:
 wallet-mail-expiry = Er funktioniert einmal, { $minutes } Minuten lang.
 wallet-mail-ignore = Wenn Sie nichts angefordert haben, ignorieren Sie diese Nachricht: Ihre Karten bleiben unverändert.
+
+# Ratenzahlung
+pay-instalments-title = Wie möchten Sie bezahlen?
+pay-instalments-once = { $amount } auf einmal bezahlen
+pay-instalments-in = In { $count } Raten bezahlen
+pay-instalments-number = Rate
+pay-instalments-date = Datum
+pay-instalments-amount = Betrag
+pay-instalments-today = Heute
+pay-instalments-hint = Die erste Rate wird jetzt belastet, nachdem Ihre Bank sie bestätigt hat (3-D Secure), die weiteren an ihrem Datum. Ihre Karte wird bis zur letzten Rate verschlüsselt aufbewahrt und dann gelöscht. Die Prüfnummer wird nie gespeichert.
+pay-instalments-unavailable = Ratenzahlung ist für diese Zahlung nicht verfügbar. Bitte zahlen Sie auf einmal.
+pay-instalments-card_expires = Ihre Karte läuft vor der letzten Rate ab. Zahlen Sie auf einmal oder verwenden Sie eine andere Karte.
+pay-mail-instalment = Rate { $index } von { $count }; die weiteren werden an ihrem Datum belastet.
+instalments-balance-description = Restbetrag der Bestellung { $reference }
+instalments-failed-merchant-subject = Ratenzahlung der Bestellung { $reference } fehlgeschlagen
+instalments-failed-merchant-text = Eine Rate der Bestellung { $reference } wurde abgelehnt ({ $code }) und die Wiederholungen sind aufgebraucht: der Ratenplan ist beendet. Offen: { $amount }.
+instalments-failed-balance_link = Der Käufer hat einen Link erhalten, um den Restbetrag mit einer anderen Karte zu zahlen: { $link }
+instalments-failed-buyer-subject = Ihre Zahlung an { $shop }: { $amount } sind noch offen
+instalments-failed-buyer-text = Ihre Bank hat eine Rate Ihrer Zahlung { $reference } an { $shop } abgelehnt, auch nach erneuten Versuchen. Offen: { $amount }.
+instalments-failed-buyer-pay = Sie können den Restbetrag hier mit einer anderen Karte bezahlen: { $link }

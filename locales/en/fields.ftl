@@ -50,3 +50,5 @@ operation-not_settlement = An authorisation is not confirmed like a capture.
 operation-transaction_changed = The transaction changed during the operation: to be checked.
 shop-time_zone_unknown = The shop's time zone is unknown.
 transaction-operation_pending = An operation with the acquirer is already under way for this transaction.
+order-instalments_with_invoice = An invoice order is not paid in instalments.
+order-instalments_until-past = The end of the schedule must be after today.

@@ -191,3 +191,5 @@ orders-done-validity = End of validity changed.
 orders-done-cancelled = Order cancelled: the buyer can no longer pay.
 orders-done-reactivated = Order reactivated.
 orders-done-mark_sent = Order marked as sent.
+orders-field-instalments_until = Instalments finished by
+orders-form-instalments_until_hint = Optional. When the shop offers payment in instalments, the last one must fall on or before this date, or the offer is not shown.

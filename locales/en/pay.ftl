@@ -149,3 +149,23 @@ wallet-mail-subject = Your saved cards at { $shop }
 wallet-mail-intro = To manage the cards you saved at { $shop }, open this link:
 wallet-mail-expiry = It works once, for { $minutes } minutes.
 wallet-mail-ignore = If you did not ask for it, ignore this message: your cards stay as they are.
+
+# Payment in instalments
+pay-instalments-title = How do you want to pay?
+pay-instalments-once = Pay { $amount } at once
+pay-instalments-in = Pay in { $count } instalments
+pay-instalments-number = Instalment
+pay-instalments-date = Date
+pay-instalments-amount = Amount
+pay-instalments-today = Today
+pay-instalments-hint = The first instalment is charged now, after your bank confirms it (3-D Secure); the others on their dates. Your card is kept, encrypted, until the last one, and then deleted. The security code is never kept.
+pay-instalments-unavailable = Payment in instalments is not available for this payment. Choose to pay at once.
+pay-instalments-card_expires = Your card expires before the last instalment. Pay at once, or use another card.
+pay-mail-instalment = Instalment { $index } of { $count }; the next ones are charged on their dates.
+instalments-balance-description = Balance of order { $reference }
+instalments-failed-merchant-subject = Instalments failed for order { $reference }
+instalments-failed-merchant-text = An instalment of order { $reference } was refused ({ $code }) and its retries are spent: the schedule has stopped. { $amount } remain unpaid.
+instalments-failed-balance_link = The buyer was sent a link to pay the balance with another card: { $link }
+instalments-failed-buyer-subject = Your payment to { $shop }: { $amount } remain to be paid
+instalments-failed-buyer-text = Your bank refused an instalment of your payment { $reference } to { $shop }, even after new tries. { $amount } remain to be paid.
+instalments-failed-buyer-pay = You can pay this balance with another card here: { $link }

@@ -149,3 +149,23 @@ wallet-mail-subject = Sus tarjetas guardadas en { $shop }
 wallet-mail-intro = Para gestionar las tarjetas que guardó en { $shop }, abra este enlace:
 wallet-mail-expiry = Funciona una sola vez, durante { $minutes } minutos.
 wallet-mail-ignore = Si no lo ha pedido, ignore este mensaje: sus tarjetas no cambian.
+
+# Pago a plazos
+pay-instalments-title = ¿Cómo quiere pagar?
+pay-instalments-once = Pagar { $amount } de una vez
+pay-instalments-in = Pagar en { $count } plazos
+pay-instalments-number = Plazo
+pay-instalments-date = Fecha
+pay-instalments-amount = Importe
+pay-instalments-today = Hoy
+pay-instalments-hint = El primer plazo se cobra ahora, tras la confirmación de su banco (3-D Secure), y los demás en su fecha. Su tarjeta se guarda cifrada hasta el último plazo y después se borra. El código de seguridad nunca se guarda.
+pay-instalments-unavailable = El pago a plazos no está disponible para este pago. Elija pagar de una vez.
+pay-instalments-card_expires = Su tarjeta caduca antes del último plazo. Pague de una vez o use otra tarjeta.
+pay-mail-instalment = Plazo { $index } de { $count }; los siguientes se cobran en su fecha.
+instalments-balance-description = Saldo del pedido { $reference }
+instalments-failed-merchant-subject = Pago a plazos fallido del pedido { $reference }
+instalments-failed-merchant-text = Un plazo del pedido { $reference } fue rechazado ({ $code }) y sus reintentos se agotaron: el calendario se ha detenido. Quedan { $amount } por pagar.
+instalments-failed-balance_link = El comprador recibió un enlace para pagar el saldo con otra tarjeta: { $link }
+instalments-failed-buyer-subject = Su pago a { $shop }: quedan { $amount } por pagar
+instalments-failed-buyer-text = Su banco rechazó un plazo de su pago { $reference } a { $shop }, incluso tras nuevos intentos. Quedan { $amount } por pagar.
+instalments-failed-buyer-pay = Puede pagar este saldo con otra tarjeta aquí: { $link }

@@ -50,3 +50,5 @@ operation-not_settlement = Une autorisation ne se confirme pas comme une remise.
 operation-transaction_changed = La transaction a changé pendant l'opération : à vérifier.
 shop-time_zone_unknown = Le fuseau horaire de la boutique est inconnu.
 transaction-operation_pending = Une opération est déjà en cours auprès de l'acquéreur pour cette transaction.
+order-instalments_with_invoice = Un ordre de facture ne se paie pas en plusieurs fois.
+order-instalments_until-past = La date de fin de l'échéancier doit être après aujourd'hui.

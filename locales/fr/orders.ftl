@@ -191,3 +191,5 @@ orders-done-validity = Date de validité modifiée.
 orders-done-cancelled = Ordre annulé : l'acheteur ne peut plus payer.
 orders-done-reactivated = Ordre réactivé.
 orders-done-mark_sent = Ordre marqué comme envoyé.
+orders-field-instalments_until = Échéancier terminé au plus tard le
+orders-form-instalments_until_hint = Facultatif. Si le paiement en plusieurs fois est proposé par la boutique, la dernière échéance doit tomber ce jour ou avant, sinon il n'est pas proposé.

@@ -149,3 +149,23 @@ wallet-mail-subject = Vos cartes enregistrées chez { $shop }
 wallet-mail-intro = Pour gérer les cartes que vous avez enregistrées chez { $shop }, ouvrez ce lien :
 wallet-mail-expiry = Il fonctionne une seule fois, pendant { $minutes } minutes.
 wallet-mail-ignore = Si vous n'avez rien demandé, ignorez ce message : vos cartes ne changent pas.
+
+# Paiement en plusieurs fois
+pay-instalments-title = Comment voulez-vous payer ?
+pay-instalments-once = Payer { $amount } en une fois
+pay-instalments-in = Payer en { $count } fois
+pay-instalments-number = Échéance
+pay-instalments-date = Date
+pay-instalments-amount = Montant
+pay-instalments-today = Aujourd'hui
+pay-instalments-hint = La première échéance est débitée maintenant, après confirmation par votre banque (3-D Secure), les suivantes à leur date. Votre carte est conservée, chiffrée, jusqu'à la dernière, puis supprimée. Le cryptogramme n'est jamais conservé.
+pay-instalments-unavailable = Le paiement en plusieurs fois n'est pas proposé pour ce paiement. Choisissez de payer en une fois.
+pay-instalments-card_expires = Votre carte expire avant la dernière échéance. Payez en une fois ou utilisez une autre carte.
+pay-mail-instalment = Échéance { $index } sur { $count } ; les suivantes sont débitées à leur date.
+instalments-balance-description = Solde de la commande { $reference }
+instalments-failed-merchant-subject = Échec du paiement en plusieurs fois de la commande { $reference }
+instalments-failed-merchant-text = Une échéance de la commande { $reference } a été refusée ({ $code }) et ses nouvelles tentatives sont épuisées : l'échéancier est arrêté. Reste à payer : { $amount }.
+instalments-failed-balance_link = L'acheteur a reçu un lien pour payer le solde avec une autre carte : { $link }
+instalments-failed-buyer-subject = Votre paiement à { $shop } : { $amount } restent à payer
+instalments-failed-buyer-text = Votre banque a refusé une échéance de votre paiement { $reference } à { $shop }, même après de nouvelles tentatives. Reste à payer : { $amount }.
+instalments-failed-buyer-pay = Vous pouvez payer ce solde avec une autre carte ici : { $link }

@@ -149,3 +149,23 @@ wallet-mail-subject = Le sue carte salvate presso { $shop }
 wallet-mail-intro = Per gestire le carte salvate presso { $shop }, apra questo link:
 wallet-mail-expiry = Funziona una sola volta, per { $minutes } minuti.
 wallet-mail-ignore = Se non ha richiesto nulla, ignori questo messaggio: le sue carte restano invariate.
+
+# Pagamento a rate
+pay-instalments-title = Come vuole pagare?
+pay-instalments-once = Pagare { $amount } in una volta
+pay-instalments-in = Pagare in { $count } rate
+pay-instalments-number = Rata
+pay-instalments-date = Data
+pay-instalments-amount = Importo
+pay-instalments-today = Oggi
+pay-instalments-hint = La prima rata viene addebitata ora, dopo la conferma della sua banca (3-D Secure), le altre alla loro data. La carta viene conservata cifrata fino all'ultima rata, poi cancellata. Il codice di sicurezza non viene mai conservato.
+pay-instalments-unavailable = Il pagamento a rate non è disponibile per questo pagamento. Scelga di pagare in una volta.
+pay-instalments-card_expires = La sua carta scade prima dell'ultima rata. Paghi in una volta o usi un'altra carta.
+pay-mail-instalment = Rata { $index } di { $count }; le successive vengono addebitate alla loro data.
+instalments-balance-description = Saldo dell'ordine { $reference }
+instalments-failed-merchant-subject = Pagamento a rate non riuscito per l'ordine { $reference }
+instalments-failed-merchant-text = Una rata dell'ordine { $reference } è stata rifiutata ({ $code }) e i nuovi tentativi sono esauriti: il piano è stato interrotto. Restano da pagare { $amount }.
+instalments-failed-balance_link = L'acquirente ha ricevuto un link per pagare il saldo con un'altra carta: { $link }
+instalments-failed-buyer-subject = Il suo pagamento a { $shop }: restano da pagare { $amount }
+instalments-failed-buyer-text = La sua banca ha rifiutato una rata del pagamento { $reference } a { $shop }, anche dopo nuovi tentativi. Restano da pagare { $amount }.
+instalments-failed-buyer-pay = Può pagare il saldo con un'altra carta qui: { $link }

@@ -139,6 +139,7 @@ diesel::table! {
         updated_at -> Timestamp,
         pay_lock -> Nullable<Text>,
         pay_lock_until -> Nullable<Timestamp>,
+        instalments_until -> Nullable<Date>,
     }
 }
 
@@ -238,6 +239,8 @@ diesel::table! {
         refund_pending -> BigInt,
         receipt_no -> Text,
         saved_card -> Nullable<Text>,
+        instalment_index -> Nullable<Integer>,
+        instalment_count -> Nullable<Integer>,
     }
 }
 
@@ -354,3 +357,39 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    instalment_plans (order_id) {
+        order_id -> BigInt,
+        shop_id -> BigInt,
+        attempt -> Text,
+        card_token -> Text,
+        card_brand -> Text,
+        card_masked -> Text,
+        card_expiry -> Text,
+        holder -> Nullable<Text>,
+        instalment_count -> Integer,
+        status -> Text,
+        balance_order_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instalments (order_id, idx) {
+        order_id -> BigInt,
+        idx -> Integer,
+        due_on -> Date,
+        amount -> BigInt,
+        status -> Text,
+        tries -> Integer,
+        next_at -> Timestamp,
+        transaction_id -> Nullable<BigInt>,
+        last_code -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(instalments -> instalment_plans (order_id));
+diesel::allow_tables_to_appear_in_same_query!(instalment_plans, instalments, payment_orders);

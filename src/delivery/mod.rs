@@ -17,7 +17,7 @@ use crate::db::{Db, DbError};
 use crate::domain::clock::SharedClock;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::order::DeliveryStatus;
-use crate::services::{Env, ServiceError, operations, orders, sms as sms_service};
+use crate::services::{Env, ServiceError, operations, orders, schedules, sms as sms_service};
 use crate::store::orders::{self as order_store, OrderUpdate};
 use crate::store::outbox::{self, Job, JobStatus, Kind};
 use crate::store::{cards, idempotency, sessions};
@@ -35,6 +35,13 @@ pub struct Report {
     pub orders_expired: usize,
     /// Cards being saved by a payment that never ended, deleted with their vault records.
     pub cards_swept: usize,
+    /// Schedules whose first instalment's payment never ended, deleted with their cards.
+    pub plans_swept: usize,
+    pub instalments_charged: usize,
+    /// Instalments refused and to be tried again.
+    pub instalments_retried: usize,
+    /// Schedules whose retries ran out (the balance was offered to the buyer).
+    pub schedules_failed: usize,
     pub transactions_captured: usize,
     pub transactions_expired: usize,
     /// Pending acquirer operations found done, or not done, at the acquirer.
@@ -92,11 +99,18 @@ impl Worker {
                 // of the vault once no attempt can finish any more.
                 let pending = now - Span::minutes(crate::services::payments::LOCK_MINUTES * 2);
                 let cards_swept = cards::sweep_pending(conn, pending)?;
+                let plans_swept = schedules::sweep(conn, pending).map_err(service_to_db)?;
                 if gateway {
                     outbox::release_held(conn, Kind::Sms, now)?;
                 }
                 sessions::beat(conn, HEARTBEAT, now)?;
-                Ok::<_, DbError>(Report { sessions_purged, orders_expired, cards_swept, ..Default::default() })
+                Ok::<_, DbError>(Report {
+                    sessions_purged,
+                    orders_expired,
+                    cards_swept,
+                    plans_swept,
+                    ..Default::default()
+                })
             })
             .await?;
         // The acquirer's operations: what was left pending first, then what is due today.
@@ -106,6 +120,11 @@ impl Worker {
         report.operations_to_review = reconciled.to_review;
         report.transactions_captured = due.captured;
         report.transactions_expired = due.expired;
+        // Instalments due today, once what was left pending is known.
+        let instalments = schedules::run_due(&self.env, &self.settings.public_url).await.map_err(service_to_db)?;
+        report.instalments_charged = instalments.charged;
+        report.instalments_retried = instalments.retried;
+        report.schedules_failed = instalments.failed;
         loop {
             let clock = self.clock.clone();
             let jobs = self

@@ -162,6 +162,19 @@ impl Expiry {
     pub fn display(self) -> String {
         format!("{:02}/{:02}", self.month, self.year % 100)
     }
+
+    /// The `MM/YY` of [`Expiry::display`] read back (a plan keeps its card's expiry so).
+    pub fn from_display(text: &str) -> Option<Expiry> {
+        let (m, y) = text.split_once('/')?;
+        let (month, year): (u32, i32) = (m.parse().ok()?, y.parse().ok()?);
+        ((1..=12).contains(&month) && (0..100).contains(&year)).then_some(Expiry { month, year: 2000 + year })
+    }
+
+    /// The last day the card can be used.
+    pub fn last_day(self) -> NaiveDate {
+        let (y, m) = if self.month == 12 { (self.year + 1, 1) } else { (self.year, self.month + 1) };
+        NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.pred_opt()).unwrap_or(NaiveDate::MAX)
+    }
 }
 
 /// The CVV: checked for shape only, passed to the acquirer, never kept.

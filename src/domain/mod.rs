@@ -14,6 +14,7 @@ pub mod order_form;
 pub mod outbox;
 pub mod password;
 pub mod saved_card;
+pub mod schedule;
 pub mod secret_box;
 pub mod shop;
 pub mod sms;

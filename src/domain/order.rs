@@ -301,6 +301,9 @@ pub struct Order {
     pub delivery_status: DeliveryStatus,
     pub send_count: i32,
     pub transaction_id: Option<i64>,
+    /// The restrictive end of a schedule: the last instalment falls on or before it, or no
+    /// instalments are offered.
+    pub instalments_until: Option<NaiveDate>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

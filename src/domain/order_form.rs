@@ -57,6 +57,9 @@ pub struct RawOrder {
     pub three_ds: String,
     #[serde(default)]
     pub buyer_email: String,
+    /// The restrictive end of an instalment schedule (a date), or empty.
+    #[serde(default)]
+    pub instalments_until: String,
     #[serde(default)]
     pub use_collection_form: bool,
     #[serde(default)]
@@ -89,6 +92,7 @@ pub struct OrderDraft {
     pub alias_mode: AliasMode,
     pub three_ds: ThreeDsPreference,
     pub buyer_email: Option<String>,
+    pub instalments_until: Option<NaiveDate>,
     pub use_collection_form: bool,
     pub description: Option<String>,
     /// One order per recipient: e-mail addresses, or one E.164 phone number.
@@ -219,6 +223,25 @@ impl OrderDraft {
         if alias_mode.is_some_and(|a| a != AliasMode::None) && buyer_email.is_none() && channel != Channel::Email {
             errors.push(FieldError::new("buyer_email", "order.alias_needs_email"));
         }
+        // An invoice is never paid in instalments (seed 002): no end date to give it.
+        let instalments_until = match raw.instalments_until.trim() {
+            "" => None,
+            _ if channel == Channel::Invoice => {
+                errors.push(FieldError::new("instalments_until", "order.instalments_with_invoice"));
+                None
+            }
+            s => match NaiveDate::parse_from_str(s, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y")) {
+                Ok(d) if d <= today => {
+                    errors.push(FieldError::new("instalments_until", "order.instalments_until.past"));
+                    None
+                }
+                Ok(d) => Some(d),
+                Err(_) => {
+                    errors.push(FieldError::new("instalments_until", "expires_on.invalid"));
+                    None
+                }
+            },
+        };
         let description = match raw.description.trim() {
             "" => None,
             s if s.chars().count() <= 500 => Some(s.to_string()),
@@ -301,6 +324,7 @@ impl OrderDraft {
             alias_mode: alias_mode.expect("checked"),
             three_ds: three_ds.expect("checked"),
             buyer_email,
+            instalments_until,
             use_collection_form: use_collection_form || channel == Channel::Invoice,
             description,
             recipients,

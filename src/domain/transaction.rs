@@ -87,6 +87,8 @@ pub struct Transaction {
     pub receipt_no: String,
     /// The saved card (alias) this payment used or saved, by its token.
     pub saved_card: Option<String>,
+    /// Which instalment this pays, `(index, count)` (1 for the first); None: paid at once.
+    pub instalment: Option<(u8, u8)>,
 }
 
 /// A new receipt number: `R-` and 16 random hexadecimal digits (64 bits).
@@ -188,6 +190,7 @@ mod tests {
             refund_pending: 0,
             receipt_no: new_receipt_no(),
             saved_card: None,
+            instalment: None,
         }
     }
 

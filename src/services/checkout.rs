@@ -31,6 +31,7 @@ use crate::db::DbError;
 use crate::domain::FieldError;
 use crate::domain::api_key::Mode;
 use crate::domain::card::{CardNumber, Cvv, Expiry};
+use crate::domain::instalments::{self, Planned};
 use crate::domain::logo::{Logo, LogoKind};
 use crate::domain::money::Money;
 use crate::domain::order::{self, AliasMode, Channel, OrderStatus};
@@ -38,7 +39,9 @@ use crate::domain::saved_card::{SavedCard, normalise_email};
 use crate::domain::shop::ThreeDsPreference;
 use crate::domain::text::random_token;
 use crate::store::cards::{self as card_store, NewCard};
+use crate::store::instalments as instalment_store;
 use crate::store::orders::{self as store, Order};
+use crate::store::schedules as schedule_store;
 use crate::store::shops::Shop;
 use crate::store::transactions::{self as tx_store, Transaction, TxStatus};
 use crate::store::vault::RevealError;
@@ -183,6 +186,15 @@ impl Card {
     }
 }
 
+/// A schedule set up by the attempt: its card goes to the vault (the plan's own copy) and the
+/// instalments are written with the lock, PENDING until the first is paid.
+struct Planning {
+    number: CardNumber,
+    summary: CardSummary,
+    schedule: Vec<Planned>,
+    tz: chrono_tz::Tz,
+}
+
 /// A new card to keep in the vault if its payment is accepted: written with the lock, as a
 /// pending card of the attempt.
 struct Vaulting {
@@ -190,6 +202,51 @@ struct Vaulting {
     expiry: Expiry,
     holder: Option<String>,
     buyer: String,
+}
+
+/// Payment in instalments as the pay page offers it: how many, and the schedule if the
+/// first is paid today (dates in the shop's zone, amounts summing to the total).
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub count: u8,
+    pub schedule: Vec<Planned>,
+}
+
+/// What the link offers in instalments, if anything: never for an invoice order, below the
+/// shop's minimum, or when the last date would fall after the order's "instalments until".
+/// The card's expiry is checked when the buyer chooses ([`pay`]).
+pub async fn instalment_offer(env: &Env, link: &Link) -> ServiceResult<Option<Offer>> {
+    if link.order.channel == Channel::Invoice {
+        return Ok(None);
+    }
+    let shop = link.shop.id;
+    let settings = env.db.read_short(move |conn| instalment_store::get(conn, shop).map_err(DbError::from)).await?;
+    let today = today(env, link);
+    let total = link.order.amount.minor;
+    Ok(instalments::offer(&settings, total, today, link.order.instalments_until, None).map(|count| Offer {
+        count,
+        schedule: instalments::schedule(total, count, settings.first_share_percent, settings.interval, today),
+    }))
+}
+
+/// The buyer's choice of `count` instalments checked against the offer and the card: the
+/// schedule, or the refusal next to the `instalments` field.
+async fn choose_instalments(
+    env: &Env,
+    link: &Link,
+    card: &Card,
+    count: u8,
+) -> ServiceResult<Result<Vec<Planned>, FieldError>> {
+    let unavailable = Err(FieldError::new("instalments", "pay.instalments.unavailable"));
+    let Some(offer) = instalment_offer(env, link).await? else { return Ok(unavailable) };
+    if offer.count != count {
+        return Ok(unavailable);
+    }
+    let last = offer.schedule.last().map(|p| p.due_on);
+    if last.is_some_and(|last| last > card.expiry.last_day()) {
+        return Ok(Err(FieldError::new("instalments", "pay.instalments.card_expires")));
+    }
+    Ok(Ok(offer.schedule))
 }
 
 /// The saved cards the pay page offers: the buyer's, in this shop; none for an invoice order
@@ -369,12 +426,15 @@ pub fn takes_no_card(env: &Env, link: &Link) -> Option<Step> {
 }
 
 /// One payment attempt with `card`, on a pay page shown at `started`. `save`: the buyer asked
-/// to keep the card (PROPOSE); AUTO keeps it anyway, NONE never.
+/// to keep the card (PROPOSE); AUTO keeps it anyway, NONE never. `instalments`: 1 to pay at
+/// once, or the number offered, whose first is charged now with a 3-D Secure challenge;
+/// anything else is refused as [`ServiceError::Invalid`] on the `instalments` field.
 pub async fn pay(
     env: &Env,
     link: &Link,
     card: Card,
     save: bool,
+    instalments: u8,
     started: NaiveDateTime,
     public_url: &str,
 ) -> ServiceResult<Progress> {
@@ -382,6 +442,21 @@ pub async fn pay(
         return Ok(Progress::just(step));
     }
     let Some(gate) = env.acquirers.for_mode(link.order.mode) else { return Ok(Progress::just(Step::NoCardPayment)) };
+    let planning = match instalments {
+        1 => None,
+        n => match choose_instalments(env, link, &card, n).await? {
+            Ok(schedule) => {
+                Some(Planning { number: card.number.clone(), summary: card.summary(), schedule, tz: link.time_zone() })
+            }
+            Err(e) => return Err(ServiceError::Invalid(vec![e])),
+        },
+    };
+    let amount = match &planning {
+        Some(p) => Money { minor: p.schedule[0].amount, currency: link.order.amount.currency },
+        None => link.order.amount,
+    };
+    // A schedule is set up with a 3-D Secure challenge, as a saved card is.
+    let preference = if planning.is_some() { ThreeDsPreference::Challenge } else { link.order.three_ds };
     let keeps = match link.alias_mode() {
         AliasMode::None => false,
         AliasMode::Propose => save,
@@ -393,17 +468,17 @@ pub async fn pay(
         }
         _ => None,
     };
-    let attempt = Attempt { holder: random_token(16), card: card.summary(), vaulting };
+    let attempt = Attempt { holder: random_token(16), card: card.summary(), vaulting, planning, amount };
     if env.clock.now_naive() - started > Duration::minutes(SESSION_MINUTES) {
         // The page was shown too long ago: refused 02324, and the card never reaches the acquirer.
         drop(card);
-        let attempt = Attempt { vaulting: None, ..attempt };
+        let attempt = Attempt { vaulting: None, planning: None, amount: link.order.amount, ..attempt };
         let refused = Authorisation { approved: false, code: codes::SESSION_EXPIRED };
         return written(env, link, attempt, Then::Nothing, ThreeDsOutcome::NotPerformed, Ok(refused), "", public_url)
             .await;
     }
     let input = CardInput { number: &card.number, expiry: card.expiry, cvv: &card.cvv };
-    let authentication = gate.authenticate(input, link.order.three_ds).await;
+    let authentication = gate.authenticate(input, preference).await;
     drop(card);
     match authentication {
         Err(e) => {
@@ -411,7 +486,7 @@ pub async fn pay(
             Ok(Progress::just(Step::Unavailable))
         }
         Ok(Authentication::Refused { code, outcome }) => {
-            let attempt = Attempt { vaulting: None, ..attempt };
+            let attempt = Attempt { vaulting: None, planning: None, amount: link.order.amount, ..attempt };
             let refused = Authorisation { approved: false, code };
             written(env, link, attempt, Then::Nothing, outcome, Ok(refused), "", public_url).await
         }
@@ -434,7 +509,7 @@ async fn challenge(
     public_url: &str,
 ) -> ServiceResult<Progress> {
     let then = Then::Park(attempt.card.clone());
-    let took = take(env, link, &attempt.holder, then, attempt.vaulting, public_url).await?;
+    let took = take(env, link, &attempt.holder, then, attempt.vaulting, attempt.planning, public_url).await?;
     match took.obtained {
         true => {
             let parked =
@@ -472,14 +547,20 @@ pub async fn answer(
             if resumed && calls {
                 operations::record_authorisation(conn, &order, &holder, &reference, clock.now_naive())?;
             }
-            Ok::<_, ServiceError>(resumed)
+            // The first instalment of the schedule the attempt set up, or the whole amount.
+            let amount = match crate::store::schedules::pending_of(conn, order.id, &holder)? {
+                Some((_, first)) => Money { minor: first, currency: order.amount.currency },
+                None => order.amount,
+            };
+            Ok::<_, ServiceError>((resumed, amount))
         })
         .await?;
+    let (resumed, amount) = resumed;
     if !resumed {
         // Answered already (double click, back button) or taken over by a new attempt.
         return Ok(Progress::just(standing(env, link).unwrap_or(Step::Moved)));
     }
-    let attempt = Attempt { holder: parked.holder, card: parked.card, vaulting: None };
+    let attempt = Attempt { holder: parked.holder, card: parked.card, vaulting: None, planning: None, amount };
     let refused = |code| Ok(Authorisation { approved: false, code });
     let (three_ds, answer, reference) = match (expired, answer) {
         (true, _) => (ThreeDsOutcome::NotPerformed, refused(codes::SESSION_EXPIRED), ""),
@@ -500,6 +581,9 @@ struct Attempt {
     holder: String,
     card: CardSummary,
     vaulting: Option<Vaulting>,
+    planning: Option<Planning>,
+    /// What is authorised now: the order's amount, or the first instalment's.
+    amount: Money,
 }
 
 /// What the lock's transaction does besides taking the order.
@@ -530,6 +614,7 @@ async fn take(
     holder: &str,
     then: Then,
     vaulting: Option<Vaulting>,
+    planning: Option<Planning>,
     public_url: &str,
 ) -> ServiceResult<Took> {
     let (clock, public_url, keys) = (env.clock.clone(), public_url.to_string(), env.vault.clone());
@@ -541,6 +626,9 @@ async fn take(
             if !matches!(claimed, Claimed::Busy) {
                 if let Some(v) = &vaulting {
                     keep_pending(conn, &keys, shop.id, order.mode, &holder, v, clock.now_naive())?;
+                }
+                if let Some(p) = &planning {
+                    plan_pending(conn, &keys, &order, &holder, p, clock.now_naive())?;
                 }
                 match then {
                     Then::Nothing => {}
@@ -599,6 +687,35 @@ fn keep_pending(
     Ok(())
 }
 
+/// Writes the schedule being set up, PENDING, with its own copy of the card in the vault.
+fn plan_pending(
+    conn: &mut crate::db::DbConn,
+    keys: &crate::domain::vault::Keyring,
+    order: &Order,
+    holder: &str,
+    p: &Planning,
+    now: NaiveDateTime,
+) -> ServiceResult<()> {
+    let token = crate::store::vault::put(conn, keys, &p.number, now)?;
+    let plan = schedule_store::NewPlan {
+        order: order.id,
+        shop: order.shop_id,
+        attempt: holder,
+        card_token: &token,
+        card_brand: &p.summary.brand,
+        card_masked: &p.summary.masked,
+        card_expiry: &p.summary.expiry,
+        holder: p.summary.holder.as_deref(),
+        instalments: p
+            .schedule
+            .iter()
+            .map(|i| (i.index, i.due_on, i.amount, crate::domain::schedule::due_at(i.due_on, p.tz).naive_utc()))
+            .collect(),
+    };
+    schedule_store::insert_pending(conn, &plan, now)?;
+    Ok(())
+}
+
 /// Lock, then (if it was obtained) the authorisation and the result.
 #[allow(clippy::too_many_arguments)]
 async fn written(
@@ -611,9 +728,9 @@ async fn written(
     reference: &str,
     public_url: &str,
 ) -> ServiceResult<Progress> {
-    let Attempt { holder, card, vaulting } = attempt;
-    let took = take(env, link, &holder, then, vaulting, public_url).await?;
-    let attempt = Attempt { holder, card, vaulting: None };
+    let Attempt { holder, card, vaulting, planning, amount } = attempt;
+    let took = take(env, link, &holder, then, vaulting, planning, public_url).await?;
+    let attempt = Attempt { holder, card, vaulting: None, planning: None, amount };
     if !took.obtained {
         return Ok(Progress { step: not_obtained(env, link).await?, counted: took.counted });
     }
@@ -653,7 +770,7 @@ async fn finish(
             let op = acquirer::Operation {
                 key: &operations::authorisation_key(&attempt.holder),
                 reference: pending.reference,
-                amount: link.order.amount,
+                amount: attempt.amount,
             };
             match pending.gate.authorise(op, false).await {
                 Ok(authorisation) => authorisation,

@@ -16,6 +16,7 @@ pub mod order_actions;
 pub mod order_reads;
 pub mod orders;
 pub mod payments;
+pub mod schedules;
 pub mod sessions;
 pub mod shops;
 pub mod sms;

@@ -27,7 +27,7 @@ use super::{Env, ServiceError, ServiceResult};
 use crate::acquirer::{self, AcquirerError, Acquirers, Looked};
 use crate::db::DbConn;
 use crate::domain::api_key::Mode;
-use crate::domain::ids::ShopId;
+use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::money::Money;
 use crate::domain::order;
 use crate::domain::text::random_token;
@@ -250,6 +250,46 @@ pub fn record_authorisation(
     now: NaiveDateTime,
 ) -> ServiceResult<()> {
     let buyer = Actor { company_id: None, user_id: None, name: "buyer".into(), ip: None };
+    // The first instalment of a schedule the attempt sets up, or the whole amount.
+    let amount = match crate::store::schedules::pending_of(conn, o.id, holder)? {
+        Some((_, first)) => Money { minor: first, currency: o.amount.currency },
+        None => o.amount,
+    };
+    record_authorise(conn, o, &authorisation_key(holder), reference, amount, &buyer, now)
+}
+
+/// The key of the `tries`-th charge of an order's instalment `index`.
+pub fn instalment_key(order: OrderId, index: u8, tries: u8) -> String {
+    format!("instalment-{}-{index}-{tries}", order.0)
+}
+
+/// The order and instalment an [`instalment_key`] names.
+fn instalment_of(key: &str) -> Option<(OrderId, u8)> {
+    let mut parts = key.strip_prefix("instalment-")?.split('-');
+    Some((OrderId(parts.next()?.parse().ok()?), parts.next()?.parse().ok()?))
+}
+
+/// Records that the worker is about to charge an instalment (`key`: [`instalment_key`]).
+pub fn record_instalment(
+    conn: &mut DbConn,
+    o: &crate::store::orders::Order,
+    key: &str,
+    reference: &str,
+    amount: Money,
+    now: NaiveDateTime,
+) -> ServiceResult<()> {
+    record_authorise(conn, o, key, reference, amount, &Actor::system(), now)
+}
+
+fn record_authorise(
+    conn: &mut DbConn,
+    o: &crate::store::orders::Order,
+    key: &str,
+    reference: &str,
+    amount: Money,
+    asker: &Actor,
+    now: NaiveDateTime,
+) -> ServiceResult<()> {
     store::insert(
         conn,
         &NewOperation {
@@ -258,15 +298,28 @@ pub fn record_authorisation(
             transaction_id: None,
             mode: o.mode,
             kind: OpKind::Authorise,
-            key: &authorisation_key(holder),
+            key,
             reference,
-            amount: o.amount,
-            actor: &asker_json(&buyer),
+            amount,
+            actor: &asker_json(asker),
             detail: "",
             retry_at: now + RECONCILE_AFTER,
         },
         now,
     )?;
+    Ok(())
+}
+
+/// Closes the charge of an instalment with its result.
+pub fn close_instalment(
+    conn: &mut DbConn,
+    key: &str,
+    approved: bool,
+    transaction: i64,
+    now: NaiveDateTime,
+) -> ServiceResult<()> {
+    let status = if approved { OpStatus::Done } else { OpStatus::Failed };
+    store::close_key(conn, key, status, Some(transaction), now)?;
     Ok(())
 }
 
@@ -535,6 +588,11 @@ fn after_lookup(
         },
         (_, Ok(Looked::Refused | Looked::NotFound)) => {
             release(conn, op, "not done at the acquirer (reconciled)", now)?;
+            if let Some((order, index)) = instalment_of(&op.key) {
+                // Never charged: the instalment is due again, the try not counted.
+                let again = crate::store::schedules::Charged::NotDone { next_at: now };
+                crate::store::schedules::charged(conn, order, index, &again, now)?;
+            }
             Ok(Reconciled::Settled)
         }
         (_, Err(e)) if asked >= MAX_LOOKUPS => {

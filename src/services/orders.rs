@@ -200,6 +200,7 @@ pub fn create(
                 bcc: bcc.as_deref(),
                 subject: d.subject.as_deref(),
                 message: d.message.as_deref(),
+                instalments_until: d.instalments_until,
                 delivery_status: d.channel.initial_delivery(),
                 created_by: &ctx.actor.name,
             },

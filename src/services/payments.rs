@@ -33,6 +33,7 @@ use crate::domain::shop::ValidationMode;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::orders::{self as order_store, Order};
 use crate::store::outbox::{self, Kind};
+use crate::store::schedules;
 use crate::store::shops::Shop;
 use crate::store::transactions::{self as store, NewTransaction, Transaction, TxStatus, TxUpdate};
 
@@ -88,9 +89,11 @@ pub fn claim(
 ) -> ServiceResult<Claimed> {
     let now = clock.now_naive();
     if let Some(lock) = order_store::payment_lock(conn, o.id)?
-        && let Some((_, card)) = parse_parked(&lock)
+        && let Some((left_holder, card)) = parse_parked(&lock)
         && order_store::take_over_payment(conn, o.id, &lock, holder, now + Duration::minutes(LOCK_MINUTES), now)?
     {
+        // The schedule the left attempt was setting up goes with it, card and all.
+        schedules::settle_pending(conn, o.id, left_holder, false, 0, now)?;
         // What the issuer page's "abandon" writes, now held by the new attempt.
         let left = Outcome {
             holder,
@@ -213,24 +216,18 @@ fn write_result(
     // A card saved by this attempt becomes the buyer's once the payment is accepted.
     let saved = crate::store::cards::settle_pending(conn, out.holder, accepted, now_naive)?;
     let alias = out.card.alias.clone().or(saved);
-    let (status, capture_date, validate_by, captured_at) = if !accepted {
-        let s = if out.cancelled_by_buyer { TxStatus::Cancelled } else { TxStatus::Refused };
-        (s, None, None, None)
-    } else {
-        let capture_date = today + Duration::days(i64::from(o.capture_delay_days));
-        match o.validation_mode {
-            ValidationMode::Manual => (
-                TxStatus::AuthorisedToValidate,
-                Some(capture_date),
-                Some(now_naive + Duration::days(i64::from(shop_validation_days(conn, shop)?))),
-                None,
-            ),
-            ValidationMode::Auto if o.capture_delay_days == 0 => {
-                (TxStatus::Captured, Some(capture_date), None, Some(now_naive))
-            }
-            ValidationMode::Auto => (TxStatus::Authorised, Some(capture_date), None, None),
-        }
+    // The first instalment of the schedule this attempt sets up, or the whole amount.
+    let (amount, instalment) = match schedules::pending_of(conn, o.id, out.holder)? {
+        Some((count, first)) => (Money { minor: first, currency: o.amount.currency }, Some((1, count))),
+        None => (o.amount, None),
     };
+    let settled = if accepted {
+        accepted_status(conn, shop, o, today, now_naive)?
+    } else {
+        let s = if out.cancelled_by_buyer { TxStatus::Cancelled } else { TxStatus::Refused };
+        Settled { status: s, capture_date: None, validate_by: None, captured_at: None }
+    };
+    let Settled { status, capture_date, validate_by, captured_at } = settled;
     let t = store::insert(
         conn,
         &NewTransaction {
@@ -238,7 +235,7 @@ fn write_result(
             mode: o.mode,
             order_id: o.id,
             status,
-            amount: o.amount,
+            amount,
             card_brand: &out.card.brand,
             card_masked: &out.card.masked,
             card_expiry: &out.card.expiry,
@@ -253,6 +250,7 @@ fn write_result(
             validate_by,
             captured_at,
             saved_card: alias.as_deref(),
+            instalment,
         },
         now_naive,
     )
@@ -263,7 +261,7 @@ fn write_result(
         conn,
         t.id,
         "created",
-        Some(o.amount.minor),
+        Some(amount.minor),
         "buyer",
         &format!("{} {}", status, out.authorisation.code),
         now_naive,
@@ -273,12 +271,13 @@ fn write_result(
             conn,
             t.id,
             "captured",
-            Some(o.amount.minor),
+            Some(amount.minor),
             "system",
             "captured with the authorisation",
             now_naive,
         )?;
     }
+    schedules::settle_pending(conn, o.id, out.holder, accepted, t.id, now_naive)?;
     let order_status = if accepted { OrderStatus::Paid } else { OrderStatus::Refused };
     if order_store::finalise_payment(conn, o.id, out.holder, order_status, t.id, release, now_naive)? != 1 {
         return Err(ServiceError::Conflict("payment.already_paid"));
@@ -295,6 +294,39 @@ fn write_result(
         )?;
     }
     Ok((t, if accepted { Finalised::Accepted } else { Finalised::Refused }))
+}
+
+/// What an accepted authorisation of the order becomes, by its validation mode and capture
+/// delay.
+pub(crate) struct Settled {
+    pub status: TxStatus,
+    pub capture_date: Option<NaiveDate>,
+    pub validate_by: Option<NaiveDateTime>,
+    pub captured_at: Option<NaiveDateTime>,
+}
+
+pub(crate) fn accepted_status(
+    conn: &mut DbConn,
+    shop: &Shop,
+    o: &Order,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> ServiceResult<Settled> {
+    let capture_date = Some(today + Duration::days(i64::from(o.capture_delay_days)));
+    Ok(match o.validation_mode {
+        ValidationMode::Manual => Settled {
+            status: TxStatus::AuthorisedToValidate,
+            capture_date,
+            validate_by: Some(now + Duration::days(i64::from(shop_validation_days(conn, shop)?))),
+            captured_at: None,
+        },
+        ValidationMode::Auto if o.capture_delay_days == 0 => {
+            Settled { status: TxStatus::Captured, capture_date, validate_by: None, captured_at: Some(now) }
+        }
+        ValidationMode::Auto => {
+            Settled { status: TxStatus::Authorised, capture_date, validate_by: None, captured_at: None }
+        }
+    })
 }
 
 fn shop_validation_days(conn: &mut DbConn, shop: &Shop) -> ServiceResult<i32> {
@@ -317,19 +349,24 @@ fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_url: 
         local.format("%H:%M"),
         shop.settings.time_zone.name()
     );
-    let amount = o.amount.display(tr.lang);
+    let amount = t.amount.display(tr.lang);
     let shop_name = shop.settings.label.as_str();
     let line = |key: &str, value: String| tr.args(key, &[("value", value.into())]);
     let subject = tr.args("pay.mail.subject", &[("amount", amount.clone().into()), ("shop", shop_name.into())]);
+    let instalment = t.instalment.map(|(index, count)| {
+        tr.args("pay.mail.instalment", &[("index", i64::from(index).into()), ("count", i64::from(count).into())])
+    });
     let lines = [
-        tr.args("pay.mail.accepted", &[("shop", shop_name.into())]),
-        line("pay.mail.amount", amount),
-        line("pay.mail.reference", o.reference.clone().unwrap_or_else(|| "-".into())),
-        line("pay.mail.date", when),
-        line("pay.mail.card", format!("{} {}", t.card_brand, last_four(&t.card_masked))),
-        line("pay.mail.receipt_no", t.receipt_no.clone()),
-        line("pay.mail.receipt_link", super::orders::pay_url(public_url, &o.token)),
+        Some(tr.args("pay.mail.accepted", &[("shop", shop_name.into())])),
+        Some(line("pay.mail.amount", amount)),
+        instalment,
+        Some(line("pay.mail.reference", o.reference.clone().unwrap_or_else(|| "-".into()))),
+        Some(line("pay.mail.date", when)),
+        Some(line("pay.mail.card", format!("{} {}", t.card_brand, last_four(&t.card_masked)))),
+        Some(line("pay.mail.receipt_no", t.receipt_no.clone())),
+        Some(line("pay.mail.receipt_link", super::orders::pay_url(public_url, &o.token))),
     ];
+    let lines: Vec<String> = lines.into_iter().flatten().collect();
     let text = lines.join("\n");
     let html =
         lines.iter().map(|l| format!("<p>{}</p>", crate::domain::template::escape(l))).collect::<Vec<_>>().join("\n");

@@ -26,6 +26,7 @@ pub mod logos;
 pub mod operations;
 pub mod orders;
 pub mod outbox;
+pub mod schedules;
 pub mod sessions;
 pub mod shops;
 pub mod sms;

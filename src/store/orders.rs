@@ -53,6 +53,7 @@ struct Row {
     pay_lock: Option<String>,
     #[allow(dead_code)]
     pay_lock_until: Option<NaiveDateTime>,
+    instalments_until: Option<NaiveDate>,
 }
 
 impl From<Row> for Order {
@@ -84,6 +85,7 @@ impl From<Row> for Order {
             delivery_status: DeliveryStatus::parse(&r.delivery_status).unwrap_or(DeliveryStatus::Pending),
             send_count: r.send_count,
             transaction_id: r.transaction_id,
+            instalments_until: r.instalments_until,
             created_by: r.created_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -112,6 +114,7 @@ pub struct NewOrder<'a> {
     pub bcc: Option<&'a str>,
     pub subject: Option<&'a str>,
     pub message: Option<&'a str>,
+    pub instalments_until: Option<NaiveDate>,
     pub delivery_status: DeliveryStatus,
     pub created_by: &'a str,
 }
@@ -144,6 +147,7 @@ pub fn insert(conn: &mut DbConn, o: &NewOrder<'_>, now: NaiveDateTime) -> QueryR
                 po::bcc.eq(o.bcc),
                 po::subject.eq(o.subject),
                 po::message.eq(o.message),
+                po::instalments_until.eq(o.instalments_until),
                 po::status.eq(OrderStatus::Running.as_str()),
                 po::delivery_status.eq(o.delivery_status.as_str()),
                 po::send_count.eq(0),
@@ -177,6 +181,17 @@ pub fn find_by_token_with_shop(conn: &mut DbConn, token: &str) -> QueryResult<Op
     use crate::db::schema::shops;
     use crate::store::shops::ShopRow;
     let query = po::table.inner_join(shops::table).filter(po::token.eq(token));
+    let found = crate::db::on_backend!(conn, |c| {
+        query.select((Row::as_select(), ShopRow::as_select())).first::<(Row, ShopRow)>(c).optional()
+    })?;
+    Ok(found.map(|(o, s)| (Order::from(o), Shop::from(s))))
+}
+
+/// An order with its shop, by id, whoever's (the worker's read).
+pub fn find_with_shop(conn: &mut DbConn, id: OrderId) -> QueryResult<Option<(Order, Shop)>> {
+    use crate::db::schema::shops;
+    use crate::store::shops::ShopRow;
+    let query = po::table.inner_join(shops::table).filter(po::id.eq(id.0));
     let found = crate::db::on_backend!(conn, |c| {
         query.select((Row::as_select(), ShopRow::as_select())).first::<(Row, ShopRow)>(c).optional()
     })?;

@@ -46,6 +46,8 @@ struct Row {
     refund_pending: i64,
     receipt_no: String,
     saved_card: Option<String>,
+    instalment_index: Option<i32>,
+    instalment_count: Option<i32>,
 }
 
 /// A stored value this code does not know: the row is refused rather than guessed.
@@ -88,6 +90,13 @@ impl TryFrom<Row> for Transaction {
             refund_pending: r.refund_pending,
             receipt_no: r.receipt_no,
             saved_card: r.saved_card,
+            instalment: match (r.instalment_index, r.instalment_count) {
+                (Some(i), Some(n)) => Some((
+                    u8::try_from(i).map_err(|_| bad("instalment_index", &i.to_string()))?,
+                    u8::try_from(n).map_err(|_| bad("instalment_count", &n.to_string()))?,
+                )),
+                _ => None,
+            },
         })
     }
 }
@@ -118,6 +127,8 @@ pub struct NewTransaction<'a> {
     pub captured_at: Option<NaiveDateTime>,
     /// The saved card used (a new one being saved is linked when its payment is accepted).
     pub saved_card: Option<&'a str>,
+    /// `(index, count)` of the instalment this pays.
+    pub instalment: Option<(u8, u8)>,
 }
 
 pub fn insert(conn: &mut DbConn, t: &NewTransaction<'_>, now: NaiveDateTime) -> QueryResult<Transaction> {
@@ -150,6 +161,8 @@ pub fn insert(conn: &mut DbConn, t: &NewTransaction<'_>, now: NaiveDateTime) -> 
                 tx::updated_at.eq(now),
                 tx::receipt_no.eq(crate::domain::transaction::new_receipt_no()),
                 tx::saved_card.eq(t.saved_card),
+                tx::instalment_index.eq(t.instalment.map(|(i, _)| i32::from(i))),
+                tx::instalment_count.eq(t.instalment.map(|(_, n)| i32::from(n))),
             ),
         ))
         .returning(tx::all_columns)

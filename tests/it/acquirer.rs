@@ -34,6 +34,9 @@ pub enum Behave {
     DoesThenHangs,
     /// Does it, and answers once the test calls `release` (within the timeout).
     Held,
+    /// Declines every charge without the buyer (an instalment) with a bank refusal that may
+    /// be tried again (01005); the rest as `Normal`.
+    DeclineMit,
 }
 
 /// The simulator for authentication, and for money operations whatever `behave` says. It
@@ -107,6 +110,11 @@ impl Acquirer for Fake {
     }
 
     async fn authorise(&self, op: Operation<'_>, mit: bool) -> Result<Authorisation, AcquirerError> {
+        if mit && *self.behave.lock().unwrap() == Behave::DeclineMit {
+            self.calls.lock().unwrap().push(("authorise".into(), op.key.to_string()));
+            self.done.lock().unwrap().insert(op.key.to_string(), Looked::Refused);
+            return Ok(Authorisation { approved: false, code: paylink::acquirer::codes::BANK_REFUSAL });
+        }
         let answer = self.sim.authorise(op, mit).await?;
         let what = if answer.approved { Looked::Done } else { Looked::Refused };
         self.money("authorise", op.key, what).await.map(|_| answer)

@@ -30,7 +30,7 @@ struct Count {
 }
 
 /// Rows in `table` (saved cards, or card numbers in the vault).
-fn count(app: &TestApp, table: &'static str) -> i64 {
+pub fn count(app: &TestApp, table: &'static str) -> i64 {
     app.db
         .read_blocking(move |conn| {
             let q = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"));

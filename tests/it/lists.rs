@@ -55,6 +55,7 @@ fn two_shops_with_interleaved_orders(app: &TestApp) -> (Vec<ShopId>, Vec<orders:
                     bcc: None,
                     subject: None,
                     message: None,
+                    instalments_until: None,
                     delivery_status: DeliveryStatus::Manual,
                     created_by: "test",
                 };
@@ -180,6 +181,7 @@ async fn transaction_pages_over_two_shops_merge_newest_first_with_no_duplicate_a
                         validate_by: None,
                         captured_at: Some(now),
                         saved_card: None,
+                        instalment: None,
                     };
                     transactions::insert(conn, &t, now).map_err(DbError::from)
                 })

@@ -21,6 +21,7 @@ mod ops;
 mod orders_ui;
 mod pay;
 mod routes;
+mod schedules;
 mod schema;
 mod security;
 mod settings;

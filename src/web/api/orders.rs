@@ -101,6 +101,10 @@ pub struct CreateOrderRequest {
     pub three_ds: Option<String>,
     /// Where the buyer's receipt goes.
     pub buyer_email: Option<String>,
+    /// The restrictive end of a schedule in instalments: the last instalment falls on or
+    /// before this date, or no instalments are offered. Not for INVOICE orders.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub instalments_until: Option<String>,
     pub use_collection_form: Option<bool>,
     /// Shown to the buyer (invoices), 500 characters at most.
     pub description: Option<String>,
@@ -162,6 +166,7 @@ impl CreateOrderRequest {
             alias_mode: text(self.alias_mode),
             three_ds: text(self.three_ds),
             buyer_email: text(self.buyer_email),
+            instalments_until: text(self.instalments_until),
             use_collection_form: self.use_collection_form.unwrap_or(false),
             description: text(self.description),
             recipients: text(self.recipients),

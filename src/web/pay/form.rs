@@ -32,6 +32,9 @@ pub struct PayForm {
     /// The "save this card" box (PROPOSE).
     #[serde(default)]
     pub save_card: String,
+    /// `1` (or nothing) to pay at once, or the number of instalments offered.
+    #[serde(default)]
+    pub instalments: String,
 }
 
 impl PayForm {
@@ -57,6 +60,15 @@ impl PayForm {
 
     pub fn saves(&self) -> bool {
         !self.save_card.is_empty()
+    }
+
+    /// The number of instalments chosen: 1 when none is; 0 (never offered) for anything
+    /// that is not a number.
+    pub fn instalments(&self) -> u8 {
+        match self.instalments.trim() {
+            "" => 1,
+            n => n.parse().unwrap_or(0),
+        }
     }
 
     fn number(&self, mode: Mode) -> Result<CardNumber, FieldError> {
@@ -100,6 +112,8 @@ pub struct CardForm {
     /// The saved card chosen (its token), kept for a re-render.
     pub saved_card: String,
     pub save_card: bool,
+    /// The instalments chosen (1: at once).
+    pub instalments: u8,
     pub errors: Vec<(&'static str, &'static str)>,
 }
 
@@ -112,6 +126,7 @@ impl CardForm {
             holder: String::new(),
             saved_card: String::new(),
             save_card: false,
+            instalments: 1,
             errors: Vec::new(),
         }
     }
@@ -128,6 +143,7 @@ impl CardForm {
             holder: if holder_ok { form.holder.trim().to_string() } else { String::new() },
             saved_card: form.saved().unwrap_or_default().to_string(),
             save_card: form.saves(),
+            instalments: form.instalments(),
             errors: errors.into_iter().map(|e| (e.field, e.code)).collect(),
         }
     }

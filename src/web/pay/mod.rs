@@ -54,11 +54,13 @@ async fn link(
 ) -> Result<HttpResponse, AppError> {
     let link = find(&state, token).await?;
     let shown = checkout::show(&state.env(), &link).await?;
-    let cards = match shown {
-        checkout::Shown::Payable { by_card: true, .. } => checkout::saved_cards(&state.env(), &link).await?,
-        _ => Vec::new(),
+    let (cards, offer) = match shown {
+        checkout::Shown::Payable { by_card: true, .. } => {
+            (checkout::saved_cards(&state.env(), &link).await?, checkout::instalment_offer(&state.env(), &link).await?)
+        }
+        _ => (Vec::new(), None),
     };
-    let mut res = View::new(&req, &state, &link).with_cards(cards, &link).shown(shown)?;
+    let mut res = View::new(&req, &state, &link).with_cards(cards, &link).with_offer(offer).shown(shown)?;
     if let Some(asked) = lang::asked(&req) {
         res.add_cookie(&lang::keep(asked, link.token(), state.settings.cookies_secure()))
             .map_err(AppError::internal)?;
@@ -89,13 +91,28 @@ async fn pay(
     };
     let card = match card {
         Ok(card) => card,
-        Err(errors) => {
-            let cards = checkout::saved_cards(&env, &link).await?;
-            return view.with_cards(cards, &link).refused_form(CardForm::kept(&form, errors));
-        }
+        Err(errors) => return refused(&env, &link, view, &form, errors).await,
     };
-    let progress = checkout::pay(&env, &link, card, form.saves(), started, &state.settings.public_url).await?;
+    let public_url = &state.settings.public_url;
+    let progress = checkout::pay(&env, &link, card, form.saves(), form.instalments(), started, public_url).await;
+    let progress = match progress {
+        Err(crate::services::ServiceError::Invalid(errors)) => return refused(&env, &link, view, &form, errors).await,
+        other => other?,
+    };
     respond(&state, &view, &link, progress)
+}
+
+/// The form again with the refusals next to their fields (and never the card number).
+async fn refused(
+    env: &crate::services::Env,
+    link: &Link,
+    view: View,
+    form: &PayForm,
+    errors: Vec<crate::domain::FieldError>,
+) -> Result<HttpResponse, AppError> {
+    let cards = checkout::saved_cards(env, link).await?;
+    let offer = checkout::instalment_offer(env, link).await?;
+    view.with_cards(cards, link).with_offer(offer).refused_form(CardForm::kept(form, errors))
 }
 
 /// Counts what the step did and renders it.

@@ -12,6 +12,7 @@ use super::tokens::{self, ChallengeClaims};
 use crate::acquirer::simulator::TEST_CARDS;
 use crate::acquirer::{ThreeDsOutcome, codes};
 use crate::domain::api_key::Mode;
+use crate::domain::money::{Currency, Money};
 use crate::domain::order::{self, AliasMode};
 use crate::domain::saved_card::SavedCard;
 use crate::services::checkout::{self, Attempted, Link, Shown, Step};
@@ -93,6 +94,19 @@ pub struct View {
     /// The buyer's saved cards offered on the form.
     cards: Vec<CardChoice>,
     saving: Saving,
+    offer: Option<OfferView>,
+    currency: Currency,
+}
+
+/// Payment in instalments as the form offers it.
+pub struct OfferView {
+    count: u8,
+    /// "Pay in 3 instalments".
+    label: String,
+    /// "Pay 300,00 € at once".
+    once: String,
+    /// Date (in the shop's zone) and amount of each instalment.
+    rows: Vec<(String, String)>,
 }
 
 /// A saved card as the pay page offers it: brand and last four only.
@@ -149,7 +163,25 @@ impl View {
             cancelled: link.cancelled(),
             cards: Vec::new(),
             saving: Saving::Never,
+            offer: None,
+            currency: link.amount().currency,
         }
+    }
+
+    /// The payment in instalments the form offers, if any.
+    pub fn with_offer(mut self, offer: Option<checkout::Offer>) -> View {
+        let (t, currency) = (self.t, self.currency);
+        self.offer = offer.map(|o| OfferView {
+            count: o.count,
+            label: t.args("pay.instalments.in", &[("count", i64::from(o.count).into())]),
+            once: t.args("pay.instalments.once", &[("amount", self.summary.amount.clone().into())]),
+            rows: o
+                .schedule
+                .iter()
+                .map(|p| (order::format_date(p.due_on, t.lang), Money { minor: p.amount, currency }.display(t.lang)))
+                .collect(),
+        });
+        self
     }
 
     /// The buyer's saved cards on the form, and whether the card typed is kept.
@@ -268,6 +300,7 @@ impl View {
             test_cards,
             cards: if has_form { &self.cards } else { &[] },
             saving: if has_form { self.saving } else { Saving::Never },
+            offer: if has_form { self.offer.as_ref() } else { None },
             save_auto: t.args("pay.save.auto", &[("shop", self.frame.shop.clone().into())]),
             fill_month: "12".to_string(),
             fill_year: format!("{:02}", (self.today.year() + 3) % 100),
@@ -384,6 +417,7 @@ fn three_ds_key(outcome: ThreeDsOutcome) -> &'static str {
 struct PayPage<'a> {
     t: Tr,
     cards: &'a [CardChoice],
+    offer: Option<&'a OfferView>,
     saving: Saving,
     save_auto: String,
     frame: Frame,
@@ -406,7 +440,7 @@ impl PayPage<'_> {
 
     /// The first field in error, which gets the focus.
     fn first_error(&self) -> &'static str {
-        let order = ["saved_card", "card_number", "expiry_month", "expiry_year", "cvv", "holder"];
+        let order = ["saved_card", "card_number", "expiry_month", "expiry_year", "cvv", "holder", "instalments"];
         let form = self.form.as_ref();
         order.into_iter().find(|f| form.is_some_and(|x| x.errors.iter().any(|(e, _)| e == f))).unwrap_or("")
     }

@@ -66,6 +66,8 @@ pub struct OrderForm {
     #[serde(default)]
     pub buyer_email: String,
     #[serde(default)]
+    pub instalments_until: String,
+    #[serde(default)]
     pub use_collection_form: Option<String>,
     #[serde(default)]
     pub description: String,
@@ -101,6 +103,7 @@ impl OrderForm {
             alias_mode: self.alias_mode.clone(),
             three_ds: self.three_ds.clone(),
             buyer_email: self.buyer_email.clone(),
+            instalments_until: self.instalments_until.clone(),
             use_collection_form: checked(&self.use_collection_form),
             description: self.description.clone(),
             recipients: self.recipients.clone(),
@@ -117,6 +120,7 @@ impl OrderForm {
     fn keep_unchangeable(&mut self, o: &Order) {
         self.alias_mode = o.alias_mode.as_str().into();
         self.three_ds = o.three_ds.as_str().into();
+        self.instalments_until = o.instalments_until.map(|d| d.to_string()).unwrap_or_default();
         self.use_collection_form = o.use_collection_form.then(|| "true".into());
         self.bcc_shop = None;
         self.bcc_other = String::new();
@@ -172,6 +176,7 @@ impl OrderForm {
             amount: o.amount.decimal(sep),
             currency: o.amount.currency.code().to_string(),
             expires_on: o.expires_on.format("%Y-%m-%d").to_string(),
+            instalments_until: o.instalments_until.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
             validation_mode: o.validation_mode.as_str().into(),
             capture_delay_days: o.capture_delay_days.to_string(),
             language: o.language.clone(),
