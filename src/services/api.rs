@@ -73,6 +73,20 @@ pub async fn order(db: &Db, caller: Caller, id: OrderId) -> ServiceResult<Order>
     db.read(move |conn| orders::load(conn, &caller.context(), id)).await
 }
 
+/// An order with its schedule of instalments, if the buyer chose one.
+pub async fn order_with_schedule(
+    db: &Db,
+    caller: Caller,
+    id: OrderId,
+) -> ServiceResult<(Order, Option<super::schedules::Schedule>)> {
+    db.read(move |conn| {
+        let o = orders::load(conn, &caller.context(), id)?;
+        let schedule = super::schedules::of_order(conn, &o)?;
+        Ok((o, schedule))
+    })
+    .await
+}
+
 /// Changes a RUNNING order, in one transaction.
 pub async fn update_order(
     db: &Db,

@@ -20,6 +20,8 @@ pub enum Change {
     Validity(String),
     /// "Modify and resend".
     Modify(Box<OrderDraft>),
+    /// Stops a schedule of instalments: those not yet charged are cancelled.
+    CancelInstalments,
 }
 
 /// Creates the orders of a submitted form (one per recipient) and queues their messages.
@@ -40,6 +42,10 @@ pub async fn change(db: &Db, clock: &SharedClock, scope: &Scope, id: OrderId, ch
             Change::MarkSent => orders::mark_sent(conn, clock, ctx, id),
             Change::Validity(date) => orders::change_validity(conn, clock, ctx, id, date),
             Change::Modify(draft) => orders::modify(conn, clock, ctx, id, draft),
+            Change::CancelInstalments => {
+                super::schedules::cancel_remaining(conn, ctx, id, clock.now_naive())?;
+                orders::load(conn, ctx, id)
+            }
         }
     })
     .await

@@ -133,6 +133,8 @@ impl From<Job> for OrderMessage {
 pub struct OrderDetail {
     pub order: Order,
     pub messages: Vec<OrderMessage>,
+    /// Its schedule of instalments, once the buyer chose one.
+    pub schedule: Option<super::schedules::Schedule>,
 }
 
 pub async fn detail(db: &Db, scope: &Scope, id: OrderId) -> ServiceResult<OrderDetail> {
@@ -140,7 +142,8 @@ pub async fn detail(db: &Db, scope: &Scope, id: OrderId) -> ServiceResult<OrderD
     db.read(move |conn| {
         let order = super::orders::load(conn, &scope.orders(), id)?;
         let messages = outbox::for_order(conn, order.id)?.into_iter().map(OrderMessage::from).collect();
-        Ok(OrderDetail { order, messages })
+        let schedule = super::schedules::of_order(conn, &order)?;
+        Ok(OrderDetail { order, messages, schedule })
     })
     .await
 }

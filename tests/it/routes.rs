@@ -113,6 +113,7 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("POST", "/orders/{id}/validity", Write, Obj::Order),
     ("POST", "/orders/{id}/cancel", Write, Obj::Order),
     ("POST", "/orders/{id}/reactivate", Write, Obj::Order),
+    ("POST", "/orders/{id}/instalments/cancel", Write, Obj::Order),
     ("POST", "/orders/{id}/mark-sent", Write, Obj::Order),
     ("GET", "/orders/{id}/eml/{job}", Read, Obj::OrderJob),
     ("GET", "/transactions", Read, Nothing),

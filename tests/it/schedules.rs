@@ -356,3 +356,100 @@ async fn two_workers_never_charge_one_instalment_twice() {
     }
     second.shutdown().await;
 }
+
+#[actix_web::test]
+async fn the_merchant_follows_the_schedule_cancels_what_remains_and_refunds_one_instalment() {
+    let (app, m) = shop_with_offer(None).await;
+    let o = order(&app, &m, "300,00");
+    pay_in_three(&app, &o, FRICTIONLESS).await;
+    app.clock.advance(Duration::days(TO_SECOND));
+    assert_eq!(app.run_worker().await.instalments_charged, 1);
+    let admin = app.client();
+    app.log_in_first_time(&admin, &m, "4821", crate::helpers::STRONG).await;
+    let detail = admin.get(&format!("/orders/{}", o.id.0)).await;
+    assert_eq!(detail.status, 200);
+    assert_eq!(detail.texts("#schedule-status"), ["instalments running"]);
+    let rows = detail.texts("#schedule tbody tr");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows[0].contains("paid") && rows[1].contains("paid") && rows[2].contains("to charge"), "{rows:?}");
+    assert_eq!(
+        detail.count("#schedule tbody a[href^=\"/transactions/\"]"),
+        2,
+        "each paid instalment links its transaction"
+    );
+
+    // The API: the order carries its schedule, each transaction its instalment.
+    let api = crate::acquirer::Api::new(&app, &m);
+    let got = api.get(&format!("/api/v1/payment-orders/{}", o.id.0)).await;
+    let body = got.expect(200);
+    assert_eq!(body["schedule"]["status"], "RUNNING");
+    assert_eq!(body["schedule"]["count"], 3);
+    let shown: Vec<&str> =
+        body["schedule"]["instalments"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+    assert_eq!(shown, ["PAID", "PAID", "PENDING"]);
+    let second = body["schedule"]["instalments"][1]["transaction_id"].as_i64().unwrap();
+    let tx = api.get(&format!("/api/v1/transactions/{second}")).await;
+    assert_eq!(tx.expect(200)["instalment"], serde_json::json!({"index": 2, "count": 3}));
+    assert_eq!(tx.body["amount"], 10000);
+    let list = api.get("/api/v1/payment-orders").await;
+    assert!(list.expect(200)["items"][0].get("schedule").is_none(), "lists do not carry schedules");
+
+    // A refund of one instalment's transaction.
+    let refund = api
+        .post_keyed(&format!("/api/v1/transactions/{second}/refunds"), serde_json::json!({"amount": 4000}), "r-1")
+        .await;
+    assert_eq!(refund.expect(201)["refunded_amount"], 4000, "{}", refund.body);
+
+    // Cancelling the rest: forged without the CSRF token, nothing changes; then it is done.
+    let forged = admin.post_form_raw(&format!("/orders/{}/instalments/cancel", o.id.0), &[]).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(schedule(&app, &o).0.status, PlanStatus::Running);
+    let done = admin.post_form(&format!("/orders/{}/instalments/cancel", o.id.0), &[]).await;
+    assert_eq!(done.status, 303, "{}", done.excerpt());
+    let page = admin.follow(&done).await;
+    assert_eq!(page.texts("#schedule-status"), ["instalments cancelled"]);
+    assert_eq!(page.count("#action-cancel-instalments"), 0);
+    let (plan, is) = schedule(&app, &o);
+    assert_eq!(plan.status, PlanStatus::Cancelled);
+    assert_eq!(statuses(&is)[2], InstalmentStatus::Cancelled);
+    assert!(!in_vault(&app, &plan.card_token), "the card leaves the vault");
+    let again = admin.post_form(&format!("/orders/{}/instalments/cancel", o.id.0), &[]).await;
+    assert_eq!(again.status, 409, "nothing left to cancel");
+    assert!(again.body.contains("no instalments left to charge"), "{}", again.excerpt());
+    let audit = admin.get("/audit").await;
+    assert!(audit.body.contains("Remaining instalments cancelled"), "audited");
+    app.clock.advance(Duration::days(40));
+    assert_eq!(app.run_worker().await.instalments_charged, 0, "nothing more is charged");
+}
+
+#[actix_web::test]
+async fn the_api_takes_instalments_until_and_refuses_it_when_it_cannot_apply() {
+    let (app, m) = shop_with_offer(None).await;
+    let api = crate::acquirer::Api::new(&app, &m);
+    let ok = api
+        .post_keyed(
+            "/api/v1/payment-orders",
+            serde_json::json!({"amount": 30000, "currency": "EUR", "channel": "URL", "instalments_until": "2026-09-30"}),
+            "o-1",
+        )
+        .await;
+    assert_eq!(ok.expect(201)["instalments_until"], "2026-09-30", "{}", ok.body);
+    let past = api
+        .post_keyed(
+            "/api/v1/payment-orders",
+            serde_json::json!({"amount": 30000, "currency": "EUR", "channel": "URL", "instalments_until": "2026-06-15"}),
+            "o-2",
+        )
+        .await;
+    assert_eq!(past.status, 400, "{}", past.body);
+    assert_eq!(past.body["error"]["field"], "instalments_until");
+    let invoice = api
+        .post_keyed(
+            "/api/v1/payment-orders",
+            serde_json::json!({"amount": 30000, "currency": "EUR", "channel": "INVOICE", "reference": "F-1", "instalments_until": "2026-09-30"}),
+            "o-3",
+        )
+        .await;
+    assert_eq!(invoice.status, 400, "{}", invoice.body);
+    assert_eq!(invoice.body["error"]["field"], "instalments_until");
+}

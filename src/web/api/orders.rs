@@ -22,6 +22,7 @@ use crate::domain::listing::{Cursor, OrderFilter};
 use crate::domain::order::Order;
 use crate::domain::order::{self, AliasMode, Channel, DeliveryStatus, OrderStatus, Reference};
 use crate::domain::order_form::{AmountInput, ExpiresInput, OrderDraft, RawOrder};
+use crate::domain::schedule::{InstalmentStatus, PlanStatus};
 use crate::domain::shop::Shop;
 use crate::domain::template;
 use crate::services::orders::{self as service, OrderContext, RunningChanges};
@@ -269,6 +270,70 @@ pub struct OrderObject {
     /// The transaction the order ended with, once finalised.
     #[schema(required = true)]
     pub transaction_id: Option<i64>,
+    /// The last day a schedule of instalments may end on (restrictive mode); null: no limit
+    /// beyond the shop's settings.
+    #[schema(required = true, value_type = Option<String>, format = Date)]
+    pub instalments_until: Option<NaiveDate>,
+    /// The schedule of instalments the buyer chose; only in `GET /payment-orders/{id}`, and
+    /// only once one was chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleObject>,
+}
+
+/// An order's schedule of instalments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = InstalmentSchedule)]
+pub struct ScheduleObject {
+    pub status: PlanStatus,
+    pub count: u8,
+    /// The card the instalments are charged to, masked.
+    pub card_masked: String,
+    /// Once the schedule FAILED: the order offering the buyer the unpaid balance.
+    #[schema(required = true)]
+    pub balance_order_id: Option<i64>,
+    pub instalments: Vec<InstalmentObject>,
+}
+
+/// One instalment of a schedule.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Instalment)]
+pub struct InstalmentObject {
+    /// 1 for the first.
+    pub index: u8,
+    /// The day it is charged, in the shop's time zone.
+    #[schema(value_type = String, format = Date)]
+    pub due_on: NaiveDate,
+    /// Integer minor units of the order's currency.
+    pub amount: i64,
+    pub status: InstalmentStatus,
+    /// Charges tried so far.
+    pub tries: u8,
+    /// The last transaction of this instalment (paid, or its last refusal).
+    #[schema(required = true)]
+    pub transaction_id: Option<i64>,
+}
+
+impl ScheduleObject {
+    pub fn new(s: &crate::services::schedules::Schedule) -> Self {
+        ScheduleObject {
+            status: s.plan.status,
+            count: s.plan.count,
+            card_masked: s.plan.card_masked.clone(),
+            balance_order_id: s.plan.balance_order_id.map(|b| b.0),
+            instalments: s
+                .instalments
+                .iter()
+                .map(|i| InstalmentObject {
+                    index: i.index,
+                    due_on: i.due_on,
+                    amount: i.amount,
+                    status: i.status,
+                    tries: i.tries,
+                    transaction_id: i.transaction_id,
+                })
+                .collect(),
+        }
+    }
 }
 
 impl OrderObject {
@@ -298,6 +363,8 @@ impl OrderObject {
             send_count: o.send_count,
             created_at: o.created_at.and_utc(),
             transaction_id: o.transaction_id,
+            instalments_until: o.instalments_until,
+            schedule: None,
         }
     }
 }
@@ -552,9 +619,14 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = order_id(&path)?;
-    let order = api::order(&state.env.db, client.caller(&state.settings.public_url), id).await?;
+    let (order, schedule) =
+        api::order_with_schedule(&state.env.db, client.caller(&state.settings.public_url), id).await?;
     let now = state.env.clock.now_naive();
-    Ok(json(StatusCode::OK, &OrderObject::new(&order, &state.settings.public_url, now)))
+    let object = OrderObject {
+        schedule: schedule.as_ref().map(ScheduleObject::new),
+        ..OrderObject::new(&order, &state.settings.public_url, now)
+    };
+    Ok(json(StatusCode::OK, &object))
 }
 
 #[utoipa::path(

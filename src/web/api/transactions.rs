@@ -75,6 +75,17 @@ pub struct TransactionObject {
     /// the card was typed and not saved.
     #[schema(required = true)]
     pub alias: Option<String>,
+    /// Which instalment of its order's schedule it charged; null for a payment at once.
+    #[schema(required = true)]
+    pub instalment: Option<InstalmentRef>,
+}
+
+/// An instalment of a schedule, as a transaction names it.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct InstalmentRef {
+    /// 1 for the first.
+    pub index: u8,
+    pub count: u8,
 }
 
 impl TransactionObject {
@@ -98,6 +109,7 @@ impl TransactionObject {
             created_at: t.created_at.and_utc(),
             mode: t.mode.as_str(),
             alias: t.saved_card.clone(),
+            instalment: t.instalment.map(|(index, count)| InstalmentRef { index, count }),
         }
     }
 }

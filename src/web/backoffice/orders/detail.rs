@@ -85,6 +85,76 @@ struct DetailPage {
     errors: Vec<FieldError>,
     notice: Option<&'static str>,
     qr_name: String,
+    schedule: Option<ScheduleView>,
+}
+
+/// An order's schedule of instalments on its detail.
+pub struct ScheduleView {
+    status: &'static str,
+    status_class: &'static str,
+    card: String,
+    rows: Vec<InstalmentLine>,
+    /// The order offering the unpaid balance: its id and amount.
+    balance: Option<(i64, String)>,
+    /// Instalments are still to be charged: the merchant may stop them.
+    running: bool,
+}
+
+pub struct InstalmentLine {
+    index: u8,
+    count: u8,
+    due: String,
+    amount: String,
+    status: &'static str,
+    status_class: &'static str,
+    tries: u8,
+    last_code: Option<String>,
+    transaction: Option<i64>,
+}
+
+fn schedule_view(
+    t: &Tr,
+    s: &crate::services::schedules::Schedule,
+    currency: crate::domain::money::Currency,
+) -> ScheduleView {
+    use crate::domain::schedule::{InstalmentStatus as I, PlanStatus as P};
+    let (status, status_class) = match s.plan.status {
+        P::Pending | P::Running => (t.get("orders.schedule.RUNNING"), "running"),
+        P::Completed => (t.get("orders.schedule.COMPLETED"), "paid"),
+        P::Failed => (t.get("orders.schedule.FAILED"), "refused"),
+        P::Cancelled => (t.get("orders.schedule.CANCELLED"), "cancelled"),
+    };
+    ScheduleView {
+        status,
+        status_class,
+        card: format!("{} {}", s.plan.card_brand, crate::domain::card::last_four(&s.plan.card_masked)),
+        rows: s
+            .instalments
+            .iter()
+            .map(|i| {
+                let (status, status_class) = match i.status {
+                    I::Pending => (t.get("orders.instalment.PENDING"), "running"),
+                    I::Charging => (t.get("orders.instalment.CHARGING"), "running"),
+                    I::Paid => (t.get("orders.instalment.PAID"), "paid"),
+                    I::Failed => (t.get("orders.instalment.FAILED"), "refused"),
+                    I::Cancelled => (t.get("orders.instalment.CANCELLED"), "cancelled"),
+                };
+                InstalmentLine {
+                    index: i.index,
+                    count: s.plan.count,
+                    due: order::format_date(i.due_on, t.lang),
+                    amount: crate::domain::money::Money { minor: i.amount, currency }.display(t.lang),
+                    status,
+                    status_class,
+                    tries: i.tries,
+                    last_code: i.last_code.clone(),
+                    transaction: i.transaction_id,
+                }
+            })
+            .collect(),
+        balance: s.balance.as_ref().map(|b| (b.id.0, b.amount.display(t.lang))),
+        running: s.plan.status == P::Running,
+    }
 }
 
 impl DetailPage {
@@ -115,7 +185,8 @@ impl DetailPage {
 }
 
 /// The notices of the `?done=` redirects of the detail's actions.
-const DONE: [(&str, &str); 6] = [
+const DONE: [(&str, &str); 7] = [
+    ("instalments_cancelled", "orders.done.instalments_cancelled"),
     ("modified", "orders.done.modified"),
     ("resent", "orders.done.resent"),
     ("validity", "orders.done.validity"),
@@ -198,6 +269,9 @@ fn detail_page(
             value: format!("{} {}", o.capture_delay_days, t.get("orders.days")),
         },
     ]);
+    if let Some(until) = o.instalments_until {
+        facts.push(Fact { label: t.get("orders.field.instalments_until"), value: order::format_date(until, t.lang) });
+    }
     let jobs: Vec<JobLine> = d
         .messages
         .iter()
@@ -252,6 +326,7 @@ fn detail_page(
         errors,
         notice: None,
         qr_name: o.reference.clone().unwrap_or_else(|| o.id.to_string()),
+        schedule: d.schedule.as_ref().map(|s| schedule_view(&t, s, o.amount.currency)),
         t,
     }
 }
@@ -327,6 +402,16 @@ pub(super) async fn cancel(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
     act(req, state, staff, id.into_inner(), "cancelled", Change::Cancel).await
+}
+
+pub(super) async fn cancel_instalments(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    act(req, state, staff, id.into_inner(), "instalments_cancelled", Change::CancelInstalments).await
 }
 
 pub(super) async fn reactivate(

@@ -38,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orders/{id}/validity", web::post().to(detail::change_validity))
         .route("/orders/{id}/cancel", web::post().to(detail::cancel))
         .route("/orders/{id}/reactivate", web::post().to(detail::reactivate))
+        .route("/orders/{id}/instalments/cancel", web::post().to(detail::cancel_instalments))
         .route("/orders/{id}/mark-sent", web::post().to(detail::mark_sent))
         .route("/orders/{id}/eml/{job}", web::get().to(detail::eml));
 }
