@@ -122,6 +122,17 @@
   function init(root) {
     var form = root.querySelector("#pay-form");
 
+    // ---- Instalments: the button says what is charged now
+    var payButton = form && form.querySelector("button[data-label-instalments]");
+    if (payButton) {
+      form.addEventListener("change", function (e) {
+        if (e.target.name !== "instalments") return;
+        var n = form.querySelector("input[name=instalments]:checked");
+        var many = n && n.value !== "1";
+        payButton.textContent = payButton.getAttribute(many ? "data-label-instalments" : "data-label-once");
+      });
+    }
+
     // ---- A saved card needs only its security code: the new card's fields step aside
     var fresh = form && form.querySelector("#new-card");
     if (fresh && form.querySelector("input[name=saved_card]")) {

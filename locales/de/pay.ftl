@@ -154,6 +154,7 @@ wallet-mail-ignore = Wenn Sie nichts angefordert haben, ignorieren Sie diese Nac
 pay-instalments-title = Wie möchten Sie bezahlen?
 pay-instalments-once = { $amount } auf einmal bezahlen
 pay-instalments-in = In { $count } Raten bezahlen
+pay-instalments-first = { $amount } jetzt bezahlen
 pay-instalments-number = Rate
 pay-instalments-date = Datum
 pay-instalments-amount = Betrag

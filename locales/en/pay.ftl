@@ -154,6 +154,7 @@ wallet-mail-ignore = If you did not ask for it, ignore this message: your cards 
 pay-instalments-title = How do you want to pay?
 pay-instalments-once = Pay { $amount } at once
 pay-instalments-in = Pay in { $count } instalments
+pay-instalments-first = Pay { $amount } now
 pay-instalments-number = Instalment
 pay-instalments-date = Date
 pay-instalments-amount = Amount

@@ -154,6 +154,7 @@ wallet-mail-ignore = Si no lo ha pedido, ignore este mensaje: sus tarjetas no ca
 pay-instalments-title = ¿Cómo quiere pagar?
 pay-instalments-once = Pagar { $amount } de una vez
 pay-instalments-in = Pagar en { $count } plazos
+pay-instalments-first = Pagar { $amount } ahora
 pay-instalments-number = Plazo
 pay-instalments-date = Fecha
 pay-instalments-amount = Importe

@@ -154,6 +154,7 @@ wallet-mail-ignore = Si vous n'avez rien demandé, ignorez ce message : vos cart
 pay-instalments-title = Comment voulez-vous payer ?
 pay-instalments-once = Payer { $amount } en une fois
 pay-instalments-in = Payer en { $count } fois
+pay-instalments-first = Payer { $amount } maintenant
 pay-instalments-number = Échéance
 pay-instalments-date = Date
 pay-instalments-amount = Montant

@@ -154,6 +154,7 @@ wallet-mail-ignore = Se non ha richiesto nulla, ignori questo messaggio: le sue 
 pay-instalments-title = Come vuole pagare?
 pay-instalments-once = Pagare { $amount } in una volta
 pay-instalments-in = Pagare in { $count } rate
+pay-instalments-first = Pagare { $amount } ora
 pay-instalments-number = Rata
 pay-instalments-date = Data
 pay-instalments-amount = Importo

@@ -244,7 +244,7 @@ async fn an_expired_saved_card_is_shown_but_cannot_be_chosen() {
 }
 
 /// The wallet links e-mailed to `to` so far (in no particular order).
-fn wallet_links(app: &TestApp, to: &str) -> Vec<String> {
+pub fn wallet_links(app: &TestApp, to: &str) -> Vec<String> {
     outbox_files(app)
         .into_iter()
         .filter(|(raw, _)| raw.contains(&format!("To: {to}")))
@@ -253,7 +253,7 @@ fn wallet_links(app: &TestApp, to: &str) -> Vec<String> {
         .collect()
 }
 
-async fn ask(client: &Client, email: &str) -> Page {
+pub async fn ask(client: &Client, email: &str) -> Page {
     let form = client.get("/wallet").await;
     assert_eq!(form.status, 200);
     client.post_form("/wallet", &[("email", email)]).await

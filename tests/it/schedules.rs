@@ -453,3 +453,101 @@ async fn the_api_takes_instalments_until_and_refuses_it_when_it_cannot_apply() {
     assert_eq!(invoice.status, 400, "{}", invoice.body);
     assert_eq!(invoice.body["error"]["field"], "instalments_until");
 }
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+async fn receipt_reads(browser: &fantoccini::Client, what: &str, expected: &[&str]) -> Res<()> {
+    let receipt = crate::browser::wait_for(browser, fantoccini::Locator::Id("receipt")).await?;
+    let text = receipt.text().await?;
+    if expected.iter().any(|e| !text.contains(e)) {
+        return Err(format!("{what}: the receipt reads {text:?}").into());
+    }
+    Ok(())
+}
+
+/// Saves a card on a first link, pays a second with only its CVV, a third in three
+/// instalments, then opens the wallet: at 360 px, screenshots of each step.
+async fn wallet_flow(browser: &fantoccini::Client, app: &TestApp, orders: &[Order; 3]) -> Res<()> {
+    use crate::browser::{axe, fill, screenshot, set_viewport, wait_for};
+    use fantoccini::Locator;
+    set_viewport(browser, 360, 740).await?;
+    // 1. A new card, saved (which forces the challenge).
+    browser.goto(&app.url(&crate::pay::link(&orders[0]))).await?;
+    fill(browser, "card_number", FRICTIONLESS).await?;
+    fill(browser, "expiry_month", "12").await?;
+    fill(browser, "expiry_year", "30").await?;
+    fill(browser, "cvv", "123").await?;
+    fill(browser, "holder", "Jane Doe").await?;
+    browser.find(Locator::Id("save_card")).await?.click().await?;
+    browser.find(Locator::Css("button.pay-button")).await?.click().await?;
+    wait_for(browser, Locator::Css("button[name=\"action\"][value=\"approve\"]")).await?.click().await?;
+    receipt_reads(browser, "the first link", &["0006"]).await?;
+    // 2. The saved card is chosen already: only its CVV is typed.
+    browser.goto(&app.url(&crate::pay::link(&orders[1]))).await?;
+    wait_for(browser, Locator::Css("#saved-cards input[name=\"saved_card\"]:checked")).await?;
+    if browser.find(Locator::Id("card_number")).await?.is_displayed().await? {
+        return Err("the new card's number is asked with a saved card chosen".into());
+    }
+    screenshot(browser, "pay-saved-card-360.png").await?;
+    axe(browser, "the pay page with a saved card").await?;
+    fill(browser, "cvv", "123").await?;
+    browser.find(Locator::Css("button.pay-button")).await?.click().await?;
+    receipt_reads(browser, "the second link", &["0006"]).await?;
+    // 3. Three instalments with the saved card: the schedule, then the challenge.
+    browser.goto(&app.url(&crate::pay::link(&orders[2]))).await?;
+    let three = wait_for(browser, Locator::Id("instalments-3")).await?;
+    three.click().await?;
+    let label = browser.find(Locator::Css("button.pay-button")).await?.text().await?;
+    if label != "Pay €100.00 now" {
+        return Err(format!("with three instalments the button reads {label:?}").into());
+    }
+    browser.execute("document.querySelector('#instalments').scrollIntoView()", vec![]).await?;
+    screenshot(browser, "pay-instalments-360.png").await?;
+    axe(browser, "the pay page with instalments").await?;
+    fill(browser, "cvv", "123").await?;
+    browser.find(Locator::Css("button.pay-button")).await?.click().await?;
+    wait_for(browser, Locator::Css("button[name=\"action\"][value=\"approve\"]")).await?.click().await?;
+    receipt_reads(browser, "the third link", &["100.00"]).await?;
+    screenshot(browser, "pay-instalments-receipt-360.png").await?;
+    Ok(())
+}
+
+#[actix_web::test]
+async fn save_a_card_pay_with_its_cvv_then_in_three_instalments_in_the_browser() {
+    let (app, m) = shop_with_offer(None).await;
+    let with = |amount: &str, alias: &str| {
+        order_with(&app, &m, RawOrder { alias_mode: alias.into(), buyer_email: JANE.into(), ..raw(amount, "en") })
+    };
+    let orders = [with("30,00", "PROPOSE"), with("40,00", "NONE"), with("300,00", "NONE")];
+    let driver = crate::browser::ChromeDriver::start();
+    let profile = tempfile::Builder::new().prefix("paylink-chromium-").tempdir().expect("profile dir");
+    let browser = driver.session(profile.path()).await;
+    let mut outcome = wallet_flow(&browser, &app, &orders).await;
+    if outcome.is_ok() {
+        // The wallet, from its e-mailed link.
+        let asker = app.client();
+        crate::cards::ask(&asker, JANE).await;
+        app.run_worker().await;
+        let link = crate::cards::wallet_links(&app, JANE).pop().expect("a wallet link");
+        outcome = async {
+            browser.goto(&app.url(&link)).await?;
+            crate::browser::wait_for(&browser, fantoccini::Locator::Css("main")).await?;
+            crate::browser::screenshot(&browser, "wallet-360.png").await?;
+            crate::browser::axe(&browser, "the wallet").await?;
+            Ok(())
+        }
+        .await;
+    }
+    if let Err(error) = &outcome {
+        let _ = crate::browser::screenshot(&browser, "instalments-failure.png").await;
+        let source = browser.source().await.unwrap_or_default();
+        let _ = browser.close().await;
+        panic!("browser flow failed: {error}\n{}", source.chars().take(4000).collect::<String>());
+    }
+    browser.close().await.expect("close the browser session");
+    let second = transactions(&app, &orders[1]);
+    assert_eq!(second.len(), 1);
+    assert!(second[0].saved_card.is_some(), "paid with the saved card");
+    let (plan, is) = schedule(&app, &orders[2]);
+    assert_eq!((plan.status, is.len()), (PlanStatus::Running, 3));
+}

@@ -105,6 +105,8 @@ pub struct OfferView {
     label: String,
     /// "Pay 300,00 € at once".
     once: String,
+    /// The pay button once instalments are chosen: "Pay 100,00 € now".
+    first: String,
     /// Date (in the shop's zone) and amount of each instalment.
     rows: Vec<(String, String)>,
 }
@@ -175,6 +177,13 @@ impl View {
             count: o.count,
             label: t.args("pay.instalments.in", &[("count", i64::from(o.count).into())]),
             once: t.args("pay.instalments.once", &[("amount", self.summary.amount.clone().into())]),
+            first: t.args(
+                "pay.instalments.first",
+                &[(
+                    "amount",
+                    Money { minor: o.schedule.first().map_or(0, |p| p.amount), currency }.display(t.lang).into(),
+                )],
+            ),
             rows: o
                 .schedule
                 .iter()
