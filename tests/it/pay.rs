@@ -1363,6 +1363,13 @@ async fn no_card_number_or_cvv_is_kept_in_the_database_the_emails_or_the_logs() 
     assert_eq!(page.status, 422);
     let report = app.run_worker().await;
     assert_eq!(report.written, 6, "receipts for 0006, 0055, 5970, the approved challenge and the saved card twice");
+    // Three instalments: the plan's own copy of the card in the vault, the second charged by
+    // the worker from it.
+    crate::schedules::offer(&app, ShopId(m.shop_id.0), vec![1]);
+    let o3 = order_with(&app, &m, RawOrder { reference: "SCAN-3X".into(), ..raw("300,00", "en") });
+    crate::schedules::pay_in_three(&app, &o3, FRICTIONLESS).await;
+    app.clock.advance(Duration::days(30));
+    assert_eq!(app.run_worker().await.instalments_charged, 1, "the second instalment, from the vault");
 
     let numbers =
         [FRICTIONLESS, CHALLENGE, AUTH_FAILS, FRAUD, BANK_REFUSAL, BUYER_PRESENT, MASTERCARD, NOT_A_TEST_CARD];

@@ -29,7 +29,7 @@ const BUYER_PRESENT: &str = "4970100000000055";
 const MASTERCARD: &str = "5970100000000003";
 const JANE: &str = "jane@example.com";
 
-fn offer(app: &TestApp, shop: ShopId, retry_days: Vec<u16>) {
+pub fn offer(app: &TestApp, shop: ShopId, retry_days: Vec<u16>) {
     let now = app.clock.now_naive();
     let settings = InstalmentSettings {
         enabled: true,
@@ -74,7 +74,7 @@ async fn choose(buyer: &Buyer, number: &str, month: &str, year: &str, instalment
 }
 
 /// Pays `o` in three with `number`, through the challenge a schedule forces: the receipt.
-async fn pay_in_three(app: &TestApp, o: &Order, number: &str) -> Page {
+pub async fn pay_in_three(app: &TestApp, o: &Order, number: &str) -> Page {
     let buyer = Buyer::open(app, o).await;
     assert_eq!(buyer.page.count("#instalments input[name=\"instalments\"]"), 2, "{}", buyer.page.excerpt());
     let answer = choose(&buyer, number, "12", "2030", "3").await;
