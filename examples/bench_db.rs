@@ -7,6 +7,10 @@
 //!   bench_db analyze DB                   refreshes the planner's statistics (PostgreSQL)
 //!   bench_db explain DB SHOP_ID MODE      the query plans of the lists (PostgreSQL: ANALYZE)
 //!   bench_db payable DB SHOP_ID COUNT     COUNT running TEST orders, tokens pay00000000000000001…
+//!   bench_db payable-saved DB SHOP_ID COUNT VAULT_KEY
+//!                                         the same for a buyer with a saved card (tokens
+//!                                         sav00000000000000001…), the card sealed under
+//!                                         VAULT_KEY (the server's); prints its token
 //!   bench_db createdb URL | dropdb URL    a throwaway PostgreSQL database for the run
 //!
 //! Kept in the repo so the figures in the README can be reproduced; not part of the product.
@@ -51,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Some("analyze") => analyze(arg(1)?),
         Some("explain") => explain(arg(1)?, arg(2)?.parse()?, arg(3)?),
         Some("payable") => payable(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?),
+        Some("payable-saved") => payable_saved(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, arg(4)?),
         Some("createdb") => admin(arg(1)?, |name| format!("CREATE DATABASE {name}")),
         Some("dropdb") => admin(arg(1)?, |name| format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
         _ => anyhow::bail!(
@@ -373,6 +378,53 @@ fn payable(path: &str, shop: i64, count: i64) -> anyhow::Result<()> {
          '2026-06-01 00:00:00', '2026-06-01 00:00:00'"
     );
     run(&db, over_sequence(backend, count, &format!("INSERT INTO payment_orders ({ORDER_COLUMNS})"), &select))?;
+    Ok(())
+}
+
+/// Orders like [`payable`]'s for the buyer `bench@example.com`, who has one saved card of
+/// the TEST mode (4970…0006, through the vault under `vault_key`): the pay page offers it and
+/// the payment types only its CVV.
+fn payable_saved(path: &str, shop: i64, count: i64, vault_key: &str) -> anyhow::Result<()> {
+    use base64::Engine;
+    use paylink::domain::api_key::Mode;
+    use paylink::domain::card::{CardNumber, Expiry};
+    use paylink::domain::ids::ShopId;
+    use paylink::store::cards::{self, NewCard};
+    let db = Db::connect(path, 2)?;
+    let backend = db.backend();
+    let until = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    let token = padded(backend, "x", 17);
+    let columns = format!("{ORDER_COLUMNS}, buyer_email");
+    let select = format!(
+        "SELECT {shop}, 'TEST', 'URL', 'sav' || {token}, 'SAV-' || x, 1500, 'EUR', 'fr', 'AUTO', 0, \
+         '{until}', '{until} 20:00:00', 'NONE', 'NO_PREFERENCE', FALSE, 'RUNNING', 'MANUAL', 0, 'bench', \
+         '2026-06-01 00:00:00', '2026-06-01 00:00:00', 'bench@example.com'"
+    );
+    run(&db, over_sequence(backend, count, &format!("INSERT INTO payment_orders ({columns})"), &select))?;
+    let key = base64::engine::general_purpose::STANDARD.decode(vault_key.trim())?;
+    let keys = paylink::domain::vault::Keyring::new(&key, &[]);
+    let now = chrono::Utc::now().naive_utc();
+    let number = CardNumber::parse("4970100000000006").map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let token = db.write_blocking(move |conn: &mut DbConn| {
+        let shop = ShopId(shop);
+        let buyer = cards::buyer(conn, shop, "bench@example.com", now)?;
+        let token = paylink::store::vault::put(conn, &keys, &number, now)?;
+        let card = NewCard {
+            token: &token,
+            shop,
+            mode: Mode::Test,
+            buyer,
+            attempt: "bench",
+            brand: number.brand().label(),
+            masked: &number.masked(),
+            expiry: Expiry { month: 12, year: 2030 },
+            holder: Some("Bench Buyer"),
+        };
+        cards::insert_pending(conn, &card, now)?;
+        cards::settle_pending(conn, "bench", true, now)?;
+        Ok::<_, DbError>(token)
+    })?;
+    println!("{token}");
     Ok(())
 }
 

@@ -1,7 +1,11 @@
 //! Payments per second through the whole hosted pay page: for each prepared order
 //! (`bench_db payable`), GET the page, then POST the card form, as a browser does.
 //!
-//!   bench_pay BASE_URL COUNT CONCURRENCY
+//!   bench_pay BASE_URL COUNT CONCURRENCY [PREFIX START [SAVED_TOKEN]]
+//!
+//! The orders are `/t/{PREFIX}{START+1…START+COUNT, 17 digits}` (default `pay`, 0). With
+//! SAVED_TOKEN the form chooses that saved card and types only its CVV (`bench_db
+//! payable-saved` prepares such orders and the card); without it, a new card is typed.
 //!
 //! Prints `payments/s p50_ms p99_ms` (latency of the POST). Traffic goes to BASE_URL only.
 
@@ -21,12 +25,17 @@ async fn main() -> anyhow::Result<()> {
     let base = args.first().cloned().ok_or_else(|| anyhow::anyhow!("usage: bench_pay BASE_URL COUNT CONCURRENCY"))?;
     let count: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let concurrency: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(16);
-    let next = Arc::new(AtomicUsize::new(1));
+    let prefix = args.get(3).cloned().unwrap_or_else(|| "pay".into());
+    let start: usize = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(0);
+    let saved = args.get(5).cloned();
+    let count = start + count;
+    let next = Arc::new(AtomicUsize::new(start + 1));
     let accepted = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (base, next, accepted) = (base.clone(), next.clone(), accepted.clone());
+        let (base, next, accepted, prefix, saved) =
+            (base.clone(), next.clone(), accepted.clone(), prefix.clone(), saved.clone());
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder()
                 .cookie_store(true)
@@ -39,22 +48,30 @@ async fn main() -> anyhow::Result<()> {
                 if i > count {
                     break;
                 }
-                let url = format!("{base}/t/pay{i:017}");
+                let url = format!("{base}/t/{prefix}{i:017}");
                 let page = client.get(&url).send().await.expect("GET").text().await.expect("body");
                 let (Some(csrf), Some(session)) =
                     (attr(&page, "name=\"csrf-token\" content=\""), attr(&page, "name=\"session\" value=\""))
                 else {
                     panic!("no pay form at {url}");
                 };
-                let form = [
-                    ("csrf_token", csrf.as_str()),
-                    ("session", session.as_str()),
-                    ("card_number", "4970100000000006"),
-                    ("expiry_month", "12"),
-                    ("expiry_year", "2030"),
-                    ("cvv", "123"),
-                    ("holder", "Bench Buyer"),
-                ];
+                let form: Vec<(&str, &str)> = match &saved {
+                    Some(token) => vec![
+                        ("csrf_token", csrf.as_str()),
+                        ("session", session.as_str()),
+                        ("saved_card", token.as_str()),
+                        ("cvv", "123"),
+                    ],
+                    None => vec![
+                        ("csrf_token", csrf.as_str()),
+                        ("session", session.as_str()),
+                        ("card_number", "4970100000000006"),
+                        ("expiry_month", "12"),
+                        ("expiry_year", "2030"),
+                        ("cvv", "123"),
+                        ("holder", "Bench Buyer"),
+                    ],
+                };
                 let t = Instant::now();
                 let res = client.post(&url).form(&form).send().await.expect("POST");
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -74,8 +91,8 @@ async fn main() -> anyhow::Result<()> {
     let pct =
         |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0.0);
     let ok = accepted.load(Ordering::Relaxed);
-    if ok != count {
-        eprintln!("warning: {ok} of {count} payments answered 303");
+    if ok != count - start {
+        eprintln!("warning: {ok} of {} payments answered 303", count - start);
     }
     println!("{:.0} {:.2} {:.2}", ok as f64 / secs, pct(0.5), pct(0.99));
     Ok(())
