@@ -222,6 +222,12 @@ async fn when_the_retries_run_out_both_are_emailed_and_the_balance_link_pays_the
     assert_eq!(statuses(&is), [InstalmentStatus::Paid, InstalmentStatus::Failed, InstalmentStatus::Cancelled]);
     assert!(!in_vault(&app, &plan.card_token), "the card leaves the vault");
     let balance_id = plan.balance_order_id.expect("a balance order");
+    let api = crate::acquirer::Api::new(&app, &m);
+    let got = api.get(&format!("/api/v1/payment-orders/{}", o.id.0)).await;
+    assert_eq!(got.expect(200)["schedule_status"], "FAILED");
+    assert_eq!(got.body["balance_order_id"], balance_id.0);
+    assert_eq!(got.body["schedule"][1]["status"], "FAILED");
+    assert_eq!(got.body["schedule"][1]["tries"], 3);
 
     let mails = outbox_files(&app);
     assert_eq!(mails.len(), mails_before + 2, "one e-mail to the merchant, one to the buyer");
@@ -382,12 +388,14 @@ async fn the_merchant_follows_the_schedule_cancels_what_remains_and_refunds_one_
     let api = crate::acquirer::Api::new(&app, &m);
     let got = api.get(&format!("/api/v1/payment-orders/{}", o.id.0)).await;
     let body = got.expect(200);
-    assert_eq!(body["schedule"]["status"], "RUNNING");
-    assert_eq!(body["schedule"]["count"], 3);
-    let shown: Vec<&str> =
-        body["schedule"]["instalments"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+    assert_eq!(body["schedule_status"], "RUNNING");
+    let shown: Vec<&str> = body["schedule"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
     assert_eq!(shown, ["PAID", "PAID", "PENDING"]);
-    let second = body["schedule"]["instalments"][1]["transaction_id"].as_i64().unwrap();
+    assert_eq!(body["schedule"][2]["index"], 3);
+    assert_eq!(body["schedule"][2]["amount"], 10000);
+    assert_eq!(body["schedule"][2]["due_on"], "2026-08-15");
+    assert!(body["schedule"][2]["transaction_id"].is_null());
+    let second = body["schedule"][1]["transaction_id"].as_i64().unwrap();
     let tx = api.get(&format!("/api/v1/transactions/{second}")).await;
     assert_eq!(tx.expect(200)["instalment"], serde_json::json!({"index": 2, "count": 3}));
     assert_eq!(tx.body["amount"], 10000);

@@ -274,24 +274,17 @@ pub struct OrderObject {
     /// beyond the shop's settings.
     #[schema(required = true, value_type = Option<String>, format = Date)]
     pub instalments_until: Option<NaiveDate>,
-    /// The schedule of instalments the buyer chose; only in `GET /payment-orders/{id}`, and
-    /// only once one was chosen.
+    /// The instalments the buyer chose, in order; only in `GET /payment-orders/{id}`, and
+    /// only once a schedule was chosen (with `schedule_status` and `balance_order_id`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<ScheduleObject>,
-}
-
-/// An order's schedule of instalments.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = InstalmentSchedule)]
-pub struct ScheduleObject {
-    pub status: PlanStatus,
-    pub count: u8,
-    /// The card the instalments are charged to, masked.
-    pub card_masked: String,
+    pub schedule: Option<Vec<InstalmentObject>>,
+    /// Where the schedule stands: RUNNING, COMPLETED, FAILED (retries spent) or CANCELLED
+    /// (by the merchant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_status: Option<PlanStatus>,
     /// Once the schedule FAILED: the order offering the buyer the unpaid balance.
-    #[schema(required = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub balance_order_id: Option<i64>,
-    pub instalments: Vec<InstalmentObject>,
 }
 
 /// One instalment of a schedule.
@@ -313,26 +306,19 @@ pub struct InstalmentObject {
     pub transaction_id: Option<i64>,
 }
 
-impl ScheduleObject {
-    pub fn new(s: &crate::services::schedules::Schedule) -> Self {
-        ScheduleObject {
-            status: s.plan.status,
-            count: s.plan.count,
-            card_masked: s.plan.card_masked.clone(),
-            balance_order_id: s.plan.balance_order_id.map(|b| b.0),
-            instalments: s
-                .instalments
-                .iter()
-                .map(|i| InstalmentObject {
-                    index: i.index,
-                    due_on: i.due_on,
-                    amount: i.amount,
-                    status: i.status,
-                    tries: i.tries,
-                    transaction_id: i.transaction_id,
-                })
-                .collect(),
-        }
+impl InstalmentObject {
+    pub fn list(s: &crate::services::schedules::Schedule) -> Vec<Self> {
+        s.instalments
+            .iter()
+            .map(|i| InstalmentObject {
+                index: i.index,
+                due_on: i.due_on,
+                amount: i.amount,
+                status: i.status,
+                tries: i.tries,
+                transaction_id: i.transaction_id,
+            })
+            .collect()
     }
 }
 
@@ -365,6 +351,8 @@ impl OrderObject {
             transaction_id: o.transaction_id,
             instalments_until: o.instalments_until,
             schedule: None,
+            schedule_status: None,
+            balance_order_id: None,
         }
     }
 }
@@ -623,7 +611,9 @@ pub async fn get(
         api::order_with_schedule(&state.env.db, client.caller(&state.settings.public_url), id).await?;
     let now = state.env.clock.now_naive();
     let object = OrderObject {
-        schedule: schedule.as_ref().map(ScheduleObject::new),
+        schedule: schedule.as_ref().map(InstalmentObject::list),
+        schedule_status: schedule.as_ref().map(|s| s.plan.status),
+        balance_order_id: schedule.as_ref().and_then(|s| s.plan.balance_order_id).map(|b| b.0),
         ..OrderObject::new(&order, &state.settings.public_url, now)
     };
     Ok(json(StatusCode::OK, &object))
