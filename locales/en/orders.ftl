@@ -214,3 +214,6 @@ orders-instalment-FAILED = refused
 orders-instalment-CANCELLED = cancelled
 orders-done-instalments_cancelled = The remaining instalments are cancelled: nothing more will be charged.
 instalments-none_running = This order has no instalments left to charge.
+orders-invoice-direct = The form with this reference filled in (for the printed invoice)
+orders-invoice-qr_alt = QR code of the form with this invoice's reference
+orders-invoice-qr_download = Download the QR code (PNG) for the printed invoice

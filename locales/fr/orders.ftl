@@ -214,3 +214,6 @@ orders-instalment-FAILED = refusée
 orders-instalment-CANCELLED = annulée
 orders-done-instalments_cancelled = Les échéances restantes sont annulées : plus rien ne sera débité.
 instalments-none_running = Cet ordre n'a plus d'échéance à débiter.
+orders-invoice-direct = Le formulaire avec cette référence déjà saisie (pour la facture imprimée)
+orders-invoice-qr_alt = QR code du formulaire avec la référence de cette facture
+orders-invoice-qr_download = Télécharger le QR code (PNG) pour la facture imprimée

@@ -91,6 +91,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    collect_forms (shop_id) {
+        shop_id -> BigInt,
+        enabled -> Bool,
+        production -> Bool,
+        title -> Nullable<Text>,
+        intro -> Nullable<Text>,
+        fields -> Text,
+        info1_label -> Nullable<Text>,
+        info1_hint -> Nullable<Text>,
+        info1_required -> Bool,
+        info1_min -> Integer,
+        info1_max -> Integer,
+        info2_label -> Nullable<Text>,
+        info2_hint -> Nullable<Text>,
+        info2_required -> Bool,
+        info2_min -> Integer,
+        info2_max -> Integer,
+        info3_label -> Nullable<Text>,
+        info3_hint -> Nullable<Text>,
+        info3_required -> Bool,
+        info3_min -> Integer,
+        info3_max -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    buyer_data (order_id) {
+        order_id -> BigInt,
+        last_name -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        address -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        country -> Nullable<Text>,
+        info1 -> Nullable<Text>,
+        info2 -> Nullable<Text>,
+        info3 -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(shops -> companies (company_id));
 diesel::joinable!(users -> companies (company_id));
 diesel::joinable!(user_shops -> users (user_id));
@@ -393,3 +438,9 @@ diesel::table! {
 
 diesel::joinable!(instalments -> instalment_plans (order_id));
 diesel::allow_tables_to_appear_in_same_query!(instalment_plans, instalments, payment_orders);
+
+diesel::joinable!(buyer_data -> payment_orders (order_id));
+diesel::joinable!(collect_forms -> shops (shop_id));
+diesel::allow_tables_to_appear_in_same_query!(buyer_data, payment_orders);
+diesel::allow_tables_to_appear_in_same_query!(buyer_data, transactions);
+diesel::allow_tables_to_appear_in_same_query!(collect_forms, shops);

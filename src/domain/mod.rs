@@ -4,6 +4,7 @@ pub mod actor;
 pub mod api_key;
 pub mod card;
 pub mod clock;
+pub mod collect;
 pub mod ids;
 pub mod instalments;
 pub mod listing;

@@ -5,6 +5,7 @@ pub mod api;
 pub mod audit_reads;
 pub mod auth;
 pub mod checkout;
+pub mod collect;
 pub mod export;
 pub mod health;
 pub mod idempotency;

@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod cards;
+pub mod collect;
 pub mod idempotency;
 pub mod instalments;
 pub mod logos;

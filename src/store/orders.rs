@@ -198,7 +198,7 @@ pub fn find_with_shop(conn: &mut DbConn, id: OrderId) -> QueryResult<Option<(Ord
     Ok(found.map(|(o, s)| (Order::from(o), Shop::from(s))))
 }
 
-/// Whether an open invoice already uses this reference in the shop.
+/// Whether an invoice that is not cancelled already uses this reference in the shop.
 pub fn open_invoice_exists(conn: &mut DbConn, shop: ShopId, mode: Mode, reference: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         po::table.filter(
@@ -206,7 +206,7 @@ pub fn open_invoice_exists(conn: &mut DbConn, shop: ShopId, mode: Mode, referenc
                 .eq(shop.0)
                 .and(po::mode.eq(mode.as_str()))
                 .and(po::channel.eq(Channel::Invoice.as_str()))
-                .and(po::status.ne(OrderStatus::Paid.as_str()))
+                .and(po::status.ne(OrderStatus::Cancelled.as_str()))
                 .and(po::reference.eq(reference)),
         ),
     ))

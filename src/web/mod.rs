@@ -42,6 +42,8 @@ pub struct AppState {
     pub csrf: CsrfKey,
     pub login_limiter: LoginLimiter,
     pub pay_limiter: pay::limiter::PayLimiter,
+    /// Invoice look-ups on the collection forms, per shop and per client IP.
+    pub collect_limiter: pay::limiter::PayLimiter,
     pub metrics: ops::Metrics,
 }
 
@@ -54,6 +56,11 @@ impl AppState {
             pay_limiter: pay::limiter::PayLimiter::new(
                 pay::limiter::ATTEMPTS_PER_LINK,
                 settings.pay_rate_per_ip,
+                env.clock.clone(),
+            ),
+            collect_limiter: pay::limiter::PayLimiter::new(
+                pay::limiter::LOOKUPS_PER_SHOP,
+                pay::limiter::LOOKUPS_PER_IP,
                 env.clock.clone(),
             ),
             metrics: ops::Metrics::new(),

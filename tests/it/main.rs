@@ -12,6 +12,7 @@ mod browser;
 mod cards;
 mod cli;
 mod cluster;
+mod collect;
 mod delivery;
 mod hardening;
 mod instalments;

@@ -399,7 +399,10 @@ async fn invoice_orders_need_a_reference_no_other_open_invoice_uses() {
     assert_eq!(tab.attr("#collect-url", "value"), detail.attr("#collect-url", "value"), "the facts, not a message");
     let page = create_via_form(&client, "invoice", &fields).await;
     assert_eq!(page.status, 422);
-    assert!(text_of(&page, "#reference-error").contains("An open invoice already has this reference."));
+    assert!(
+        text_of(&page, "#reference-error")
+            .contains("Another invoice that is not cancelled already has this reference.")
+    );
     assert_eq!(order_count(&app), 1);
 }
 

@@ -80,6 +80,8 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("POST", "/wallet", Pay, Nothing),
     ("GET", "/wallet/{token}", Pay, Nothing),
     ("POST", "/wallet/{token}", Pay, Nothing),
+    ("GET", "/collect/{slug}", Pay, Nothing),
+    ("POST", "/collect/{slug}", Pay, Nothing),
     ("GET", "/api/v1/openapi.json", Api, Nothing),
     ("GET", "/api/v1/payment-orders", Api, Nothing),
     ("POST", "/api/v1/payment-orders", Api, Nothing),

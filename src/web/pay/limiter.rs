@@ -13,6 +13,11 @@ use crate::domain::clock::SharedClock;
 
 /// Pay attempts allowed per link per minute (per client address: a setting, default 30).
 pub const ATTEMPTS_PER_LINK: u32 = 10;
+/// Invoice look-ups on a shop's collection form per minute, all buyers together: enough for
+/// a busy shop, too few to try references one after the other.
+pub const LOOKUPS_PER_SHOP: u32 = 120;
+/// Invoice look-ups per client address per minute.
+pub const LOOKUPS_PER_IP: u32 = 10;
 
 /// The application's clock as governor reads it: the time since the Unix epoch.
 #[derive(Clone)]

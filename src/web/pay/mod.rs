@@ -15,6 +15,7 @@
 //! The full card number and the CVV exist only inside one request: they are never logged,
 //! stored, put in a URL or rendered back (a refused form is re-rendered without them).
 
+mod collect;
 mod form;
 mod lang;
 pub mod limiter;
@@ -40,7 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/t/{token}/qr.svg", web::get().to(qr_svg))
         .route("/t/{token}/qr.png", web::get().to(qr_png))
         .route("/logos/{file}", web::get().to(logo))
-        .configure(wallet::routes);
+        .configure(wallet::routes)
+        .configure(collect::routes);
 }
 
 async fn find(state: &AppState, token: web::Path<String>) -> Result<Link, AppError> {

@@ -72,6 +72,8 @@ struct DetailPage {
     link: String,
     paste_text: String,
     collect_url: String,
+    /// The form with this invoice's reference filled in (its QR code's address).
+    invoice_url: String,
     reference: String,
     rendered: Rendered,
     sms_segments: usize,
@@ -309,6 +311,7 @@ fn detail_page(
         paste_text: if o.channel == Channel::Url { rendered.text.clone() } else { String::new() },
         link,
         collect_url: format!("{public_url}/collect/{}", shop.slug),
+        invoice_url: collect_url(public_url, &shop.slug, o.reference.as_deref()),
         reference: o.reference.clone().unwrap_or_default(),
         rendered: Rendered {
             // Sanitised when written; cleaned again here since the page shows it as HTML.
@@ -466,7 +469,20 @@ pub(super) async fn change_validity(
 async fn order_link(req: &HttpRequest, state: &AppState, staff: &Staff, id: i64) -> Result<(String, String), AppError> {
     let o = order_reads::find(&state.env.db, &present::scope(req, staff, state), OrderId(id)).await?;
     let name = o.reference.clone().unwrap_or_else(|| o.id.to_string());
+    // A printed invoice's code opens the shop's collection form with its reference.
+    if o.channel == Channel::Invoice {
+        return Ok((collect_url(&state.settings.public_url, &staff.shop.slug, o.reference.as_deref()), name));
+    }
     Ok((service::pay_url(&state.settings.public_url, &o.token), name))
+}
+
+/// The shop's collection form, with the invoice's reference filled in when there is one.
+fn collect_url(public_url: &str, slug: &str, reference: Option<&str>) -> String {
+    let base = format!("{public_url}/collect/{slug}");
+    match reference {
+        Some(r) => format!("{base}?{}", serde_urlencoded::to_string([("reference", r)]).unwrap_or_default()),
+        None => base,
+    }
 }
 
 pub(super) async fn qr_svg(

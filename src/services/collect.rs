@@ -1,0 +1,150 @@
+//! Paying an invoice by its reference (seed 001 §1.4): the buyer opens the shop's public
+//! collection form `/collect/{slug}`, types the reference the merchant gave, sees the amount,
+//! answers the fields the form asks, and goes on to the order's pay page.
+//!
+//! An unknown reference and another shop's reference get the same answer by the same path:
+//! the look-up is always the one query of this shop's invoice orders of that reference.
+
+use super::{Env, ServiceError, ServiceResult};
+use crate::db::DbError;
+use crate::domain::FieldError;
+use crate::domain::api_key::Mode;
+use crate::domain::collect::{BuyerData, CollectSettings, RawBuyer};
+use crate::domain::ids::ShopId;
+use crate::domain::logo::{Logo, LogoKind};
+use crate::domain::money::Money;
+use crate::domain::order::OrderStatus;
+use crate::store::collect as store;
+use crate::store::orders as order_store;
+
+/// A shop's public form.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub shop: ShopId,
+    pub shop_label: String,
+    pub shop_url: String,
+    pub logo: Option<String>,
+    pub settings: CollectSettings,
+}
+
+/// An invoice found by its reference, payable now.
+#[derive(Debug, Clone)]
+pub struct Invoice {
+    pub reference: String,
+    pub token: String,
+    pub amount: Money,
+    pub description: Option<String>,
+    pub language: String,
+    pub mode: Mode,
+}
+
+/// What the reference leads to.
+#[derive(Debug, Clone)]
+pub enum Found {
+    Payable(Invoice),
+    /// Unknown in this shop (or another shop's): one answer for both.
+    NotFound,
+    Expired,
+    Cancelled,
+    Paid,
+}
+
+/// The form of the shop `slug`; not found for an unknown slug or a form turned off.
+pub async fn form(env: &Env, slug: String) -> ServiceResult<Form> {
+    let found = env
+        .db
+        .read_short(move |conn| {
+            let Some(shop) = store::shop_by_slug(conn, &slug)? else { return Ok(None) };
+            let settings = store::get(conn, shop)?;
+            let (label, url) = {
+                use crate::db::schema::shops::dsl as s;
+                use diesel::prelude::*;
+                s::shops.find(shop.0).select((s::label, s::url)).first::<(String, String)>(conn)?
+            };
+            let logo = crate::store::logos::name_of(conn, shop)?;
+            Ok::<_, DbError>(Some((shop, label, url, settings, logo)))
+        })
+        .await?;
+    let (shop, shop_label, shop_url, settings, logo) = found.ok_or(ServiceError::NotFound)?;
+    if !settings.enabled {
+        return Err(ServiceError::NotFound);
+    }
+    let logo = logo.and_then(|(digest, kind)| LogoKind::from_content_type(&kind).map(|k| Logo::href(&digest, k)));
+    Ok(Form { shop, shop_label, shop_url, logo, settings })
+}
+
+/// The modes whose invoices the form pays: TEST always, PRODUCTION once the form is in
+/// production (seed 001 §1.4).
+fn modes(form: &Form) -> Vec<Mode> {
+    if form.settings.production { vec![Mode::Production, Mode::Test] } else { vec![Mode::Test] }
+}
+
+/// The invoice of `reference` in the form's shop.
+pub async fn look_up(env: &Env, form: &Form, reference: &str) -> ServiceResult<Found> {
+    let reference = reference.trim().to_string();
+    if reference.is_empty() || reference.chars().count() > 64 {
+        return Ok(Found::NotFound);
+    }
+    let (shop, modes, now) = (form.shop, modes(form), env.clock.now_naive());
+    let orders = env
+        .db
+        .read_short(move |conn| {
+            let mut orders = Vec::new();
+            for mode in modes {
+                for (id, token) in store::invoices_of(conn, shop, mode, &reference)? {
+                    if let Some(o) = order_store::find_by_token(conn, &token)? {
+                        orders.push((id, o));
+                    }
+                }
+            }
+            Ok::<_, DbError>(orders)
+        })
+        .await?;
+    // A payable one first, then a paid one; otherwise the newest says why.
+    let status = |o: &crate::store::orders::Order| o.status_at(now);
+    let payable = orders.iter().find(|(_, o)| matches!(status(o), OrderStatus::Running | OrderStatus::Refused));
+    if let Some((_, o)) = payable {
+        return Ok(Found::Payable(Invoice {
+            reference: o.reference.clone().unwrap_or_default(),
+            token: o.token.clone(),
+            amount: o.amount,
+            description: o.description.clone(),
+            language: o.language.clone(),
+            mode: o.mode,
+        }));
+    }
+    if orders.iter().any(|(_, o)| status(o) == OrderStatus::Paid) {
+        return Ok(Found::Paid);
+    }
+    Ok(match orders.first().map(|(_, o)| status(o)) {
+        Some(OrderStatus::Expired) => Found::Expired,
+        Some(OrderStatus::Cancelled) => Found::Cancelled,
+        _ => Found::NotFound,
+    })
+}
+
+/// The buyer's answers for the invoice `reference`: kept with its order, and the link of its
+/// pay page to go on to; or the refusals next to their fields, nothing written.
+pub async fn submit(
+    env: &Env,
+    form: &Form,
+    reference: &str,
+    raw: &RawBuyer,
+) -> ServiceResult<Result<(Found, String), (Found, Vec<FieldError>)>> {
+    let found = look_up(env, form, reference).await?;
+    let Found::Payable(invoice) = &found else { return Ok(Err((found, Vec::new()))) };
+    let data = match BuyerData::parse(&form.settings, raw) {
+        Ok(data) => data,
+        Err(errors) => return Ok(Err((found, errors))),
+    };
+    let (clock, token) = (env.clock.clone(), invoice.token.clone());
+    env.db
+        .write(move |conn| {
+            let o = order_store::find_by_token(conn, &token)?.ok_or(ServiceError::NotFound)?;
+            store::put_buyer(conn, o.id, &data, clock.now_naive())?;
+            Ok::<_, ServiceError>(())
+        })
+        .await?;
+    let token = invoice.token.clone();
+    Ok(Ok((found, token)))
+}

@@ -1,0 +1,241 @@
+//! The public collection form `/collect/{slug}` (issue 12): a buyer who knows only an invoice
+//! reference finds it, sees its amount, answers the form's fields and goes on to pay it; not
+//! found, expired, cancelled and paid each say so; an unknown and another shop's reference
+//! get the same answer; look-ups are rate-limited with the application's clock.
+
+use chrono::Duration;
+use paylink::db::DbError;
+use paylink::domain::collect::BuyerData;
+use paylink::domain::ids::{CompanyId, ShopId};
+use paylink::domain::order::{Channel, OrderStatus};
+use paylink::domain::order_form::RawOrder;
+use paylink::services::merchants::CreatedMerchant;
+use paylink::store::orders::Order;
+
+use crate::delivery::create_orders;
+use crate::helpers::{Client, Page, TestApp};
+use crate::pay::{Buyer, raw};
+
+fn invoice(app: &TestApp, m: &CreatedMerchant, reference: &str, amount: &str) -> Order {
+    let raw = RawOrder { reference: reference.into(), description: "Cleaning, November".into(), ..raw(amount, "en") };
+    create_orders(app, m, Channel::Invoice, raw).remove(0)
+}
+
+fn slug(app: &TestApp, m: &CreatedMerchant) -> String {
+    let (company, shop) = (CompanyId(m.company_id.0), ShopId(m.shop_id.0));
+    app.db
+        .read_blocking(move |conn| {
+            Ok::<_, DbError>(paylink::store::shops::find(conn, company, shop)?.expect("the shop").slug)
+        })
+        .unwrap()
+}
+
+fn buyer_data(app: &TestApp, o: &Order) -> Option<BuyerData> {
+    let id = o.id;
+    app.db.read_blocking(move |conn| paylink::store::collect::buyer_of(conn, id).map_err(DbError::from)).unwrap()
+}
+
+async fn find(client: &Client, slug: &str, reference: &str) -> Page {
+    let form = client.get(&format!("/collect/{slug}")).await;
+    assert_eq!(form.status, 200, "{}", form.excerpt());
+    client.post_form(&format!("/collect/{slug}"), &[("reference", reference)]).await
+}
+
+const JANE: [(&str, &str); 4] = [
+    ("last_name", "Doe"),
+    ("first_name", "Jane"),
+    ("email", "jane@example.com"),
+    ("email_confirm", "jane@example.com"),
+];
+
+async fn answer(client: &Client, slug: &str, reference: &str, fields: &[(&str, &str)]) -> Page {
+    let mut all = vec![("step", "buyer"), ("reference", reference)];
+    all.extend_from_slice(fields);
+    client.post_form(&format!("/collect/{slug}"), &all).await
+}
+
+#[actix_web::test]
+async fn a_buyer_with_only_the_reference_finds_the_invoice_answers_the_form_and_pays_it() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = invoice(&app, &m, "F-2026-0042", "120,00");
+    let slug = slug(&app, &m);
+    let client = app.client();
+    let found = find(&client, &slug, " F-2026-0042 ").await;
+    assert_eq!(found.status, 200, "{}", found.excerpt());
+    assert_eq!(found.texts("#collect-amount"), ["€120.00"], "the amount, read-only");
+    assert_eq!(found.texts("#collect-description"), ["Cleaning, November"]);
+    assert_eq!(found.count("input[name=\"amount\"]"), 0, "the amount cannot be typed");
+    for field in ["last_name", "first_name", "email", "email_confirm"] {
+        assert_eq!(found.count(&format!("input[name=\"{field}\"][required]")), 1, "{field}");
+    }
+    let paying = answer(&client, &slug, "F-2026-0042", &JANE).await;
+    paying.assert_redirect(&format!("/t/{}", o.token));
+    let data = buyer_data(&app, &o).expect("the answers are kept with the order");
+    assert_eq!((data.last_name.as_deref(), data.email.as_deref()), (Some("Doe"), Some("jane@example.com")));
+    // The pay page of that order, then paid.
+    let page = client.follow(&paying).await;
+    let buyer = Buyer { client, link: format!("/t/{}", o.token), page };
+    let receipt = buyer.pay("4970100000000006", "123").await;
+    assert!(receipt.body.contains("120.00"), "{}", receipt.excerpt());
+    let client = buyer.client;
+    let again = find(&client, &slug, "F-2026-0042").await;
+    assert_eq!(again.texts("#collect-problem strong"), ["This invoice is already paid."]);
+    // ?reference= pre-fills and looks up at once.
+    let other = invoice(&app, &m, "F-2026-0043", "80,00");
+    let page = client.get(&format!("/collect/{slug}?reference=F-2026-0043")).await;
+    assert_eq!(page.texts("#collect-amount"), ["€80.00"]);
+    assert_eq!(page.attr("input[name=\"reference\"]", "value").as_deref(), Some("F-2026-0043"));
+    let _ = other;
+}
+
+#[actix_web::test]
+async fn mandatory_fields_and_the_email_confirmation_are_refused_next_to_their_field() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = invoice(&app, &m, "F-1", "50,00");
+    let slug = slug(&app, &m);
+    let client = app.client();
+    find(&client, &slug, "F-1").await;
+    let page = answer(
+        &client,
+        &slug,
+        "F-1",
+        &[("last_name", "Doe"), ("email", "jane@example.com"), ("email_confirm", "jan@example.com")],
+    )
+    .await;
+    assert_eq!(page.status, 422, "{}", page.excerpt());
+    assert_eq!(page.texts("#first_name-error").len(), 1, "{}", page.excerpt());
+    assert_eq!(page.texts("#email_confirm-error"), ["The two e-mail addresses differ."]);
+    assert_eq!(page.attr("#last_name", "value").as_deref(), Some("Doe"), "what was typed is kept");
+    assert_eq!(page.texts("#collect-amount"), ["€50.00"], "still on the invoice");
+    assert!(buyer_data(&app, &o).is_none(), "nothing written");
+    let page = answer(
+        &client,
+        &slug,
+        "F-1",
+        &[("last_name", "Doe"), ("first_name", "J"), ("email", "not-an-email"), ("email_confirm", "not-an-email")],
+    )
+    .await;
+    assert_eq!(page.status, 422);
+    assert_eq!(page.count("#email-error"), 1);
+    let page = client.post_form(&format!("/collect/{slug}"), &[("reference", "  ")]).await;
+    assert_eq!(page.status, 422);
+    assert_eq!(page.count("#reference-error"), 1);
+}
+
+#[actix_web::test]
+async fn not_found_expired_cancelled_and_paid_each_get_their_message() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let slug = slug(&app, &m);
+    let cancelled = invoice(&app, &m, "F-CANCEL", "10,00");
+    let api = crate::acquirer::Api::new(&app, &m);
+    api.post_keyed(&format!("/api/v1/payment-orders/{}/cancel", cancelled.id.0), serde_json::json!({}), "c-1")
+        .await
+        .expect(200);
+    let expiring = order_expiring_tomorrow(&app, &m);
+    app.clock.advance(Duration::days(3));
+    let client = app.client();
+    let cases = [
+        ("NOPE-404", 404, "No invoice to pay has this reference."),
+        ("F-CANCEL", 410, "This invoice was cancelled by the merchant."),
+        ("F-EXPIRE", 410, "This invoice can no longer be paid online: its payment period is over."),
+    ];
+    for (reference, status, message) in cases {
+        let page = find(&client, &slug, reference).await;
+        assert_eq!(page.status, status, "{reference}: {}", page.excerpt());
+        assert_eq!(page.texts("#collect-problem strong"), [message], "{reference}");
+        assert_eq!(page.count("#collect-amount"), 0, "{reference}: no amount");
+    }
+    assert_eq!(expiring.status, OrderStatus::Running);
+    // A cancelled invoice whose reference was given again to a new order: the new one.
+    let reissued = invoice(&app, &m, "F-CANCEL", "12,00");
+    let page = find(&client, &slug, "F-CANCEL").await;
+    assert_eq!(page.texts("#collect-amount"), ["€12.00"]);
+    let _ = reissued;
+}
+
+fn order_expiring_tomorrow(app: &TestApp, m: &CreatedMerchant) -> Order {
+    let raw = RawOrder {
+        reference: "F-EXPIRE".into(),
+        expires: paylink::domain::order_form::ExpiresInput::Date("2026-06-16".into()),
+        ..raw("10,00", "en")
+    };
+    create_orders(app, m, Channel::Invoice, raw).remove(0)
+}
+
+#[actix_web::test]
+async fn an_unknown_reference_and_another_shops_reference_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let other = app.create_merchant("Other", "Other Shop", "bob", "1357");
+    invoice(&app, &other, "F-OTHER", "99,00");
+    let slug = slug(&app, &acme);
+    let client = app.client();
+    let unknown = find(&client, &slug, "F-NOBODY").await;
+    let foreign = find(&client, &slug, "F-OTHER").await;
+    assert_eq!((unknown.status, foreign.status), (404, 404));
+    let strip = |p: &Page, reference: &str| {
+        let csrf = p.attr("input[name=\"csrf_token\"]", "value").unwrap_or_default();
+        p.body.replace(&csrf, "").replace(reference, "REF")
+    };
+    assert_eq!(strip(&unknown, "F-NOBODY"), strip(&foreign, "F-OTHER"), "the same page, byte for byte");
+    assert!(!foreign.body.contains("99.00") && !foreign.body.contains("Other Shop"));
+    // The other shop's own form finds it.
+    let theirs = find(&client, &self::slug(&app, &other), "F-OTHER").await;
+    assert_eq!(theirs.texts("#collect-amount"), ["€99.00"]);
+}
+
+#[actix_web::test]
+async fn look_ups_are_limited_per_address_and_the_limit_passes_with_the_clock() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    invoice(&app, &m, "F-1", "10,00");
+    let slug = slug(&app, &m);
+    let client = app.client();
+    client.get(&format!("/collect/{slug}")).await;
+    for i in 0..10 {
+        let page = client.post_form(&format!("/collect/{slug}"), &[("reference", &format!("GUESS-{i}"))]).await;
+        assert_eq!(page.status, 404, "guess {i}");
+    }
+    let page = client.post_form(&format!("/collect/{slug}"), &[("reference", "F-1")]).await;
+    assert_eq!(page.status, 429, "the eleventh look-up in a minute, even of a real reference");
+    assert!(!page.body.contains("10.00"));
+    app.clock.advance(Duration::seconds(61));
+    let page = client.post_form(&format!("/collect/{slug}"), &[("reference", "F-1")]).await;
+    assert_eq!(page.status, 200, "{}", page.excerpt());
+    assert_eq!(page.texts("#collect-amount"), ["€10.00"]);
+}
+
+#[actix_web::test]
+async fn an_unknown_shop_or_a_form_without_csrf_is_refused() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    invoice(&app, &m, "F-1", "10,00");
+    let client = app.client();
+    assert_eq!(client.get("/collect/no-such-shop").await.status, 404);
+    let slug = slug(&app, &m);
+    client.get(&format!("/collect/{slug}")).await;
+    let forged = client.post_form_raw(&format!("/collect/{slug}"), &[("reference", "F-1")]).await;
+    assert_eq!(forged.status, 403);
+}
+
+#[actix_web::test]
+async fn the_invoice_detail_gives_the_form_with_its_reference_and_its_qr_code() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = invoice(&app, &m, "F-2026_7", "10,00");
+    let admin = app.client();
+    app.log_in_first_time(&admin, &m, "4821", crate::helpers::STRONG).await;
+    let detail = admin.get(&format!("/orders/{}", o.id.0)).await;
+    let url = detail.attr("#invoice-url", "value").expect("the form's address with the reference");
+    assert_eq!(url, format!("{}/collect/{}?reference=F-2026_7", app.settings.public_url, slug(&app, &m)));
+    assert_eq!(detail.count("img#invoice-qr[src$=\"/qr.svg\"]"), 1);
+    let qr = admin.get(&format!("/orders/{}/qr.svg", o.id.0)).await;
+    assert_eq!(qr.status, 200);
+    // The address the code holds opens the form on this invoice.
+    let path = url.trim_start_matches(&app.settings.public_url);
+    let page = app.client().get(path).await;
+    assert_eq!(page.texts("#collect-amount"), ["€10.00"], "{}", page.excerpt());
+}
