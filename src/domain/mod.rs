@@ -6,6 +6,7 @@ pub mod card;
 pub mod clock;
 pub mod collect;
 pub mod ids;
+pub mod import;
 pub mod instalments;
 pub mod listing;
 pub mod logo;
