@@ -257,26 +257,7 @@ fn write_result(
     .map_err(|e| {
         if crate::db::is_unique_violation(&e) { ServiceError::Conflict("payment.already_paid") } else { e.into() }
     })?;
-    store::add_event(
-        conn,
-        t.id,
-        "created",
-        Some(amount.minor),
-        "buyer",
-        &format!("{} {}", status, out.authorisation.code),
-        now_naive,
-    )?;
-    if status == TxStatus::Captured {
-        store::add_event(
-            conn,
-            t.id,
-            "captured",
-            Some(amount.minor),
-            "system",
-            "captured with the authorisation",
-            now_naive,
-        )?;
-    }
+    first_events(conn, &t, "buyer", &format!("{} {}", status, out.authorisation.code), now_naive)?;
     schedules::settle_pending(conn, o.id, out.holder, accepted, t.id, now_naive)?;
     let order_status = if accepted { OrderStatus::Paid } else { OrderStatus::Refused };
     if order_store::finalise_payment(conn, o.id, out.holder, order_status, t.id, release, now_naive)? != 1 {
@@ -294,6 +275,30 @@ fn write_result(
         )?;
     }
     Ok((t, if accepted { Finalised::Accepted } else { Finalised::Refused }))
+}
+
+/// The first lines of a new transaction's history: created by `actor`, and captured with
+/// the authorisation when it was.
+pub(crate) fn first_events(
+    conn: &mut DbConn,
+    t: &Transaction,
+    actor: &str,
+    detail: &str,
+    now: NaiveDateTime,
+) -> ServiceResult<()> {
+    store::add_event(conn, t.id, "created", Some(t.amount.minor), actor, detail, now)?;
+    if t.status == TxStatus::Captured {
+        store::add_event(
+            conn,
+            t.id,
+            "captured",
+            Some(t.amount.minor),
+            "system",
+            "captured with the authorisation",
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// What an accepted authorisation of the order becomes, by its validation mode and capture

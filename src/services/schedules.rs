@@ -236,18 +236,7 @@ fn confirm(
         now_naive,
     )?;
     let detail = format!("instalment {}/{} {} {}", due.index, plan.count, settled.status, a.code);
-    tx_store::add_event(conn, t.id, "created", Some(amount.minor), "system", &detail, now_naive)?;
-    if settled.status == tx_store::TxStatus::Captured {
-        tx_store::add_event(
-            conn,
-            t.id,
-            "captured",
-            Some(amount.minor),
-            "system",
-            "captured with the authorisation",
-            now_naive,
-        )?;
-    }
+    payments::first_events(conn, &t, "system", &detail, now_naive)?;
     operations::close_instalment(conn, key, a.approved, t.id, now_naive)?;
     if a.approved {
         store::charged(conn, o.id, due.index, &Charged::Paid { transaction: t.id }, now_naive)?;
