@@ -12,6 +12,10 @@
 //!                                         sav00000000000000001…), the card sealed under
 //!                                         VAULT_KEY (the server's); prints its token
 //!   bench_db createdb URL | dropdb URL    a throwaway PostgreSQL database for the run
+//!   bench_db import-bench DIR LINES       a CSV of LINES invoices imported as the product does
+//!                                         (the request, then the worker's transaction) into
+//!                                         DIR/import.db, against the same rows inserted bare,
+//!                                         one INSERT each in one transaction, into DIR/bare.db
 //!
 //! Kept in the repo so the figures in the README can be reproduced; not part of the product.
 
@@ -56,11 +60,13 @@ fn main() -> anyhow::Result<()> {
         Some("explain") => explain(arg(1)?, arg(2)?.parse()?, arg(3)?),
         Some("payable") => payable(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?),
         Some("payable-saved") => payable_saved(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, arg(4)?),
+        Some("import-bench") => import_bench(arg(1)?, arg(2)?.parse()?),
         Some("createdb") => admin(arg(1)?, |name| format!("CREATE DATABASE {name}")),
         Some("dropdb") => admin(arg(1)?, |name| format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
         _ => anyhow::bail!(
             "usage: bench_db insert-loop DB ROWS | seed DB SHOP_ID MODE TOTAL | crowd DB SHOPS ORDERS MODE | \
-             analyze DB | explain DB SHOP_ID MODE | payable DB SHOP_ID COUNT | createdb URL | dropdb URL"
+             analyze DB | explain DB SHOP_ID MODE | payable DB SHOP_ID COUNT | import-bench DIR LINES | createdb URL | \
+             dropdb URL"
         ),
     }
 }
@@ -93,14 +99,11 @@ fn count(db: &Db, sql: String) -> anyhow::Result<i64> {
     Ok(db.read_blocking(|c| diesel::sql_query(sql).get_result::<Count>(c).map_err(DbError::from))?.n)
 }
 
-/// The bare baseline: the real table, the same pragmas, one transaction per row, no HTTP,
-/// no validation, no outbox, no audit.
-fn insert_loop(path: &str, rows: u32) -> anyhow::Result<()> {
-    let db = Db::connect(path, 2)?;
-    db.migrate()?;
-    run(&db, "INSERT INTO companies (name, created_at) VALUES ('bench', '2026-06-15 10:00:00')".into())?;
+/// Company 1 and its shop 1, as raw rows.
+fn bench_shop(db: &Db) -> anyhow::Result<()> {
+    run(db, "INSERT INTO companies (name, created_at) VALUES ('bench', '2026-06-15 10:00:00')".into())?;
     run(
-        &db,
+        db,
         "INSERT INTO shops (company_id, label, slug, url, contact_email, time_zone, test_key_hash, test_key_hint, \
          production_key_hash, production_key_hint, validity_days, reference_mandatory, validation_mode, \
          capture_delay_days, three_ds, created_at, updated_at) VALUES (1, 'bench', 'bench', '', 'b@example.com', \
@@ -108,6 +111,15 @@ fn insert_loop(path: &str, rows: u32) -> anyhow::Result<()> {
          '2026-06-15 10:00:00')"
             .into(),
     )?;
+    Ok(())
+}
+
+/// The bare baseline: the real table, the same pragmas, one transaction per row, no HTTP,
+/// no validation, no outbox, no audit.
+fn insert_loop(path: &str, rows: u32) -> anyhow::Result<()> {
+    let db = Db::connect(path, 2)?;
+    db.migrate()?;
+    bench_shop(&db)?;
     let (a, b, c) = match db.backend() {
         Backend::Sqlite => ("?", "?", "?"),
         Backend::Postgres => ("$1", "$2", "$3"),
@@ -438,5 +450,86 @@ fn admin(url: &str, sql: impl Fn(&str) -> String) -> anyhow::Result<()> {
     );
     let mut conn = diesel::PgConnection::establish(&format!("{server}/postgres"))?;
     conn.batch_execute(&sql(name))?;
+    Ok(())
+}
+
+/// `LINES` invoices through the import (`services::imports`: parse and record in the
+/// request, then parse, check the references and insert in the worker's transaction), then
+/// the same rows inserted bare (one `INSERT` each, one transaction, nothing checked). Prints
+/// `import_seconds import_rows_per_s bare_seconds bare_rows_per_s`.
+fn import_bench(dir: &str, lines: usize) -> anyhow::Result<()> {
+    use paylink::domain::actor::Actor;
+    use paylink::domain::api_key::Mode;
+    use paylink::domain::clock::{Clock, SystemClock};
+    use paylink::domain::ids::ShopId;
+    use paylink::domain::import::ImportStatus;
+    use paylink::services::imports;
+    use paylink::services::orders::OrderContext;
+    use paylink::store::imports::{InvoiceDefaults, NewInvoice};
+
+    let mut csv = String::from("reference;amount;currency;description;expires_on\n");
+    for i in 1..=lines {
+        csv.push_str(&format!("F-{i:07};{},{:02};EUR;Invoice {i} of the bench;\n", 10 + i % 990, i % 100));
+    }
+    let clock = SystemClock;
+    let open = |name: &str| -> anyhow::Result<Db> {
+        let path = format!("{dir}/{name}");
+        let _ = std::fs::remove_file(&path);
+        let db = Db::connect(&path, 2)?;
+        db.migrate()?;
+        bench_shop(&db)?;
+        Ok(db)
+    };
+
+    let db = open("import.db")?;
+    let shop =
+        db.read_blocking(|c| paylink::store::shops::find_with_key_hashes(c, ShopId(1)).map_err(DbError::from))?;
+    let shop = shop.ok_or_else(|| anyhow::anyhow!("no bench shop"))?.shop;
+    let actor = Actor { company_id: Some(shop.company_id), user_id: None, name: "bench".into(), ip: None };
+    let ctx = OrderContext { actor: &actor, shop: &shop, mode: Mode::Test, public_url: "http://127.0.0.1" };
+    let started = Instant::now();
+    let received = db.write_blocking(|c| imports::submit_in(c, &clock, &ctx, csv.as_bytes()))?;
+    let ended = db.write_blocking(|c| imports::run_one(c, &clock, received.id, "http://127.0.0.1"))?;
+    let import_secs = started.elapsed().as_secs_f64();
+    let done = imports::find_blocking(&db, shop.id, Mode::Test, received.id)?;
+    anyhow::ensure!(
+        ended + usize::from(received.status != ImportStatus::Running) == 1
+            && done.status == ImportStatus::Done
+            && done.created as usize == lines,
+        "the import did not create every order: {done:?}"
+    );
+
+    let bare = open("bare.db")?;
+    let now = clock.now_naive();
+    let invoices: Vec<NewInvoice> = (1..=lines)
+        .map(|i| NewInvoice {
+            token: paylink::domain::order::new_token(),
+            reference: format!("F-{i:07}"),
+            amount: paylink::domain::money::Money {
+                minor: ((10 + i % 990) * 100 + i % 100) as i64,
+                currency: paylink::domain::money::Currency::EUR,
+            },
+            description: Some(format!("Invoice {i} of the bench")),
+            expires_on: now.date() + chrono::Duration::days(30),
+            expires_at: now + chrono::Duration::days(30),
+        })
+        .collect();
+    let defaults = InvoiceDefaults {
+        shop_id: ShopId(1),
+        mode: Mode::Test,
+        language: "fr",
+        validation_mode: paylink::domain::shop::ValidationMode::Auto,
+        capture_delay_days: 0,
+        three_ds: paylink::domain::shop::ThreeDsPreference::NoPreference,
+        created_by: "bench",
+    };
+    let started = Instant::now();
+    let inserted = bare.write_blocking(|c| {
+        paylink::store::imports::insert_invoices_one_by_one(c, &defaults, &invoices, now).map_err(DbError::from)
+    })?;
+    let bare_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(inserted == lines, "the bare loop inserted {inserted}");
+    let rate = |secs: f64| lines as f64 / secs;
+    println!("{import_secs:.3} {:.0} {bare_secs:.3} {:.0}", rate(import_secs), rate(bare_secs));
     Ok(())
 }

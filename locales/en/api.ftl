@@ -11,6 +11,7 @@ api-invalid_type = This field has the wrong type (see the OpenAPI document).
 api-invalid_request = Request refused.
 api-invalid_query = The query string cannot be read.
 api-bad_request = The request could not be understood.
+api-csv_expected = Send the file with Content-Type: text/csv.
 api-idempotency_key_invalid = The Idempotency-Key header must be 1 to 255 printable ASCII characters.
 api-idempotency_key_reused = This Idempotency-Key was already used with another request.
 api-idempotency_in_progress = A request with this Idempotency-Key is still running; retry in a moment.

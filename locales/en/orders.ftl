@@ -217,3 +217,34 @@ instalments-none_running = This order has no instalments left to charge.
 orders-invoice-direct = The form with this reference filled in (for the printed invoice)
 orders-invoice-qr_alt = QR code of the form with this invoice's reference
 orders-invoice-qr_download = Download the QR code (PNG) for the printed invoice
+
+## Import of invoice orders from a CSV file
+import-title = Import invoices
+import-link = Import a CSV file
+import-intro = Create many invoice orders at once from a CSV file (UTF-8, with ";" or "," between columns, a header row). The whole file is checked first: if one line is wrong, nothing is created and every faulty line is listed.
+import-file = CSV file
+import-file_hint = Up to 32 MB. Amounts as in the form (15,00 or 15.00); dates yyyy-mm-dd, at most 3 months ahead; no date: the shop's default validity.
+import-columns = Columns (reference and amount mandatory):
+import-example = Example
+import-submit = Check and import
+import-no_file = Choose a CSV file.
+import-too_large = This file is larger than 32 MB.
+import-running = Importing { $total } lines…
+import-running_hint = Large files are created in the background, in one go. This page refreshes by itself.
+import-done = { $created ->
+    [one] 1 order created
+   *[other] { $created } orders created
+}
+import-see_orders = See the invoice orders
+import-failed = { $faults ->
+    [one] 1 fault: nothing was created
+   *[other] { $faults } faults: nothing was created
+}
+import-failed_hint = Correct these lines in the file and import it again.
+import-errors_caption = Faulty lines
+import-line = Line
+import-column = Column
+import-reason = Reason
+import-column_file = file
+import-again = Import a corrected file
+import-fingerprint = SHA-256 of the file: { $sha256 }

@@ -11,6 +11,7 @@ api-invalid_type = Ce champ n'a pas le bon type (voir le document OpenAPI).
 api-invalid_request = Requête refusée.
 api-invalid_query = Les paramètres de l'adresse ne sont pas lisibles.
 api-bad_request = La requête n'a pas pu être comprise.
+api-csv_expected = Envoyez le fichier avec Content-Type: text/csv.
 api-idempotency_key_invalid = L'en-tête Idempotency-Key doit compter de 1 à 255 caractères ASCII imprimables.
 api-idempotency_key_reused = Cette clé d'idempotence a déjà servi pour une autre requête.
 api-idempotency_in_progress = Une requête avec cette clé d'idempotence est encore en cours ; réessayez dans un instant.

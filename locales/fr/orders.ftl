@@ -217,3 +217,34 @@ instalments-none_running = Cet ordre n'a plus d'échéance à débiter.
 orders-invoice-direct = Le formulaire avec cette référence déjà saisie (pour la facture imprimée)
 orders-invoice-qr_alt = QR code du formulaire avec la référence de cette facture
 orders-invoice-qr_download = Télécharger le QR code (PNG) pour la facture imprimée
+
+## Import d'ordres facture depuis un fichier CSV
+import-title = Importer des factures
+import-link = Importer un fichier CSV
+import-intro = Créez de nombreux ordres facture d'un coup depuis un fichier CSV (UTF-8, « ; » ou « , » entre les colonnes, une ligne d'en-tête). Tout le fichier est d'abord vérifié : si une ligne est fausse, rien n'est créé et chaque ligne en faute est listée.
+import-file = Fichier CSV
+import-file_hint = 32 Mo au plus. Montants comme dans le formulaire (15,00 ou 15.00) ; dates aaaa-mm-jj, 3 mois au plus ; sans date : la validité par défaut de la boutique.
+import-columns = Colonnes (reference et amount obligatoires) :
+import-example = Exemple
+import-submit = Vérifier et importer
+import-no_file = Choisissez un fichier CSV.
+import-too_large = Ce fichier dépasse 32 Mo.
+import-running = Import de { $total } lignes en cours…
+import-running_hint = Les gros fichiers sont créés en arrière-plan, en une fois. Cette page se met à jour toute seule.
+import-done = { $created ->
+    [one] 1 ordre créé
+   *[other] { $created } ordres créés
+}
+import-see_orders = Voir les ordres facture
+import-failed = { $faults ->
+    [one] 1 erreur : rien n'a été créé
+   *[other] { $faults } erreurs : rien n'a été créé
+}
+import-failed_hint = Corrigez ces lignes dans le fichier et importez-le à nouveau.
+import-errors_caption = Lignes en faute
+import-line = Ligne
+import-column = Colonne
+import-reason = Motif
+import-column_file = fichier
+import-again = Importer un fichier corrigé
+import-fingerprint = SHA-256 du fichier : { $sha256 }

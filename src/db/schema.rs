@@ -444,3 +444,22 @@ diesel::joinable!(collect_forms -> shops (shop_id));
 diesel::allow_tables_to_appear_in_same_query!(buyer_data, payment_orders);
 diesel::allow_tables_to_appear_in_same_query!(buyer_data, transactions);
 diesel::allow_tables_to_appear_in_same_query!(collect_forms, shops);
+
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        mode -> Text,
+        status -> Text,
+        total -> Integer,
+        created -> Integer,
+        errors -> Text,
+        sha256 -> Text,
+        source -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(imports -> shops (shop_id));

@@ -17,7 +17,7 @@ use crate::db::{Db, DbError};
 use crate::domain::clock::SharedClock;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::order::DeliveryStatus;
-use crate::services::{Env, ServiceError, operations, orders, schedules, sms as sms_service};
+use crate::services::{Env, ServiceError, imports, operations, orders, schedules, sms as sms_service};
 use crate::store::orders::{self as order_store, OrderUpdate};
 use crate::store::outbox::{self, Job, JobStatus, Kind};
 use crate::store::{cards, idempotency, sessions};
@@ -42,6 +42,8 @@ pub struct Report {
     pub instalments_retried: usize,
     /// Schedules whose retries ran out (the balance was offered to the buyer).
     pub schedules_failed: usize,
+    /// Large CSV imports ended (DONE or FAILED).
+    pub imports_ended: usize,
     pub transactions_captured: usize,
     pub transactions_expired: usize,
     /// Pending acquirer operations found done, or not done, at the acquirer.
@@ -125,6 +127,8 @@ impl Worker {
         report.instalments_charged = instalments.charged;
         report.instalments_retried = instalments.retried;
         report.schedules_failed = instalments.failed;
+        report.imports_ended =
+            imports::run_pending(&self.env, &self.settings.public_url).await.map_err(service_to_db)?;
         loop {
             let clock = self.clock.clone();
             let jobs = self

@@ -21,4 +21,4 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(CompanyId, ShopId, UserId, AuditId, OrderId, OutboxId, TemplateId);
+id_type!(CompanyId, ShopId, UserId, AuditId, OrderId, OutboxId, TemplateId, ImportId);

@@ -16,6 +16,17 @@ pub const COLUMNS: [&str; 5] = ["reference", "amount", "currency", "description"
 /// The longest description kept.
 const DESCRIPTION_MAX: usize = 255;
 
+/// Where an import stands: RUNNING until its orders are created (DONE) or it is refused
+/// (FAILED, nothing created).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ImportStatus {
+    Running,
+    Done,
+    Failed,
+}
+super::shop::text_enum!(ImportStatus { Running = "RUNNING", Done = "DONE", Failed = "FAILED" });
+
 /// One invoice of the file, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRow {
@@ -29,18 +40,18 @@ pub struct ImportRow {
 }
 
 /// Why a line (or the file) is refused. `line` 1 is the header row; 0 the file itself.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineError {
     pub line: usize,
     /// The column, or `file`.
-    pub field: &'static str,
+    pub field: String,
     /// An i18n key, and the API's stable code.
-    pub code: &'static str,
+    pub code: String,
 }
 
 impl LineError {
-    fn new(line: usize, field: &'static str, code: &'static str) -> Self {
-        LineError { line, field, code }
+    pub fn new(line: usize, field: &str, code: &str) -> Self {
+        LineError { line, field: field.to_string(), code: code.to_string() }
     }
 }
 
@@ -208,7 +219,7 @@ mod tests {
                     F-5;10,00;EUR;;2026-10-01\n\
                     ;10,00;EUR;;\n";
         let errors = read(text).unwrap_err();
-        let seen: Vec<_> = errors.iter().map(|e| (e.line, e.field)).collect();
+        let seen: Vec<_> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(
             seen,
             [(3, "amount"), (4, "reference"), (5, "currency"), (6, "expires_on"), (7, "reference")],

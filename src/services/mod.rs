@@ -9,6 +9,7 @@ pub mod collect;
 pub mod export;
 pub mod health;
 pub mod idempotency;
+pub mod imports;
 pub mod instalments;
 pub mod merchants;
 pub mod messaging;

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod cards;
 pub mod collect;
 pub mod idempotency;
+pub mod imports;
 pub mod instalments;
 pub mod logos;
 pub mod operations;

@@ -87,3 +87,44 @@ pub fn token(req: &HttpRequest) -> String {
     let seed = req.extensions().get::<CsrfSeed>().map(|s| s.value.clone()).unwrap_or_default();
     req.app_data::<web::Data<AppState>>().map(|s| s.csrf.token_for(&seed)).unwrap_or_default()
 }
+
+/// A multipart form of a CSRF token and one file, as read.
+pub struct Upload {
+    pub csrf: Option<String>,
+    /// At most `max + 1` bytes: one over the limit is enough to refuse it, the rest is not kept.
+    pub file: Vec<u8>,
+    /// The body was not a well-formed multipart form.
+    pub broken: bool,
+}
+
+impl Upload {
+    /// Reads the token (`csrf_token`) and the file field `file_field`, other fields ignored.
+    /// A broken body is refused by the caller after the CSRF check (which it fails unless its
+    /// token came first), never half read.
+    pub async fn read(mut payload: actix_multipart::Multipart, file_field: &str, max: usize) -> Upload {
+        use futures_util::StreamExt;
+        let mut upload = Upload { csrf: None, file: Vec::new(), broken: false };
+        'fields: while let Some(field) = payload.next().await {
+            let Ok(mut field) = field else {
+                upload.broken = true;
+                break;
+            };
+            let name = field.name().unwrap_or_default().to_string();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let Ok(chunk) = chunk else {
+                    upload.broken = true;
+                    break 'fields;
+                };
+                let room = (max + 1).saturating_sub(bytes.len());
+                bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            if name == CSRF_FIELD {
+                upload.csrf = String::from_utf8(bytes).ok();
+            } else if name == file_field {
+                upload.file = bytes;
+            }
+        }
+        upload
+    }
+}

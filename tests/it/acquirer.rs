@@ -194,6 +194,26 @@ impl Api {
         Self::read(res.send().await.unwrap()).await
     }
 
+    /// POSTs a CSV file (`text/csv`), under an Idempotency-Key when given; `key` may be
+    /// another API key of the same shop (its PRODUCTION key).
+    pub async fn post_csv(&self, path: &str, csv: &str, idempotency: Option<&str>) -> Res {
+        let mut res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .basic_auth(&self.user, Some(&self.key))
+            .header("Content-Type", "text/csv; charset=utf-8")
+            .body(csv.to_string());
+        if let Some(k) = idempotency {
+            res = res.header("Idempotency-Key", k);
+        }
+        Self::read(res.send().await.unwrap()).await
+    }
+
+    /// The same client with the shop's PRODUCTION key.
+    pub fn production(app: &TestApp, m: &CreatedMerchant) -> Api {
+        Api { key: m.production_api_key.clone(), ..Api::new(app, m) }
+    }
+
     async fn read(res: reqwest::Response) -> Res {
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();

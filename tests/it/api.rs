@@ -897,6 +897,10 @@ async fn the_openapi_document_matches_what_the_server_answers() {
         if template.starts_with("/api/v1/transactions") {
             continue;
         }
+        // The import operations are checked by imports.rs.
+        if template.contains("import") {
+            continue;
+        }
         for (method, operation) in item.as_object().unwrap() {
             operations += 1;
             let documented: Vec<u16> =

@@ -15,6 +15,7 @@ mod cluster;
 mod collect;
 mod delivery;
 mod hardening;
+mod imports;
 mod instalments;
 mod lists;
 mod messaging;

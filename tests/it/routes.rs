@@ -49,6 +49,7 @@ enum Obj {
     Template,
     Job,
     OrderJob,
+    Import,
 }
 
 use Kind::*;
@@ -85,6 +86,8 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("GET", "/api/v1/openapi.json", Api, Nothing),
     ("GET", "/api/v1/payment-orders", Api, Nothing),
     ("POST", "/api/v1/payment-orders", Api, Nothing),
+    ("POST", "/api/v1/payment-orders/import", Api, Nothing),
+    ("GET", "/api/v1/imports/{id}", Api, Obj::Import),
     ("GET", "/api/v1/payment-orders/{id}", Api, Obj::Order),
     ("PATCH", "/api/v1/payment-orders/{id}", Api, Obj::Order),
     ("POST", "/api/v1/payment-orders/{id}/cancel", Api, Obj::Order),
@@ -104,6 +107,9 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("GET", "/orders.csv", Read, Nothing),
     ("POST", "/orders/columns", Own, Nothing),
     ("GET", "/orders/new", Write, Nothing),
+    ("GET", "/orders/import", Write, Nothing),
+    ("POST", "/orders/import", Write, Nothing),
+    ("GET", "/orders/import/{id}", Read, Obj::Import),
     ("GET", "/orders/{id}", Read, Obj::Order),
     ("GET", "/orders/{id}/message", Read, Obj::Order),
     ("GET", "/orders/{id}/qr.svg", Read, Obj::Order),
@@ -275,6 +281,8 @@ struct Ids {
     template: i64,
     job: i64,
     mail_order: i64,
+    /// A refused import (nothing created).
+    import: i64,
     token: String,
 }
 
@@ -287,6 +295,7 @@ impl Ids {
             Obj::Template => self.template,
             Obj::Job => self.job,
             Obj::OrderJob => self.mail_order,
+            Obj::Import => self.import,
             Obj::Nothing => 0,
         };
         path.replace("{id}", &id.to_string())
@@ -424,7 +433,13 @@ async fn world() -> World {
     let stranger = app.client();
     app.log_in_first_time(&stranger, &globex, "9753", STRONG).await;
     // The unpaid order: every page of an order opens for it (a paid one is no longer editable).
-    let ids = Ids { order: unpaid.id.0, transaction, user, template, job, mail_order, token: unpaid.token };
+    let import = crate::acquirer::Api::new(&app, &acme)
+        .post_csv("/api/v1/payment-orders/import", "reference,amount\nACME-SECRET-10,abc\n", None)
+        .await
+        .expect(202)["id"]
+        .as_i64()
+        .expect("an import id");
+    let ids = Ids { order: unpaid.id.0, transaction, user, template, job, mail_order, import, token: unpaid.token };
     World { app, ids, acme, globex, admin, stranger, elsewhere, viewer }
 }
 

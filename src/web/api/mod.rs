@@ -12,6 +12,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod idempotency;
+pub mod imports;
 pub mod orders;
 pub mod transactions;
 
@@ -48,6 +49,8 @@ const MAX_BODY: usize = 1024 * 1024;
         orders::cancel,
         orders::reactivate,
         orders::resend,
+        imports::create,
+        imports::get,
         transactions::list,
         transactions::get,
         transactions::capture,
@@ -108,6 +111,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(orders::list))
                     .route(web::post().to(orders::create)),
             )
+            // Before `/payment-orders/{id}`, which would take `import` for an id.
+            .service(
+                web::resource("/payment-orders/import")
+                    .app_data(web::PayloadConfig::new(crate::services::imports::MAX_BYTES))
+                    .route(web::post().to(imports::create)),
+            )
+            .service(web::resource("/imports/{id}").route(web::get().to(imports::get)))
             .service(
                 web::resource("/payment-orders/{id}")
                     .route(web::get().to(orders::get))

@@ -179,40 +179,14 @@ async fn upload_logo(
     req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
-    mut payload: actix_multipart::Multipart,
+    payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AppError> {
-    use futures_util::StreamExt;
-    let mut csrf = None;
-    let mut file = Vec::new();
-    // A body that is not a well-formed multipart form is refused after the CSRF check
-    // (which it fails unless its token came first), never half read.
-    let mut broken = false;
-    'fields: while let Some(field) = payload.next().await {
-        let Ok(mut field) = field else {
-            broken = true;
-            break;
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let Ok(chunk) = chunk else {
-                broken = true;
-                break 'fields;
-            };
-            // One byte over the limit is enough to refuse it; the rest is not kept.
-            let room = (logo::MAX_BYTES + 1).saturating_sub(bytes.len());
-            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        }
-        match name.as_str() {
-            "csrf_token" => csrf = String::from_utf8(bytes).ok(),
-            "logo" => file = bytes,
-            _ => {}
-        }
-    }
-    forms::verify(&req, &state, csrf.as_deref())?;
-    if broken {
+    let upload = forms::Upload::read(payload, "logo", logo::MAX_BYTES).await;
+    forms::verify(&req, &state, upload.csrf.as_deref())?;
+    if upload.broken {
         return Err(AppError::BadRequest("logo"));
     }
+    let file = upload.file;
     staff.require_write()?;
     let logo = match logo::parse(&file) {
         Ok(logo) => logo,

@@ -9,6 +9,7 @@
 
 mod detail;
 mod form;
+mod import;
 mod list;
 
 use actix_web::web;
@@ -27,6 +28,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orders.csv", web::get().to(list::export))
         .route("/orders/columns", web::post().to(list::save_columns))
         .route("/orders/new", web::get().to(form::new_form))
+        // Before `/orders/{id}`, which would take `import` for an id.
+        .route("/orders/import", web::get().to(import::form))
+        .route("/orders/import", web::post().to(import::upload))
+        .route("/orders/import/{id}", web::get().to(import::show))
         .route("/orders/{id}", web::get().to(detail::detail))
         .route("/orders/{id}/message", web::get().to(detail::message))
         .route("/orders/{id}/qr.svg", web::get().to(detail::qr_svg))
