@@ -84,6 +84,7 @@ transactions-see_order = See the order
 transactions-amounts-title = Amounts
 transactions-card-title = Card and authentication
 transactions-payment-title = Payment
+transactions-buyer-title = Buyer (collection form)
 transactions-history-title = History
 transactions-history-when = When
 transactions-history-event = Event

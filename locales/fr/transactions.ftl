@@ -84,6 +84,7 @@ transactions-see_order = Voir l'ordre
 transactions-amounts-title = Montants
 transactions-card-title = Carte et authentification
 transactions-payment-title = Paiement
+transactions-buyer-title = Acheteur (formulaire de collecte)
 transactions-history-title = Historique
 transactions-history-when = Date
 transactions-history-event = Événement

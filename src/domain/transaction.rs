@@ -89,6 +89,9 @@ pub struct Transaction {
     pub saved_card: Option<String>,
     /// Which instalment this pays, `(index, count)` (1 for the first); None: paid at once.
     pub instalment: Option<(u8, u8)>,
+    /// What the buyer answered on the collection form before paying its order (the lists and
+    /// the detail read it; None elsewhere, and when the order asked nothing).
+    pub buyer: Option<super::collect::BuyerData>,
 }
 
 /// A new receipt number: `R-` and 16 random hexadecimal digits (64 bits).
@@ -191,6 +194,7 @@ mod tests {
             receipt_no: new_receipt_no(),
             saved_card: None,
             instalment: None,
+            buyer: None,
         }
     }
 

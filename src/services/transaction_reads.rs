@@ -83,6 +83,8 @@ pub struct TxDetail {
     pub reference: Option<String>,
     /// The saved card the payment used or saved, while it is still saved.
     pub saved_card: Option<SavedCard>,
+    /// The labels the shop gave its collection form's custom fields (Info 1–3).
+    pub custom_labels: [Option<String>; 3],
 }
 
 pub async fn detail(db: &Db, scope: &Scope, id: i64) -> ServiceResult<TxDetail> {
@@ -96,7 +98,9 @@ pub async fn detail(db: &Db, scope: &Scope, id: i64) -> ServiceResult<TxDetail> 
             Some(token) => crate::store::cards::get(conn, token)?.filter(|c| c.shop_id == transaction.shop_id),
             None => None,
         };
-        Ok(TxDetail { transaction, events, reference, saved_card })
+        let form = crate::store::collect::get(conn, transaction.shop_id)?;
+        let custom_labels = form.customs.map(|c| c.map(|c| c.label));
+        Ok(TxDetail { transaction, events, reference, saved_card, custom_labels })
     })
     .await
 }

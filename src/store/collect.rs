@@ -192,3 +192,14 @@ pub fn put_buyer(conn: &mut DbConn, order: OrderId, d: &BuyerData, now: NaiveDat
 pub fn buyer_of(conn: &mut DbConn, order: OrderId) -> QueryResult<Option<BuyerData>> {
     Ok(bd::table.find(order.0).select(DataRow::as_select()).first(conn).optional()?.map(Into::into))
 }
+
+/// The answers kept for these orders, in one query.
+pub fn buyers_of(conn: &mut DbConn, orders: &[OrderId]) -> QueryResult<Vec<(OrderId, BuyerData)>> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = orders.iter().map(|o| o.0).collect();
+    let rows: Vec<(i64, DataRow)> =
+        bd::table.filter(bd::order_id.eq_any(ids)).select((bd::order_id, DataRow::as_select())).load(conn)?;
+    Ok(rows.into_iter().map(|(id, r)| (OrderId(id), r.into())).collect())
+}

@@ -90,6 +90,7 @@ impl TryFrom<Row> for Transaction {
             refund_pending: r.refund_pending,
             receipt_no: r.receipt_no,
             saved_card: r.saved_card,
+            buyer: None,
             instalment: match (r.instalment_index, r.instalment_count) {
                 (Some(i), Some(n)) => Some((
                     u8::try_from(i).map_err(|_| bad("instalment_index", &i.to_string()))?,
@@ -179,7 +180,19 @@ pub fn find(conn: &mut DbConn, shops: &[ShopId], mode: Mode, id: i64) -> QueryRe
         .first::<Row>(conn)
         .optional()?
         .map(Transaction::try_from)
+        .transpose()?
+        .map(|t| with_buyers(conn, vec![t]).map(|mut v| v.remove(0)))
         .transpose()
+}
+
+/// The transactions with their orders' collected buyer data (one query for all).
+fn with_buyers(conn: &mut DbConn, mut txs: Vec<Transaction>) -> QueryResult<Vec<Transaction>> {
+    let orders: Vec<OrderId> = txs.iter().map(|t| t.order_id).collect();
+    let buyers: std::collections::HashMap<OrderId, _> = super::collect::buyers_of(conn, &orders)?.into_iter().collect();
+    for t in &mut txs {
+        t.buyer = buyers.get(&t.order_id).cloned();
+    }
+    Ok(txs)
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<Transaction>> {
@@ -195,6 +208,7 @@ pub fn for_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Transacti
         .select(Row::as_select())
         .load::<Row>(conn)
         .and_then(decode)
+        .and_then(|txs| with_buyers(conn, txs))
 }
 
 /// One page, newest first, after the `before` id (keyset).
@@ -217,7 +231,7 @@ pub fn list(
     }
     let (rows, more) = super::merge_pages(rows, |t| t.id, true, limit);
     let next = if more { rows.last().map(|t| t.id) } else { None };
-    Ok((rows, next))
+    Ok((with_buyers(conn, rows)?, next))
 }
 
 /// The newest `fetch` transactions of one shop before `before`.

@@ -317,6 +317,27 @@ pub fn language_label(t: &Tr, code: &str) -> &'static str {
     t.get(&format!("orders.language.{}", Lang::parse(code).unwrap_or(Lang::Fr).code()))
 }
 
+/// The buyer's answers on the collection form, label and value, in the form's order; the
+/// custom fields under the shop's labels ("Info 1" when it gave none).
+pub fn buyer_facts(
+    t: &Tr,
+    b: &crate::domain::collect::BuyerData,
+    custom_labels: &[Option<String>; 3],
+) -> Vec<(String, String)> {
+    use crate::domain::collect::BuyerField;
+    let mut facts: Vec<(String, String)> = BuyerField::ALL
+        .into_iter()
+        .filter_map(|f| b.value(f).map(|v| (t.get(&format!("collect.field.{}", f.name())).to_string(), v.to_string())))
+        .collect();
+    for (i, label) in custom_labels.iter().enumerate() {
+        if let Some(v) = b.info(i) {
+            let label = label.clone().unwrap_or_else(|| format!("Info {}", i + 1));
+            facts.push((label, v.to_string()));
+        }
+    }
+    facts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

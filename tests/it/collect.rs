@@ -239,3 +239,53 @@ async fn the_invoice_detail_gives_the_form_with_its_reference_and_its_qr_code() 
     let page = app.client().get(path).await;
     assert_eq!(page.texts("#collect-amount"), ["€10.00"], "{}", page.excerpt());
 }
+
+#[actix_web::test]
+async fn the_buyers_answers_show_on_the_transaction_detail_csv_and_api_and_never_in_the_logs() {
+    let logs = crate::pay::captured_logs();
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let o = invoice(&app, &m, "F-77", "35,00");
+    let slug = slug(&app, &m);
+    let client = app.client();
+    find(&client, &slug, "F-77").await;
+    let fields = [
+        ("last_name", "Qwertzlaff"),
+        ("first_name", "Ynez"),
+        ("email", "ynez.qwertzlaff@example.com"),
+        ("email_confirm", "ynez.qwertzlaff@example.com"),
+    ];
+    let paying = answer(&client, &slug, "F-77", &fields).await;
+    let page = client.follow(&paying).await;
+    let buyer = Buyer { client, link: format!("/t/{}", o.token), page };
+    buyer.pay("4970100000000006", "123").await;
+    app.run_worker().await;
+
+    let api = crate::acquirer::Api::new(&app, &m);
+    let list = api.get(&format!("/api/v1/transactions?order_id={}", o.id)).await;
+    let tx = list.expect(200)["items"][0].clone();
+    assert_eq!(tx["buyer"]["last_name"], "Qwertzlaff", "{tx}");
+    assert_eq!(tx["buyer"]["email"], "ynez.qwertzlaff@example.com");
+    let one = api.get(&format!("/api/v1/transactions/{}", tx["id"])).await;
+    assert_eq!(one.expect(200)["buyer"]["first_name"], "Ynez");
+
+    let alice = app.client();
+    app.log_in_first_time(&alice, &m, "4821", crate::helpers::STRONG).await;
+    let detail = alice.get(&format!("/transactions/{}", tx["id"])).await;
+    assert_eq!(detail.texts("#buyer dt"), ["Last name", "First name", "E-mail address"]);
+    assert_eq!(detail.texts("#buyer dd"), ["Qwertzlaff", "Ynez", "ynez.qwertzlaff@example.com"]);
+    let csv = alice.get("/transactions.csv?tab=all").await.body;
+    let header = csv.lines().next().unwrap();
+    assert!(header.contains("buyer_last_name") && header.contains("info3"), "{header}");
+    let line = csv.lines().find(|l| l.contains("F-77")).expect("the transaction's line");
+    assert!(line.contains("Qwertzlaff") && line.contains("ynez.qwertzlaff@example.com"), "{line}");
+
+    // A transaction of an order that asked nothing carries none.
+    let url = crate::delivery::create_orders(&app, &m, Channel::Url, raw("10", "en")).remove(0);
+    let t = crate::transactions::pay(&app, &m, &url).id;
+    assert_eq!(api.get(&format!("/api/v1/transactions/{t}")).await.expect(200)["buyer"], serde_json::Value::Null);
+
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    assert!(!logs.is_empty(), "the logs were captured");
+    assert!(!logs.contains("Qwertzlaff") && !logs.contains("ynez.qwertzlaff"), "buyer data in the logs");
+}

@@ -78,6 +78,11 @@ pub struct TransactionObject {
     /// Which instalment of its order's schedule it charged; null for a payment at once.
     #[schema(required = true)]
     pub instalment: Option<InstalmentRef>,
+    /// What the buyer answered on the shop's collection form before paying (the fields asked:
+    /// `last_name`, `first_name`, `email`, …, `info1`–`info3`); null when the order asked
+    /// nothing.
+    #[schema(required = true)]
+    pub buyer: Option<crate::domain::collect::BuyerData>,
 }
 
 /// An instalment of a schedule, as a transaction names it.
@@ -110,6 +115,7 @@ impl TransactionObject {
             mode: t.mode.as_str(),
             alias: t.saved_card.clone(),
             instalment: t.instalment.map(|(index, count)| InstalmentRef { index, count }),
+            buyer: t.buyer.clone(),
         }
     }
 }

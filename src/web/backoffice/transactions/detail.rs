@@ -115,6 +115,8 @@ struct DetailPage {
     card: Vec<Fact>,
     payment: Vec<Fact>,
     amounts: Vec<Fact>,
+    /// What the buyer answered on the collection form (label, value).
+    buyer: Vec<(String, String)>,
     history: Vec<EventLine>,
     can_validate: bool,
     can_capture: bool,
@@ -265,6 +267,7 @@ fn detail_page(
         card,
         payment,
         amounts,
+        buyer: x.buyer.as_ref().map(|b| present::buyer_facts(&t, b, &loaded.custom_labels)).unwrap_or_default(),
         history,
         can_validate: write && can.validate,
         // What `capture_early` accepts: a manual transaction is validated first.

@@ -326,7 +326,7 @@ pub(super) async fn export(
     Ok(present::csv_download("paylink-transactions.csv", csv.head(&EXPORT_HEADER)?, body))
 }
 
-const EXPORT_HEADER: [&str; 18] = [
+const EXPORT_HEADER: [&str; 29] = [
     "id",
     "created_at",
     "order_id",
@@ -345,11 +345,24 @@ const EXPORT_HEADER: [&str; 18] = [
     "capture_date",
     "captured_at",
     "validate_by",
+    "buyer_last_name",
+    "buyer_first_name",
+    "buyer_email",
+    "buyer_phone",
+    "buyer_address",
+    "buyer_postal_code",
+    "buyer_city",
+    "buyer_country",
+    "info1",
+    "info2",
+    "info3",
 ];
 
 /// A transaction as a line of the export (amounts with the language's decimal separator).
-fn export_record(x: &Transaction, reference: &str, tz: Tz, sep: char) -> [String; 18] {
+fn export_record(x: &Transaction, reference: &str, tz: Tz, sep: char) -> [String; 29] {
     let when = |t: NaiveDateTime| present::local_timestamp(t, tz);
+    let b = x.buyer.clone().unwrap_or_default();
+    let text = |v: &Option<String>| v.as_deref().map(cell).unwrap_or_default();
     [
         x.id.to_string(),
         when(x.created_at),
@@ -369,6 +382,17 @@ fn export_record(x: &Transaction, reference: &str, tz: Tz, sep: char) -> [String
         x.capture_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
         x.captured_at.map(when).unwrap_or_default(),
         x.validate_by.map(when).unwrap_or_default(),
+        text(&b.last_name),
+        text(&b.first_name),
+        text(&b.email),
+        text(&b.phone),
+        text(&b.address),
+        text(&b.postal_code),
+        text(&b.city),
+        text(&b.country),
+        text(&b.info1),
+        text(&b.info2),
+        text(&b.info3),
     ]
 }
 
