@@ -55,22 +55,91 @@ pub async fn form(env: &Env, slug: String) -> ServiceResult<Form> {
         .db
         .read_short(move |conn| {
             let Some(shop) = store::shop_by_slug(conn, &slug)? else { return Ok(None) };
-            let settings = store::get(conn, shop)?;
-            let (label, url) = {
-                use crate::db::schema::shops::dsl as s;
-                use diesel::prelude::*;
-                s::shops.find(shop.0).select((s::label, s::url)).first::<(String, String)>(conn)?
-            };
-            let logo = crate::store::logos::name_of(conn, shop)?;
-            Ok::<_, DbError>(Some((shop, label, url, settings, logo)))
+            form_of(conn, shop)
         })
         .await?;
-    let (shop, shop_label, shop_url, settings, logo) = found.ok_or(ServiceError::NotFound)?;
-    if !settings.enabled {
+    let form = found.ok_or(ServiceError::NotFound)?;
+    if !form.settings.enabled {
         return Err(ServiceError::NotFound);
     }
-    let logo = logo.and_then(|(digest, kind)| LogoKind::from_content_type(&kind).map(|k| Logo::href(&digest, k)));
-    Ok(Form { shop, shop_label, shop_url, logo, settings })
+    Ok(form)
+}
+
+/// The form of a shop, on or off.
+fn form_of(conn: &mut crate::db::DbConn, shop: ShopId) -> Result<Option<Form>, DbError> {
+    let settings = store::get(conn, shop)?;
+    let Some((label, url)) = store::shop_label(conn, shop)? else { return Ok(None) };
+    let logo = crate::store::logos::name_of(conn, shop)?
+        .and_then(|(digest, kind)| LogoKind::from_content_type(&kind).map(|k| Logo::href(&digest, k)));
+    Ok(Some(Form { shop, shop_label: label, shop_url: url, logo, settings }))
+}
+
+/// An order (not an invoice) whose link asks the collection form first: what the form shows.
+#[derive(Debug, Clone)]
+pub struct OrderAsk {
+    pub form: Form,
+    pub reference: Option<String>,
+    pub amount: Money,
+    pub description: Option<String>,
+    /// What the order knows of the buyer, to pre-fill the form.
+    pub known: RawBuyer,
+}
+
+/// The form the link `token` asks first: for a payable order with the collection-form flag
+/// whose buyer has not answered yet, when the shop's form is on. Invoice orders are asked
+/// on `/collect/{slug}`.
+pub async fn asked_first(env: &Env, token: String) -> ServiceResult<Option<OrderAsk>> {
+    let now = env.clock.now_naive();
+    let found = env
+        .db
+        .read_short(move |conn| {
+            let Some(o) = order_store::find_by_token(conn, &token)? else { return Ok(None) };
+            let asks = o.use_collection_form
+                && o.channel != crate::domain::order::Channel::Invoice
+                && matches!(o.status_at(now), OrderStatus::Running | OrderStatus::Refused);
+            if !asks || store::buyer_of(conn, o.id)?.is_some() {
+                return Ok(None);
+            }
+            let Some(form) = form_of(conn, o.shop_id)?.filter(|f| f.settings.enabled) else { return Ok(None) };
+            let mut known = RawBuyer::default();
+            if let Some(email) = &o.buyer_email {
+                known.values.push(("email".into(), email.clone()));
+                known.values.push(("email_confirm".into(), email.clone()));
+            }
+            Ok::<_, DbError>(Some(OrderAsk {
+                form,
+                reference: o.reference.clone(),
+                amount: o.amount,
+                description: o.description.clone(),
+                known,
+            }))
+        })
+        .await?;
+    Ok(found)
+}
+
+/// The buyer's answers for the link `token`, kept with its order; or the form again with
+/// the refusals next to their fields, nothing written. `None`: the link asks nothing (any
+/// more), go on to pay.
+pub async fn answer_for_order(
+    env: &Env,
+    token: String,
+    raw: &RawBuyer,
+) -> ServiceResult<Option<(OrderAsk, Vec<FieldError>)>> {
+    let Some(ask) = asked_first(env, token.clone()).await? else { return Ok(None) };
+    let data = match BuyerData::parse(&ask.form.settings, raw) {
+        Ok(data) => data,
+        Err(errors) => return Ok(Some((ask, errors))),
+    };
+    let clock = env.clock.clone();
+    env.db
+        .write(move |conn| {
+            let o = order_store::find_by_token(conn, &token)?.ok_or(ServiceError::NotFound)?;
+            store::put_buyer(conn, o.id, &data, clock.now_naive())?;
+            Ok::<_, ServiceError>(())
+        })
+        .await?;
+    Ok(None)
 }
 
 /// The modes whose invoices the form pays: TEST always, PRODUCTION once the form is in

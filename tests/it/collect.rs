@@ -289,3 +289,54 @@ async fn the_buyers_answers_show_on_the_transaction_detail_csv_and_api_and_never
     assert!(!logs.is_empty(), "the logs were captured");
     assert!(!logs.contains("Qwertzlaff") && !logs.contains("ynez.qwertzlaff"), "buyer data in the logs");
 }
+
+#[actix_web::test]
+async fn a_link_with_the_collection_form_flag_asks_the_form_first_pre_filled_then_the_pay_page() {
+    let app = TestApp::spawn().await;
+    let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
+    let flagged = RawOrder {
+        reference: "CMD-9".into(),
+        use_collection_form: true,
+        buyer_email: "kim@example.com".into(),
+        ..raw("42", "en")
+    };
+    let o = create_orders(&app, &m, Channel::Url, flagged).remove(0);
+    let link = format!("/t/{}", o.token);
+    let client = app.client();
+    let page = client.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.excerpt());
+    assert_eq!(page.count("input[name=\"card_number\"]"), 0, "the form comes first");
+    assert_eq!(page.count("input[name=\"reference\"]"), 0, "no reference to type");
+    assert_eq!(page.texts("#collect-amount"), ["€42.00"]);
+    assert_eq!(page.attr("#email", "value").as_deref(), Some("kim@example.com"), "pre-filled from the order");
+    let action = page.attr("#collect-form", "action").expect("a form");
+    assert_eq!(action, format!("{link}/buyer"));
+    let refused = client
+        .post_form(&action, &[("last_name", "Lee"), ("email", "kim@example.com"), ("email_confirm", "kim@example.com")])
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.texts("#first_name-error").len(), 1);
+    assert!(buyer_data(&app, &o).is_none(), "nothing written");
+    let fields = [
+        ("last_name", "Lee"),
+        ("first_name", "Kim"),
+        ("email", "kim@example.com"),
+        ("email_confirm", "kim@example.com"),
+    ];
+    let done = client.post_form(&action, &fields).await;
+    done.assert_redirect(&link);
+    assert_eq!(buyer_data(&app, &o).and_then(|d| d.first_name).as_deref(), Some("Kim"));
+    let page = client.follow(&done).await;
+    assert_eq!(page.count("input[name=\"card_number\"]"), 1, "then the pay page: {}", page.excerpt());
+    let buyer = Buyer { client, link: link.clone(), page };
+    let receipt = buyer.pay("4970100000000006", "123").await;
+    assert!(receipt.body.contains("42.00"), "{}", receipt.excerpt());
+    let api = crate::acquirer::Api::new(&app, &m);
+    let list = api.get(&format!("/api/v1/transactions?order_id={}", o.id)).await;
+    assert_eq!(list.expect(200)["items"][0]["buyer"]["last_name"], "Lee");
+
+    // The same order without the flag goes straight to its pay page.
+    let plain = create_orders(&app, &m, Channel::Url, raw("42", "en")).remove(0);
+    let page = app.client().get(&format!("/t/{}", plain.token)).await;
+    assert_eq!(page.count("input[name=\"card_number\"]"), 1);
+}

@@ -75,6 +75,7 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("POST", "/t/{token}", Pay, Nothing),
     ("GET", "/t/{token}/3ds", Pay, Nothing),
     ("POST", "/t/{token}/3ds", Pay, Nothing),
+    ("POST", "/t/{token}/buyer", Pay, Nothing),
     ("GET", "/t/{token}/qr.svg", Pay, Nothing),
     ("GET", "/t/{token}/qr.png", Pay, Nothing),
     ("GET", "/wallet", Pay, Nothing),

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::pages::{Frame, html, see_other};
 use crate::domain::FieldError;
 use crate::domain::collect::{BuyerField, RawBuyer};
-use crate::services::collect::{self, Form, Found};
+use crate::services::collect::{self, Form, Found, OrderAsk};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::CsrfForm;
@@ -66,6 +66,8 @@ struct CollectPage {
     description: Option<String>,
     fields: Vec<FieldView>,
     has_errors: bool,
+    /// The form a payment link asks first: no reference to type or change.
+    for_order: bool,
 }
 
 fn frame(req: &HttpRequest, state: &AppState, t: Tr, form: &Form, here: &str) -> Frame {
@@ -181,6 +183,7 @@ fn page(
         description,
         has_errors: !errors.is_empty(),
         fields,
+        for_order: false,
         t,
     };
     html(status, view.render().map_err(AppError::internal)?)
@@ -235,5 +238,50 @@ async fn submit(
     match collect::submit(&state.env(), &form, &reference, &raw).await? {
         Ok((_, token)) => Ok(see_other(&format!("/t/{token}"))),
         Err((found, errors)) => page(&req, &state, &slug, &form, &reference, Some(&found), &raw, &errors),
+    }
+}
+
+/// The form a payment link with the collection-form flag asks before its pay page, posted to
+/// `/t/{token}/buyer`.
+pub fn order_page(
+    req: &HttpRequest,
+    state: &AppState,
+    token: &str,
+    ask: &OrderAsk,
+    raw: &RawBuyer,
+    errors: &[FieldError],
+) -> Result<HttpResponse, AppError> {
+    let t = Tr::new(lang(req));
+    let here = format!("/t/{token}");
+    let view = CollectPage {
+        frame: frame(req, state, t, &ask.form, &here),
+        action: format!("{here}/buyer"),
+        title: ask.form.settings.title.clone().unwrap_or_else(|| t.get("collect.details_title").to_string()),
+        intro: ask.form.settings.intro.clone(),
+        reference: ask.reference.clone().unwrap_or_default(),
+        problem: None,
+        reference_error: None,
+        amount: Some(ask.amount.display(t.lang)),
+        description: ask.description.clone(),
+        has_errors: !errors.is_empty(),
+        fields: field_views(&t, &ask.form, raw, errors),
+        for_order: true,
+        t,
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    html(status, view.render().map_err(AppError::internal)?)
+}
+
+/// `POST /t/{token}/buyer`: the answers kept, then the pay page; or the form again.
+pub async fn answer_order(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let raw = RawBuyer { values: fields };
+    match collect::answer_for_order(&state.env(), token.to_string(), &raw).await? {
+        None => Ok(see_other(&format!("/t/{token}"))),
+        Some((ask, errors)) => order_page(&req, &state, &token, &ask, &raw, &errors),
     }
 }

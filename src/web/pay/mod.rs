@@ -29,6 +29,7 @@ use super::AppState;
 use super::error::AppError;
 use super::forms::CsrfForm;
 use crate::services::checkout::{self, Link, Progress};
+use crate::services::collect as collect_service;
 use form::{CardForm, ChallengeForm, ChallengeQuery, PayForm};
 use pages::View;
 use tokens::ChallengeClaims;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/t/{token}", web::post().to(pay))
         .route("/t/{token}/3ds", web::get().to(challenge))
         .route("/t/{token}/3ds", web::post().to(answer))
+        .route("/t/{token}/buyer", web::post().to(collect::answer_order))
         .route("/t/{token}/qr.svg", web::get().to(qr_svg))
         .route("/t/{token}/qr.png", web::get().to(qr_png))
         .route("/logos/{file}", web::get().to(logo))
@@ -55,6 +57,9 @@ async fn link(
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let link = find(&state, token).await?;
+    if let Some(ask) = collect_service::asked_first(&state.env(), link.token().to_string()).await? {
+        return collect::order_page(&req, &state, link.token(), &ask, &ask.known, &[]);
+    }
     let shown = checkout::show(&state.env(), &link).await?;
     let (cards, offer) = match shown {
         checkout::Shown::Payable { by_card: true, .. } => {
