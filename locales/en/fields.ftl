@@ -62,4 +62,4 @@ import-unknown_currency = Unknown currency: use an ISO 4217 code such as EUR.
 import-beyond_three_months = An invoice cannot stay payable more than 3 months from today.
 import-description_too_long = 255 characters at most.
 import-empty = The file holds no invoice.
-import-collect_form_not_in_production = PRODUCTION invoice orders need the collection form in production first (Settings, Collection form).
+collect-not_in_production = PRODUCTION invoice orders need the collection form in production first (Settings, Collection form).

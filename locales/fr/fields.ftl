@@ -62,4 +62,4 @@ import-unknown_currency = Devise inconnue : utilisez un code ISO 4217 comme EUR.
 import-beyond_three_months = Une facture ne peut pas rester payable plus de 3 mois à partir d'aujourd'hui.
 import-description_too_long = 255 caractères au plus.
 import-empty = Le fichier ne contient aucune facture.
-import-collect_form_not_in_production = Les ordres facture de PRODUCTION demandent d'abord le formulaire de collecte en production (Paramètres, Formulaire de collecte).
+collect-not_in_production = Les ordres facture de PRODUCTION demandent d'abord le formulaire de collecte en production (Paramètres, Formulaire de collecte).

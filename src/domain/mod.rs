@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod card;
 pub mod clock;
 pub mod collect;
+pub mod collect_form;
 pub mod ids;
 pub mod import;
 pub mod instalments;

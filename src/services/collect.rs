@@ -217,3 +217,62 @@ pub async fn submit(
     let token = invoice.token.clone();
     Ok(Ok((found, token)))
 }
+
+/// The shop's form as stored, with its public slug, for the settings screen.
+pub async fn settings(env: &Env, shop: ShopId) -> ServiceResult<(CollectSettings, String)> {
+    env.db
+        .read(move |conn| {
+            let settings = store::get(conn, shop)?;
+            let slug = crate::store::collect::slug_of(conn, shop)?.ok_or(ServiceError::NotFound)?;
+            Ok((settings, slug))
+        })
+        .await
+}
+
+/// Saves the form typed, audited with what changed; the refusals next to their fields
+/// otherwise, nothing written.
+pub async fn save_settings(
+    env: &Env,
+    actor: &crate::domain::actor::Actor,
+    shop: ShopId,
+    raw: crate::domain::collect_form::RawCollectForm,
+) -> ServiceResult<CollectSettings> {
+    let new = raw.parse().map_err(ServiceError::Invalid)?;
+    let (clock, actor) = (env.clock.clone(), actor.clone());
+    env.db
+        .write(move |conn| {
+            let company = actor.company_id.ok_or(ServiceError::Forbidden)?;
+            crate::store::shops::find(conn, company, shop)?.ok_or(ServiceError::NotFound)?;
+            let before = store::get(conn, shop)?;
+            let now = clock.now_naive();
+            store::save(conn, shop, &new, now)?;
+            let state = |s: &CollectSettings| {
+                format!(
+                    "{} {} fields={} customs={}",
+                    if s.enabled { "on" } else { "off" },
+                    if s.production { "PRODUCTION" } else { "TEST" },
+                    s.fields_text(),
+                    s.customs.iter().flatten().count()
+                )
+            };
+            let detail = format!("{} -> {}", state(&before), state(&new));
+            crate::store::audit::append(
+                conn,
+                &actor,
+                crate::store::audit::Entry {
+                    shop_id: Some(shop),
+                    action: "shop.collect_form_changed",
+                    target: &format!("shop:{shop}"),
+                    detail: &detail,
+                },
+                now,
+            )?;
+            Ok(new)
+        })
+        .await
+}
+
+/// The shop's form as a buyer would see it (on or off), for the preview.
+pub async fn preview(env: &Env, shop: ShopId) -> ServiceResult<Form> {
+    env.db.read(move |conn| form_of(conn, shop)).await?.ok_or(ServiceError::NotFound)
+}

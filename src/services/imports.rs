@@ -71,7 +71,7 @@ pub fn submit_in(conn: &mut DbConn, clock: &dyn Clock, ctx: &OrderContext<'_>, b
         store::insert(conn, &new, now)
     };
     if !production_ready(conn, ctx)? {
-        let errors = [LineError::new(0, "file", "import.collect_form_not_in_production")];
+        let errors = [LineError::new(0, "file", "collect.not_in_production")];
         let import = record(conn, ImportStatus::Failed, 0, &errors, None)?;
         log(conn, clock, ctx.actor, &import)?;
         return Ok(import);

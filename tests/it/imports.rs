@@ -172,7 +172,7 @@ async fn duplicates_in_the_file_and_against_the_shops_invoices_and_bad_cells_are
     assert_eq!((res.status, res.code()), (400, "csv_expected"));
     let production = Api::production(&app, &m);
     let body = production.post_csv("/api/v1/payment-orders/import", "reference,amount\nP-1,5.00\n", None).await;
-    assert_eq!(errors(body.expect(202)), [(0, "file".into(), "import.collect_form_not_in_production".into())]);
+    assert_eq!(errors(body.expect(202)), [(0, "file".into(), "collect.not_in_production".into())]);
     assert_eq!(invoices(&app, &m).len(), 2);
 }
 

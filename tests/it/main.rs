@@ -13,6 +13,7 @@ mod cards;
 mod cli;
 mod cluster;
 mod collect;
+mod collect_settings;
 mod delivery;
 mod hardening;
 mod imports;

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod collect_form;
 pub mod instalments;
 pub mod messaging;
 pub mod orders;
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     orders::routes(cfg);
     settings::routes(cfg);
     instalments::routes(cfg);
+    collect_form::routes(cfg);
     users::routes(cfg);
     audit::routes(cfg);
     account::routes(cfg);

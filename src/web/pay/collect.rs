@@ -68,6 +68,8 @@ struct CollectPage {
     has_errors: bool,
     /// The form a payment link asks first: no reference to type or change.
     for_order: bool,
+    /// The merchant's preview: nothing to send.
+    preview: bool,
 }
 
 fn frame(req: &HttpRequest, state: &AppState, t: Tr, form: &Form, here: &str) -> Frame {
@@ -184,6 +186,7 @@ fn page(
         has_errors: !errors.is_empty(),
         fields,
         for_order: false,
+        preview: false,
         t,
     };
     html(status, view.render().map_err(AppError::internal)?)
@@ -266,6 +269,7 @@ pub fn order_page(
         has_errors: !errors.is_empty(),
         fields: field_views(&t, &ask.form, raw, errors),
         for_order: true,
+        preview: false,
         t,
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -284,4 +288,29 @@ pub async fn answer_order(
         None => Ok(see_other(&format!("/t/{token}"))),
         Some((ask, errors)) => order_page(&req, &state, &token, &ask, &raw, &errors),
     }
+}
+
+/// The shop's form as a buyer will see it once an invoice is found (an example invoice), for
+/// the merchant's preview from the settings; its button sends nothing.
+pub fn preview_page(req: &HttpRequest, state: &AppState, form: &Form, lang: Lang) -> Result<HttpResponse, AppError> {
+    let t = Tr::new(lang);
+    let here = "/settings/collect-form/preview".to_string();
+    let example = crate::domain::money::Money { minor: 12_000, currency: crate::domain::money::Currency::EUR };
+    let view = CollectPage {
+        frame: frame(req, state, t, form, &here),
+        action: here,
+        title: form.settings.title.clone().unwrap_or_else(|| t.get("collect.title").to_string()),
+        intro: form.settings.intro.clone(),
+        reference: "F-2026-0001".to_string(),
+        problem: None,
+        reference_error: None,
+        amount: Some(example.display(t.lang)),
+        description: Some(t.get("collect.preview_description").to_string()),
+        has_errors: false,
+        fields: field_views(&t, form, &RawBuyer::default(), &[]),
+        for_order: true,
+        preview: true,
+        t,
+    };
+    html(StatusCode::OK, view.render().map_err(AppError::internal)?)
 }

@@ -15,7 +15,7 @@
 //! The full card number and the CVV exist only inside one request: they are never logged,
 //! stored, put in a URL or rendered back (a refused form is re-rendered without them).
 
-mod collect;
+pub mod collect;
 mod form;
 mod lang;
 pub mod limiter;
