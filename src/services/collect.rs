@@ -276,3 +276,9 @@ pub async fn save_settings(
 pub async fn preview(env: &Env, shop: ShopId) -> ServiceResult<Form> {
     env.db.read(move |conn| form_of(conn, shop)).await?.ok_or(ServiceError::NotFound)
 }
+
+/// The seed's rule: PRODUCTION invoice orders only once the collection form is in
+/// production, so that a buyer can pay them.
+pub fn production_ready(conn: &mut crate::db::DbConn, shop: ShopId, mode: Mode) -> ServiceResult<bool> {
+    Ok(mode == Mode::Test || store::get(conn, shop)?.production)
+}

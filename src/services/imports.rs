@@ -44,12 +44,6 @@ fn to_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// The seed's rule: PRODUCTION invoice orders only once the collection form is in
-/// production, so that a buyer can pay them.
-pub fn production_ready(conn: &mut DbConn, ctx: &OrderContext<'_>) -> ServiceResult<bool> {
-    Ok(ctx.mode == Mode::Test || crate::store::collect::get(conn, ctx.shop.id)?.production)
-}
-
 /// Receives a file in the caller's transaction: FAILED with its faults, DONE with its orders
 /// created, or RUNNING for the worker when it is large.
 pub fn submit_in(conn: &mut DbConn, clock: &dyn Clock, ctx: &OrderContext<'_>, bytes: &[u8]) -> ServiceResult<Import> {
@@ -70,7 +64,7 @@ pub fn submit_in(conn: &mut DbConn, clock: &dyn Clock, ctx: &OrderContext<'_>, b
         };
         store::insert(conn, &new, now)
     };
-    if !production_ready(conn, ctx)? {
+    if !super::collect::production_ready(conn, ctx.shop.id, ctx.mode)? {
         let errors = [LineError::new(0, "file", "collect.not_in_production")];
         let import = record(conn, ImportStatus::Failed, 0, &errors, None)?;
         log(conn, clock, ctx.actor, &import)?;

@@ -168,7 +168,7 @@ pub fn create(
     let references = Reference::numbered(d.reference.as_ref(), count).map_err(|e| ServiceError::Invalid(vec![e]))?;
     let expires_at = order::validity_end(d.expires_on, ctx.shop.settings.time_zone).naive_utc();
     let bcc = (!d.bcc.is_empty()).then(|| d.bcc.join(";"));
-    if d.channel == Channel::Invoice && !super::imports::production_ready(conn, ctx)? {
+    if d.channel == Channel::Invoice && !super::collect::production_ready(conn, ctx.shop.id, ctx.mode)? {
         return Err(ServiceError::field("reference", "collect.not_in_production"));
     }
     let mut created = Vec::with_capacity(count);

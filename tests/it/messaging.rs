@@ -146,7 +146,10 @@ async fn a_new_merchant_has_the_french_and_english_defaults_and_the_settings_pag
                 .collect();
         assert_eq!(links.len(), 5, "{path} links the five settings pages");
         assert_eq!(page.attr("nav.subnav a[aria-current=page]", "href").as_deref(), Some(current), "{path}");
-        assert_eq!(page.texts("nav.subnav a"), ["Shop", "Instalments", "E-mail templates", "SMS", "Outbox"]);
+        assert_eq!(
+            page.texts("nav.subnav a"),
+            ["Shop", "Collection form", "Instalments", "E-mail templates", "SMS", "Outbox"]
+        );
     }
     // And in French.
     let page = admin.get("/lang/fr?next=/settings/templates").await;
