@@ -11,7 +11,7 @@ use crate::domain::api_key::Mode;
 use crate::domain::ids::{ImportId, ShopId};
 use crate::domain::import::{ImportStatus, LineError};
 use crate::domain::money::Money;
-use crate::domain::order::{AliasMode, Channel, DeliveryStatus, OrderStatus};
+use crate::domain::order::{AliasMode, Channel, OrderStatus};
 use crate::domain::shop::{ThreeDsPreference, ValidationMode};
 
 /// Rows per `INSERT`: 27 values each, well under SQLite's 32,766 bound parameters and
@@ -204,6 +204,40 @@ pub struct InvoiceDefaults<'a> {
     pub created_by: &'a str,
 }
 
+/// The values of one invoice's row (every column but those an order only gets later).
+macro_rules! invoice_row {
+    ($d:expr, $i:expr, $now:expr) => {
+        (
+            (
+                po::shop_id.eq($d.shop_id.0),
+                po::mode.eq($d.mode.as_str()),
+                po::channel.eq(Channel::Invoice.as_str()),
+                po::token.eq($i.token.as_str()),
+                po::reference.eq(Some($i.reference.as_str())),
+                po::amount.eq($i.amount.minor),
+                po::currency.eq($i.amount.currency.code()),
+                po::language.eq($d.language),
+                po::validation_mode.eq($d.validation_mode.as_str()),
+                po::capture_delay_days.eq($d.capture_delay_days),
+                po::expires_on.eq($i.expires_on),
+                po::expires_at.eq($i.expires_at),
+                po::alias_mode.eq(AliasMode::None.as_str()),
+                po::three_ds.eq($d.three_ds.as_str()),
+            ),
+            (
+                po::use_collection_form.eq(true),
+                po::description.eq($i.description.as_deref()),
+                po::status.eq(OrderStatus::Running.as_str()),
+                po::delivery_status.eq(Channel::Invoice.initial_delivery().as_str()),
+                po::send_count.eq(0),
+                po::created_by.eq($d.created_by),
+                po::created_at.eq($now),
+                po::updated_at.eq($now),
+            ),
+        )
+    };
+}
+
 /// Inserts the invoices, `ROWS_PER_STATEMENT` to a statement, on the backend's own
 /// connection (through the `MultiConnection` each statement would be written out twice).
 /// Runs in the caller's transaction.
@@ -215,39 +249,7 @@ pub fn insert_invoices(
 ) -> QueryResult<usize> {
     let mut inserted = 0;
     for chunk in invoices.chunks(ROWS_PER_STATEMENT) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|i| {
-                (
-                    (
-                        po::shop_id.eq(d.shop_id.0),
-                        po::mode.eq(d.mode.as_str()),
-                        po::channel.eq(Channel::Invoice.as_str()),
-                        po::token.eq(i.token.as_str()),
-                        po::reference.eq(Some(i.reference.as_str())),
-                        po::amount.eq(i.amount.minor),
-                        po::currency.eq(i.amount.currency.code()),
-                        po::language.eq(d.language),
-                        po::validation_mode.eq(d.validation_mode.as_str()),
-                        po::capture_delay_days.eq(d.capture_delay_days),
-                        po::expires_on.eq(i.expires_on),
-                        po::expires_at.eq(i.expires_at),
-                        po::alias_mode.eq(AliasMode::None.as_str()),
-                        po::three_ds.eq(d.three_ds.as_str()),
-                    ),
-                    (
-                        po::use_collection_form.eq(true),
-                        po::description.eq(i.description.as_deref()),
-                        po::status.eq(OrderStatus::Running.as_str()),
-                        po::delivery_status.eq(Channel::Invoice.initial_delivery().as_str()),
-                        po::send_count.eq(0),
-                        po::created_by.eq(d.created_by),
-                        po::created_at.eq(now),
-                        po::updated_at.eq(now),
-                    ),
-                )
-            })
-            .collect();
+        let values: Vec<_> = chunk.iter().map(|i| invoice_row!(d, i, now)).collect();
         inserted += on_backend!(conn, |c| diesel::insert_into(po::table).values(&values).execute(c))?;
     }
     Ok(inserted)
@@ -263,34 +265,7 @@ pub fn insert_invoices_one_by_one(
 ) -> QueryResult<usize> {
     let mut inserted = 0;
     for i in invoices {
-        let values = (
-            (
-                po::shop_id.eq(d.shop_id.0),
-                po::mode.eq(d.mode.as_str()),
-                po::channel.eq(Channel::Invoice.as_str()),
-                po::token.eq(i.token.as_str()),
-                po::reference.eq(Some(i.reference.as_str())),
-                po::amount.eq(i.amount.minor),
-                po::currency.eq(i.amount.currency.code()),
-                po::language.eq(d.language),
-                po::validation_mode.eq(d.validation_mode.as_str()),
-                po::capture_delay_days.eq(d.capture_delay_days),
-                po::expires_on.eq(i.expires_on),
-                po::expires_at.eq(i.expires_at),
-                po::alias_mode.eq(AliasMode::None.as_str()),
-                po::three_ds.eq(d.three_ds.as_str()),
-            ),
-            (
-                po::use_collection_form.eq(true),
-                po::description.eq(i.description.as_deref()),
-                po::status.eq(OrderStatus::Running.as_str()),
-                po::delivery_status.eq(DeliveryStatus::Manual.as_str()),
-                po::send_count.eq(0),
-                po::created_by.eq(d.created_by),
-                po::created_at.eq(now),
-                po::updated_at.eq(now),
-            ),
-        );
+        let values = invoice_row!(d, i, now);
         inserted += on_backend!(conn, |c| diesel::insert_into(po::table).values(values).execute(c))?;
     }
     Ok(inserted)
