@@ -26,6 +26,7 @@ pub mod text;
 pub mod transaction;
 pub mod user;
 pub mod vault;
+pub mod webhook;
 
 /// A value refused at the boundary: which field, and a message key for the page or the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
