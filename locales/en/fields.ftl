@@ -63,3 +63,7 @@ import-beyond_three_months = An invoice cannot stay payable more than 3 months f
 import-description_too_long = 255 characters at most.
 import-empty = The file holds no invoice.
 collect-not_in_production = PRODUCTION invoice orders need the collection form in production first (Settings, Collection form).
+webhook-target_link_local = This address is link-local (169.254.0.0/16, fe80::/10): calls never go there.
+webhook-target_unusable = This address cannot receive calls (unspecified, broadcast or multicast).
+webhook-target_loopback = A loopback address (127.0.0.1, ::1) is allowed in TEST mode only.
+webhook-target_private = This address is in a private network: the operator has not allowed those.

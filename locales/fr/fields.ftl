@@ -63,3 +63,7 @@ import-beyond_three_months = Une facture ne peut pas rester payable plus de 3 mo
 import-description_too_long = 255 caractères au plus.
 import-empty = Le fichier ne contient aucune facture.
 collect-not_in_production = Les ordres facture de PRODUCTION demandent d'abord le formulaire de collecte en production (Paramètres, Formulaire de collecte).
+webhook-target_link_local = Cette adresse est de lien local (169.254.0.0/16, fe80::/10) : aucun appel n'y part.
+webhook-target_unusable = Cette adresse ne peut pas recevoir d'appel (non spécifiée, diffusion ou multidiffusion).
+webhook-target_loopback = Une adresse de bouclage (127.0.0.1, ::1) n'est permise qu'en mode TEST.
+webhook-target_private = Cette adresse est dans un réseau privé : l'exploitant ne les a pas permis.

@@ -87,6 +87,51 @@ pub fn sign(secrets: &[&WebhookSecret], id: &str, timestamp: i64, body: &[u8]) -
     Signatures { paylink: format!("t={t},{paylink}"), standard }
 }
 
+/// Why a call may not go to `ip` (an i18n key), or nothing when it may. Link-local
+/// addresses (169.254.0.0/16, where cloud metadata services answer, and fe80::/10) are
+/// refused always, as are addresses nobody should call (unspecified, broadcast, multicast);
+/// private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) unless the operator
+/// allows them; loopback in TEST mode only (a merchant's server on the same machine while
+/// trying paylink out). IPv4 written as IPv6 (`::ffff:a.b.c.d`) is judged as IPv4.
+pub fn refusal(ip: std::net::IpAddr, mode: super::api_key::Mode, allow_private: bool) -> Option<&'static str> {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    let (link_local, unusable, private, loopback) = match ip {
+        IpAddr::V4(a) => {
+            let [o1, o2, ..] = a.octets();
+            (
+                a.is_link_local(),
+                a.is_unspecified() || a.is_broadcast() || a.is_multicast() || o1 == 0,
+                a.is_private() || (o1 == 100 && (64..128).contains(&o2)),
+                a.is_loopback(),
+            )
+        }
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            (
+                (first & 0xffc0) == 0xfe80,
+                a.is_unspecified() || a.is_multicast(),
+                (first & 0xfe00) == 0xfc00,
+                a.is_loopback(),
+            )
+        }
+    };
+    if link_local {
+        Some("webhook.target_link_local")
+    } else if unusable {
+        Some("webhook.target_unusable")
+    } else if loopback && mode != super::api_key::Mode::Test {
+        Some("webhook.target_loopback")
+    } else if private && !allow_private {
+        Some("webhook.target_private")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +171,30 @@ mod tests {
         assert_eq!(WebhookSecret::parse("sk_abc"), None);
         assert_eq!(WebhookSecret::parse("whsec_c2hvcnQ="), None, "too short a key");
         assert!(!format!("{new:?}").contains(&new.expose()[6..]), "never in a log line");
+    }
+
+    #[test]
+    fn link_local_targets_are_refused_always_private_ones_unless_allowed_loopback_in_test_only() {
+        use crate::domain::api_key::Mode::{Production, Test};
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        for always in ["169.254.169.254", "fe80::1", "::ffff:169.254.169.254"] {
+            for (mode, allow) in [(Test, true), (Production, true), (Test, false)] {
+                assert_eq!(refusal(ip(always), mode, allow), Some("webhook.target_link_local"), "{always}");
+            }
+        }
+        for unusable in ["0.0.0.0", "255.255.255.255", "224.0.0.1", "::", "ff02::1"] {
+            assert_eq!(refusal(ip(unusable), Test, true), Some("webhook.target_unusable"), "{unusable}");
+        }
+        for private in ["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.10", "100.64.0.1", "fd00::1"] {
+            assert_eq!(refusal(ip(private), Production, false), Some("webhook.target_private"), "{private}");
+            assert_eq!(refusal(ip(private), Production, true), None, "{private} allowed by the operator");
+        }
+        for loopback in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(refusal(ip(loopback), Test, false), None, "{loopback} in TEST");
+            assert_eq!(refusal(ip(loopback), Production, true), Some("webhook.target_loopback"), "{loopback}");
+        }
+        for public in ["93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700::1111"] {
+            assert_eq!(refusal(ip(public), Production, false), None, "{public}");
+        }
     }
 }
