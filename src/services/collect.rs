@@ -218,15 +218,9 @@ pub async fn submit(
     Ok(Ok((found, token)))
 }
 
-/// The shop's form as stored, with its public slug, for the settings screen.
-pub async fn settings(env: &Env, shop: ShopId) -> ServiceResult<(CollectSettings, String)> {
-    env.db
-        .read(move |conn| {
-            let settings = store::get(conn, shop)?;
-            let slug = crate::store::collect::slug_of(conn, shop)?.ok_or(ServiceError::NotFound)?;
-            Ok((settings, slug))
-        })
-        .await
+/// The shop's form as stored, for the settings screen.
+pub async fn settings(env: &Env, shop: ShopId) -> ServiceResult<CollectSettings> {
+    env.db.read(move |conn| Ok(store::get(conn, shop)?)).await
 }
 
 /// Saves the form typed, audited with what changed; the refusals next to their fields

@@ -64,29 +64,24 @@ pub fn submit_in(conn: &mut DbConn, clock: &dyn Clock, ctx: &OrderContext<'_>, b
         };
         store::insert(conn, &new, now)
     };
-    if !super::collect::production_ready(conn, ctx.shop.id, ctx.mode)? {
-        let errors = [LineError::new(0, "file", "collect.not_in_production")];
-        let import = record(conn, ImportStatus::Failed, 0, &errors, None)?;
-        log(conn, clock, ctx.actor, &import)?;
-        return Ok(import);
-    }
-    let today = order::local_today(clock.now(), ctx.shop.settings.time_zone);
-    let rows = match import::parse(bytes, today, Currency::EUR) {
-        Ok(rows) => rows,
-        Err(errors) => {
-            let import = record(conn, ImportStatus::Failed, 0, &errors, None)?;
-            log(conn, clock, ctx.actor, &import)?;
-            return Ok(import);
+    let (status, created, errors) = if !super::collect::production_ready(conn, ctx.shop.id, ctx.mode)? {
+        (ImportStatus::Failed, 0, vec![LineError::new(0, "file", "collect.not_in_production")])
+    } else {
+        let today = order::local_today(clock.now(), ctx.shop.settings.time_zone);
+        match import::parse(bytes, today, Currency::EUR) {
+            Err(errors) => (ImportStatus::Failed, 0, errors),
+            Ok(rows) if rows.len() > AT_ONCE_LINES => {
+                let text = std::str::from_utf8(bytes).expect("parsed as UTF-8");
+                let import = record(conn, ImportStatus::Running, 0, &[], Some(text))?;
+                log(conn, clock, ctx.actor, &import)?;
+                return Ok(import);
+            }
+            Ok(rows) => create_all(conn, ctx, &rows, now)?,
         }
     };
-    if rows.len() > AT_ONCE_LINES {
-        let text = std::str::from_utf8(bytes).expect("parsed as UTF-8");
-        let import = record(conn, ImportStatus::Running, 0, &[], Some(text))?;
-        log(conn, clock, ctx.actor, &import)?;
-        return Ok(import);
-    }
-    let import = record(conn, ImportStatus::Running, 0, &[], None)?;
-    finish(conn, clock, ctx, import, &rows)
+    let import = record(conn, status, created, &errors, None)?;
+    log(conn, clock, ctx.actor, &import)?;
+    Ok(import)
 }
 
 /// Receives a file from the back office (one transaction).
@@ -95,16 +90,14 @@ pub async fn submit(env: &Env, scope: Scope, bytes: Vec<u8>) -> ServiceResult<Im
     env.db.write(move |conn| submit_in(conn, clock.as_ref(), &scope.orders(), &bytes)).await
 }
 
-/// Checks the references against the shop's orders, then creates every order or none, and
-/// ends the import with the outcome. Runs in the caller's transaction.
-fn finish(
+/// Checks the references against the shop's orders, then creates every order or none: the
+/// import's outcome (status, orders created, faults). Runs in the caller's transaction.
+fn create_all(
     conn: &mut DbConn,
-    clock: &dyn Clock,
     ctx: &OrderContext<'_>,
-    import: Import,
     rows: &[ImportRow],
-) -> ServiceResult<Import> {
-    let now = clock.now_naive();
+    now: chrono::NaiveDateTime,
+) -> ServiceResult<(ImportStatus, i32, Vec<LineError>)> {
     let references: Vec<&str> = rows.iter().map(|r| r.reference.as_str()).collect();
     let taken: HashSet<String> =
         store::taken_references(conn, ctx.shop.id, ctx.mode, &references)?.into_iter().collect();
@@ -113,12 +106,11 @@ fn finish(
         .filter(|r| taken.contains(&r.reference))
         .map(|r| LineError::new(r.line, "reference", "import.reference_exists"))
         .collect();
-    let created = if errors.is_empty() { create_orders(conn, ctx, rows, now)? } else { 0 };
-    let status = if errors.is_empty() { ImportStatus::Done } else { ImportStatus::Failed };
-    store::finish(conn, import.id, status, to_i32(created), &errors, now)?;
-    let import = Import { status, created: to_i32(created), errors, updated_at: now, ..import };
-    log(conn, clock, ctx.actor, &import)?;
-    Ok(import)
+    if !errors.is_empty() {
+        return Ok((ImportStatus::Failed, 0, errors));
+    }
+    let created = create_orders(conn, ctx, rows, now)?;
+    Ok((ImportStatus::Done, to_i32(created), errors))
 }
 
 /// The invoices of the rows with the shop's defaults (validity, validation, capture delay,
@@ -214,17 +206,14 @@ pub fn run_one(conn: &mut DbConn, clock: &dyn Clock, id: ImportId, public_url: &
     let actor = Actor { company_id: Some(shop.company_id), user_id: None, name: import.created_by.clone(), ip: None };
     let ctx = OrderContext { actor: &actor, shop: &shop, mode: import.mode, public_url };
     let today = order::local_today(clock.now(), shop.settings.time_zone);
-    match import::parse(source.as_bytes(), today, Currency::EUR) {
-        Ok(rows) => {
-            finish(conn, clock, &ctx, import, &rows)?;
-        }
+    let (status, created, errors) = match import::parse(source.as_bytes(), today, Currency::EUR) {
+        Ok(rows) => create_all(conn, &ctx, &rows, now)?,
         // A date that was within the file's three months when it came may have passed
         // since: the import fails with it, as it would have then.
-        Err(errors) => {
-            store::finish(conn, import.id, ImportStatus::Failed, 0, &errors, now)?;
-            let import = Import { status: ImportStatus::Failed, errors, updated_at: now, ..import };
-            log(conn, clock, &actor, &import)?;
-        }
-    }
+        Err(errors) => (ImportStatus::Failed, 0, errors),
+    };
+    store::finish(conn, import.id, status, created, &errors, now)?;
+    let import = Import { status, created, errors, updated_at: now, ..import };
+    log(conn, clock, &actor, &import)?;
     Ok(1)
 }

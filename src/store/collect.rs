@@ -113,11 +113,6 @@ pub fn shop_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<ShopId>
     Ok(shops::table.filter(shops::slug.eq(slug)).select(shops::id).first::<i64>(conn).optional()?.map(ShopId))
 }
 
-/// The shop's public slug.
-pub fn slug_of(conn: &mut DbConn, shop: ShopId) -> QueryResult<Option<String>> {
-    shops::table.find(shop.0).select(shops::slug).first(conn).optional()
-}
-
 /// The shop's label and web address, for the form's frame.
 pub fn shop_label(conn: &mut DbConn, shop: ShopId) -> QueryResult<Option<(String, String)>> {
     shops::table.find(shop.0).select((shops::label, shops::url)).first(conn).optional()

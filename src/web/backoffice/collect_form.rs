@@ -61,7 +61,7 @@ async fn page(
     staff: &Staff,
     typed: Option<RawCollectForm>,
 ) -> Result<CollectFormPage, AppError> {
-    let (stored, slug) = service::settings(&state.env(), staff.shop.id).await?;
+    let stored = service::settings(&state.env(), staff.shop.id).await?;
     let t = tr(req);
     let form = typed.unwrap_or_else(|| RawCollectForm::of(&stored));
     let rows = BuyerField::ALL
@@ -82,7 +82,7 @@ async fn page(
         ],
         rows,
         form,
-        url: format!("{}/collect/{slug}", state.settings.public_url),
+        url: format!("{}/collect/{}", state.settings.public_url, staff.shop.slug),
         shell: Shell::new(req, staff, "settings"),
         errors: Vec::new(),
         can_edit: staff.can_write(),
