@@ -91,8 +91,13 @@ pub fn start_with_acquirers(
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let settings = Arc::new(settings);
-    let env =
-        Env { db: db.clone(), clock: clock.clone(), acquirers: acquirers.clone(), vault: Arc::new(settings.keyring()) };
+    let env = Env {
+        db: db.clone(),
+        clock: clock.clone(),
+        acquirers: acquirers.clone(),
+        vault: Arc::new(settings.keyring()),
+        public_url: settings.public_url.as_str().into(),
+    };
     let worker = Arc::new(Worker::new(env.clone(), settings.clone())?);
     // This process's identity for its idempotency claims, alive while it beats.
     let instance = crate::domain::text::random_token(12);

@@ -76,6 +76,11 @@ pub struct RawSettings {
     /// Milliseconds between two rounds of the background worker.
     #[arg(long, env = "PAYLINK_WORKER_TICK_MS", default_value_t = 5_000)]
     pub worker_tick_ms: u64,
+    /// Lets webhooks call private addresses (10/8, 172.16/12, 192.168/16, 100.64/10,
+    /// fc00::/7), for a merchant's server on the operator's own network. Link-local
+    /// addresses (169.254/16, fe80::/10) are refused whatever this says.
+    #[arg(long, env = "PAYLINK_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -106,6 +111,7 @@ pub struct Settings {
     pub body_timeout_secs: u32,
     pub acquirer_timeout_ms: u64,
     pub worker_tick_ms: u64,
+    pub webhook_allow_private: bool,
     /// Directory of the SQLite file (embedded mode) or the working directory: holds outbox/.
     pub data_dir: PathBuf,
 }
@@ -222,6 +228,7 @@ impl RawSettings {
             body_timeout_secs: self.body_timeout_secs.max(1),
             acquirer_timeout_ms: self.acquirer_timeout_ms.max(1),
             worker_tick_ms: self.worker_tick_ms.max(10),
+            webhook_allow_private: self.webhook_allow_private,
             data_dir,
         })
     }

@@ -22,3 +22,4 @@ datetime-invalid = Enter an RFC 3339 date-time (2026-06-15T10:00:00Z) or a date 
 limit-invalid = Enter a number from 1 to 200.
 cursor-invalid = This cursor is not valid: pass the next_cursor of a previous page.
 patch-empty = Give at least one field to change: expires_at, amount or reference.
+events-delivery_invalid = Give delivery=failed, or leave it out.

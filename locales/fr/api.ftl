@@ -22,3 +22,4 @@ datetime-invalid = Indiquez une date-heure RFC 3339 (2026-06-15T10:00:00Z) ou un
 limit-invalid = Indiquez un nombre entre 1 et 200.
 cursor-invalid = Ce curseur n'est pas valide : reprenez le next_cursor d'une page précédente.
 patch-empty = Indiquez au moins un champ à modifier : expires_at, amount ou reference.
+events-delivery_invalid = Indiquez delivery=failed, ou rien.

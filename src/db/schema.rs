@@ -202,6 +202,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        event_id -> Nullable<BigInt>,
+        rule_id -> Nullable<BigInt>,
     }
 }
 
@@ -463,3 +465,58 @@ diesel::table! {
 }
 
 diesel::joinable!(imports -> shops (shop_id));
+
+diesel::table! {
+    notification_rules (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        kind -> Text,
+        label -> Text,
+        events -> Text,
+        channels -> Text,
+        modes -> Text,
+        from_order_only -> Bool,
+        failure_email -> Nullable<Text>,
+        auto_retry -> Bool,
+        url_test -> Nullable<Text>,
+        url_production -> Nullable<Text>,
+        secret_enc -> Nullable<Text>,
+        previous_secret_enc -> Nullable<Text>,
+        previous_until -> Nullable<Timestamp>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        deleted -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        public_id -> Text,
+        shop_id -> BigInt,
+        mode -> Text,
+        event_type -> Text,
+        order_id -> Nullable<BigInt>,
+        transaction_id -> Nullable<BigInt>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        outbox_id -> BigInt,
+        event_id -> BigInt,
+        url -> Text,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        duration_ms -> Integer,
+        response -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(events, outbox, notification_rules, webhook_attempts);

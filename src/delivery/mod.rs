@@ -5,6 +5,7 @@
 
 pub mod email;
 pub mod sms;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,12 @@ pub struct Report {
     pub written: usize,
     pub failed: usize,
     pub held: usize,
+    /// Webhook calls answered 2xx.
+    pub webhooks_delivered: usize,
+    /// Webhook calls that failed and will be tried again.
+    pub webhooks_failed: usize,
+    /// Webhook calls given up (last try, retries off, or a 410).
+    pub webhooks_abandoned: usize,
 }
 
 /// What happened to one job.
@@ -74,13 +81,15 @@ pub struct Worker {
     settings: Arc<Settings>,
     mailer: email::Mailer,
     http: reqwest::Client,
+    hooks: reqwest::Client,
 }
 
 impl Worker {
     pub fn new(env: Env, settings: Arc<Settings>) -> anyhow::Result<Self> {
         let mailer = email::Mailer::from_settings(&settings)?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
-        Ok(Worker { db: env.db.clone(), clock: env.clock.clone(), env, settings, mailer, http })
+        let hooks = webhook::client()?;
+        Ok(Worker { db: env.db.clone(), clock: env.clock.clone(), env, settings, mailer, http, hooks })
     }
 
     pub fn settings(&self) -> Arc<Settings> {
@@ -90,12 +99,13 @@ impl Worker {
     pub async fn run_once(&self) -> Result<Report, DbError> {
         let clock = self.clock.clone();
         let gateway = self.settings.sms_gateway_url.is_some();
+        let public_url = self.settings.public_url.clone();
         let mut report = self
             .db
             .write(move |conn| {
                 let now = clock.now_naive();
                 let sessions_purged = sessions::purge_expired(conn, now)?;
-                let orders_expired = orders::expire_due(conn, clock.as_ref()).map_err(service_to_db)?;
+                let orders_expired = orders::expire_due(conn, clock.as_ref(), &public_url).map_err(service_to_db)?;
                 idempotency::purge_older_than(conn, now - Span::hours(24))?;
                 // Cards whose first payment never ended (the buyer left the issuer's page): out
                 // of the vault once no attempt can finish any more.
@@ -155,13 +165,46 @@ impl Worker {
                 self.record(&job, outcome).await?;
             }
         }
+        self.deliver_webhooks(&mut report).await?;
         Ok(report)
+    }
+
+    /// The due webhook calls, a batch at a time: made side by side, recorded in one
+    /// transaction. A call whose earlier event (same order, same endpoint) is still to be
+    /// delivered waits for it, so it comes in a later batch of this round.
+    async fn deliver_webhooks(&self, report: &mut Report) -> Result<(), DbError> {
+        loop {
+            let clock = self.clock.clone();
+            let jobs = self
+                .db
+                .write(move |conn| {
+                    let now = clock.now_naive();
+                    outbox::claim(conn, now, now + LEASE, BATCH, &[Kind::Webhook]).map_err(DbError::from)
+                })
+                .await?;
+            if jobs.is_empty() {
+                return Ok(());
+            }
+            let prepared = webhook::prepare(&self.db, jobs).await?;
+            let now = self.clock.now_naive();
+            let calls = futures_util::future::join_all(
+                prepared.iter().map(|p| webhook::call(&self.hooks, &self.settings, p, now)),
+            )
+            .await;
+            let batch: Vec<_> = prepared.into_iter().zip(calls).collect();
+            let (clock, settings) = (self.clock.clone(), self.settings.clone());
+            let done = self.db.write(move |conn| webhook::record(conn, &batch, &settings, clock.now_naive())).await?;
+            report.webhooks_delivered += done.delivered;
+            report.webhooks_failed += done.failed;
+            report.webhooks_abandoned += done.abandoned;
+        }
     }
 
     async fn deliver(&self, job: &Job) -> Outcome {
         match job.kind() {
             Some(Kind::Email) => self.mailer.send(job, &self.settings).await,
             Some(Kind::Sms) => sms::send(&self.http, &self.db, &self.settings, job).await,
+            Some(Kind::Webhook) => Outcome::Failed("webhooks are delivered by their own loop".into()),
             None => Outcome::Failed(format!("unknown job kind {}", job.kind)),
         }
     }
@@ -214,7 +257,7 @@ impl Worker {
                 };
                 if let (Some(status), Some(order)) = (delivery, job.order_id) {
                     // Only the newest job of an order speaks for its delivery status.
-                    let newest = outbox::for_order(conn, OrderId(order))?.first().map(|j| j.id);
+                    let newest = outbox::link_messages(conn, OrderId(order))?.first().map(|j| j.id);
                     if newest == Some(job.id) {
                         order_store::apply(conn, OrderId(order), OrderUpdate::Delivery { status }, now)?;
                     }

@@ -12,6 +12,7 @@ pub mod instalments;
 pub mod listing;
 pub mod logo;
 pub mod money;
+pub mod notification;
 pub mod order;
 pub mod order_form;
 pub mod outbox;

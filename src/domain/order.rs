@@ -321,6 +321,11 @@ impl Order {
     }
 }
 
+/// The payment link of an order's token.
+pub fn pay_url(public_url: &str, token: &str) -> String {
+    format!("{public_url}/t/{token}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,9 +6,11 @@ use super::shop::text_enum;
 pub enum Kind {
     Email,
     Sms,
+    /// A signed call to a notification rule's URL.
+    Webhook,
 }
 
-text_enum!(Kind { Email = "EMAIL", Sms = "SMS" });
+text_enum!(Kind { Email = "EMAIL", Sms = "SMS", Webhook = "WEBHOOK" });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {
@@ -24,3 +26,15 @@ pub enum JobStatus {
 }
 
 text_enum!(JobStatus { Pending = "PENDING", Sent = "SENT", Failed = "FAILED", Held = "HELD", Written = "WRITTEN" });
+
+/// An e-mail as queued: rendered, ready to send.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EmailPayload {
+    pub to: Vec<String>,
+    pub bcc: Vec<String>,
+    pub reply_to: Option<String>,
+    pub from_name: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}

@@ -86,6 +86,7 @@ pub fn create(conn: &mut DbConn, clock: &dyn Clock, m: &NewMerchant) -> ServiceR
         },
         now,
     )?;
+    super::notify::default_rules(conn, shop_id, now)?;
     let temporary_password = password::temporary();
     let user_id = users::insert(
         conn,

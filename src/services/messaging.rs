@@ -132,6 +132,9 @@ impl OutboxMessage {
             Some(Kind::Sms) => {
                 serde_json::from_str::<SmsPayload>(&j.payload).map(|p| (p.to, p.text)).unwrap_or_default()
             }
+            Some(Kind::Webhook) => serde_json::from_str::<super::notify::WebhookPayload>(&j.payload)
+                .map(|p| (p.url, String::new()))
+                .unwrap_or_default(),
             None => Default::default(),
         };
         let written = status == JobStatus::Written;

@@ -13,6 +13,9 @@ pub mod imports;
 pub mod instalments;
 pub mod merchants;
 pub mod messaging;
+pub mod notifications;
+pub mod notify;
+pub mod objects;
 pub mod operations;
 pub mod order_actions;
 pub mod order_reads;
@@ -56,6 +59,8 @@ pub struct Env {
     pub clock: SharedClock,
     pub acquirers: Arc<Acquirers>,
     pub vault: Arc<Keyring>,
+    /// The base of the links events carry.
+    pub public_url: Arc<str>,
 }
 
 /// Who acts, on which shop and mode, and the base of the links: owned, so that a service

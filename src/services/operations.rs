@@ -19,6 +19,7 @@
 //! the audit log of its shop, and leaves the transaction claimed for the merchant to decide.
 //! An operation is never called twice and never dropped.
 
+use crate::domain::notification::EventType;
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -149,7 +150,8 @@ async fn settle(env: &Env, op: Operation, answer: Result<(), AcquirerError>) -> 
     let clock = env.clock.clone();
     match answer {
         Ok(()) => {
-            env.db.write(move |conn| confirm(conn, &op, clock.now_naive())).await?;
+            let public_url = env.public_url.clone();
+            env.db.write(move |conn| confirm(conn, &op, clock.now_naive(), &public_url)).await?;
             Ok(Settled::Done)
         }
         Err(e) if e.outcome_unknown() => {
@@ -171,7 +173,7 @@ async fn settle(env: &Env, op: Operation, answer: Result<(), AcquirerError>) -> 
 
 /// The acquirer did it: the operation is DONE and the transaction changes, with its history
 /// line and (for a person or a key) its audit entry. Nothing when it was closed already.
-fn confirm(conn: &mut DbConn, op: &Operation, now: NaiveDateTime) -> ServiceResult<()> {
+fn confirm(conn: &mut DbConn, op: &Operation, now: NaiveDateTime, public_url: &str) -> ServiceResult<()> {
     if store::close(conn, op.id, OpStatus::Done, None, None, now)? != 1 {
         return Ok(());
     }
@@ -198,6 +200,11 @@ fn confirm(conn: &mut DbConn, op: &Operation, now: NaiveDateTime) -> ServiceResu
             detail: &op.detail,
         };
         audit::append(conn, &actor, entry, now)?;
+    }
+    if op.kind == OpKind::Refund
+        && let Some(t) = tx_store::get(conn, id)?
+    {
+        super::notify::emit(conn, EventType::RefundCreated, t.order_id, Some(id), false, public_url, now)?;
     }
     Ok(())
 }
@@ -548,7 +555,9 @@ pub async fn reconcile(env: &Env) -> ServiceResult<Round> {
             None => Err(AcquirerError::Unavailable(format!("no acquirer for {}", op.mode))),
         };
         let (clock, asked) = (env.clock.clone(), op.attempts + 1);
-        let outcome = env.db.write(move |conn| after_lookup(conn, &op, looked, asked, clock.now_naive())).await?;
+        let public_url = env.public_url.clone();
+        let outcome =
+            env.db.write(move |conn| after_lookup(conn, &op, looked, asked, clock.now_naive(), &public_url)).await?;
         match outcome {
             Reconciled::Settled => round.reconciled += 1,
             Reconciled::Review => round.to_review += 1,
@@ -570,6 +579,7 @@ fn after_lookup(
     looked: Result<Looked, AcquirerError>,
     asked: i32,
     now: NaiveDateTime,
+    public_url: &str,
 ) -> ServiceResult<Reconciled> {
     match (op.kind, looked) {
         // An authorisation whose result was never written: the buyer was not told it was
@@ -578,7 +588,7 @@ fn after_lookup(
             review(conn, op, "authorised at the acquirer, but the payment was never recorded", now)?;
             Ok(Reconciled::Review)
         }
-        (_, Ok(Looked::Done)) => match conn_confirm(conn, op, now) {
+        (_, Ok(Looked::Done)) => match conn_confirm(conn, op, now, public_url) {
             Ok(()) => Ok(Reconciled::Settled),
             Err(ServiceError::Conflict(why)) => {
                 review(conn, op, why, now)?;
@@ -607,9 +617,9 @@ fn after_lookup(
 }
 
 /// `confirm` in a savepoint, so that a refused confirmation leaves room for the review.
-fn conn_confirm(conn: &mut DbConn, op: &Operation, now: NaiveDateTime) -> ServiceResult<()> {
+fn conn_confirm(conn: &mut DbConn, op: &Operation, now: NaiveDateTime, public_url: &str) -> ServiceResult<()> {
     use diesel::Connection;
-    conn.transaction(|c| confirm(c, op, now))
+    conn.transaction(|c| confirm(c, op, now, public_url))
 }
 
 /// The operations of a transaction (its page shows those pending or in review).

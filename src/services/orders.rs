@@ -3,6 +3,8 @@
 //! being queued, nor a message queued for an order that was rolled back.
 
 use chrono::NaiveDate;
+
+use crate::domain::notification::EventType;
 use serde::{Deserialize, Serialize};
 
 use super::{ServiceError, ServiceResult};
@@ -31,9 +33,7 @@ pub struct OrderContext<'a> {
     pub public_url: &'a str,
 }
 
-pub fn pay_url(public_url: &str, token: &str) -> String {
-    format!("{public_url}/t/{token}")
-}
+pub use crate::domain::order::pay_url;
 
 /// The values of the `%variables%` for an order, in the order's language.
 pub fn variables(o: &Order, shop: &Shop, public_url: &str) -> Variables {
@@ -79,16 +79,7 @@ pub fn render(o: &Order, shop: &Shop, public_url: &str) -> Rendered {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EmailPayload {
-    pub to: Vec<String>,
-    pub bcc: Vec<String>,
-    pub reply_to: Option<String>,
-    pub from_name: String,
-    pub subject: String,
-    pub html: String,
-    pub text: String,
-}
+pub use crate::domain::outbox::EmailPayload;
 
 pub use crate::domain::sms::SmsPayload;
 
@@ -253,6 +244,7 @@ pub fn cancel(conn: &mut DbConn, clock: &dyn Clock, ctx: &OrderContext<'_>, id: 
     }
     applied(store::apply(conn, id, OrderUpdate::Cancel, now)?)?;
     log(conn, clock, ctx, "order.cancelled", &o, "")?;
+    super::notify::emit(conn, EventType::OrderCancelled, id, None, false, ctx.public_url, now)?;
     load(conn, ctx, id)
 }
 
@@ -436,8 +428,13 @@ pub fn update_running(
 }
 
 /// Worker: writes EXPIRED on running orders past their end.
-pub fn expire_due(conn: &mut DbConn, clock: &dyn Clock) -> ServiceResult<usize> {
-    Ok(store::expire_due(conn, clock.now_naive(), 1000)?.len())
+pub fn expire_due(conn: &mut DbConn, clock: &dyn Clock, public_url: &str) -> ServiceResult<usize> {
+    let now = clock.now_naive();
+    let expired = store::expire_due(conn, now, 1000)?;
+    for id in &expired {
+        super::notify::emit(conn, EventType::OrderExpired, *id, None, false, public_url, now)?;
+    }
+    Ok(expired.len())
 }
 
 /// The SMS cost of a draft's message for one recipient (shown before sending).

@@ -19,6 +19,7 @@
 //! Every change of stage is a guarded UPDATE on the exact value, so of two requests racing
 //! for one lock exactly one wins.
 
+use crate::domain::notification::EventType;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +33,7 @@ use crate::domain::order::{self, OrderStatus};
 use crate::domain::shop::ValidationMode;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::orders::{self as order_store, Order};
-use crate::store::outbox::{self, Kind};
+
 use crate::store::schedules;
 use crate::store::shops::Shop;
 use crate::store::transactions::{self as store, NewTransaction, Transaction, TxStatus, TxUpdate};
@@ -263,17 +264,8 @@ fn write_result(
     if order_store::finalise_payment(conn, o.id, out.holder, order_status, t.id, release, now_naive)? != 1 {
         return Err(ServiceError::Conflict("payment.already_paid"));
     }
-    if accepted && let Some(email) = &o.buyer_email {
-        let receipt = receipt_email(shop, o, &t, email, public_url);
-        outbox::enqueue(
-            conn,
-            o.shop_id,
-            Some(o.id),
-            Kind::Email,
-            &serde_json::to_string(&receipt).expect("json"),
-            now_naive,
-        )?;
-    }
+    let event = if accepted { EventType::PaymentAccepted } else { EventType::PaymentRefused };
+    super::notify::emit(conn, event, o.id, Some(t.id), false, public_url, now_naive)?;
     Ok((t, if accepted { Finalised::Accepted } else { Finalised::Refused }))
 }
 
@@ -340,50 +332,6 @@ fn shop_validation_days(conn: &mut DbConn, shop: &Shop) -> ServiceResult<i32> {
         .find(shop.id.0)
         .select(crate::db::schema::shops::validation_days)
         .first::<i32>(conn)?)
-}
-
-use crate::domain::card::last_four;
-use crate::i18n::Tr;
-
-fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_url: &str) -> super::orders::EmailPayload {
-    let tr = Tr::new(o.lang());
-    let local = t.created_at.and_utc().with_timezone(&shop.settings.time_zone);
-    let when = format!(
-        "{} {} ({})",
-        crate::domain::order::format_date(local.date_naive(), tr.lang),
-        local.format("%H:%M"),
-        shop.settings.time_zone.name()
-    );
-    let amount = t.amount.display(tr.lang);
-    let shop_name = shop.settings.label.as_str();
-    let line = |key: &str, value: String| tr.args(key, &[("value", value.into())]);
-    let subject = tr.args("pay.mail.subject", &[("amount", amount.clone().into()), ("shop", shop_name.into())]);
-    let instalment = t.instalment.map(|(index, count)| {
-        tr.args("pay.mail.instalment", &[("index", i64::from(index).into()), ("count", i64::from(count).into())])
-    });
-    let lines = [
-        Some(tr.args("pay.mail.accepted", &[("shop", shop_name.into())])),
-        Some(line("pay.mail.amount", amount)),
-        instalment,
-        Some(line("pay.mail.reference", o.reference.clone().unwrap_or_else(|| "-".into()))),
-        Some(line("pay.mail.date", when)),
-        Some(line("pay.mail.card", format!("{} {}", t.card_brand, last_four(&t.card_masked)))),
-        Some(line("pay.mail.receipt_no", t.receipt_no.clone())),
-        Some(line("pay.mail.receipt_link", super::orders::pay_url(public_url, &o.token))),
-    ];
-    let lines: Vec<String> = lines.into_iter().flatten().collect();
-    let text = lines.join("\n");
-    let html =
-        lines.iter().map(|l| format!("<p>{}</p>", crate::domain::template::escape(l))).collect::<Vec<_>>().join("\n");
-    super::orders::EmailPayload {
-        to: vec![to.to_string()],
-        bcc: Vec::new(),
-        reply_to: Some(shop.settings.contact_email.clone()),
-        from_name: shop.settings.label.clone(),
-        subject,
-        html,
-        text,
-    }
 }
 
 // ---- The merchant's actions ------------------------------------------------------------

@@ -11,6 +11,7 @@
 //! instalment's new state and what follows. An instalment whose call got no answer in time
 //! stays CHARGING: its operation is reconciled by the worker, and it is never charged twice.
 
+use crate::domain::notification::EventType;
 use chrono::{Duration, NaiveDateTime};
 
 use super::orders::{EmailPayload, pay_url};
@@ -238,6 +239,8 @@ fn confirm(
     let detail = format!("instalment {}/{} {} {}", due.index, plan.count, settled.status, a.code);
     payments::first_events(conn, &t, "system", &detail, now_naive)?;
     operations::close_instalment(conn, key, a.approved, t.id, now_naive)?;
+    let event = if a.approved { EventType::PaymentAccepted } else { EventType::PaymentRefused };
+    super::notify::emit(conn, event, o.id, Some(t.id), true, public_url, now_naive)?;
     if a.approved {
         store::charged(conn, o.id, due.index, &Charged::Paid { transaction: t.id }, now_naive)?;
         let all_paid = store::instalments(conn, o.id)?.iter().all(|i| i.status == InstalmentStatus::Paid);
@@ -266,6 +269,7 @@ fn confirm(
     }
     store::charged(conn, o.id, due.index, &Charged::Failed { transaction: Some(t.id), code: a.code }, now_naive)?;
     fail(conn, shop, o, plan, &t, now, public_url)?;
+    super::notify::emit(conn, EventType::InstalmentFailed, o.id, Some(t.id), true, public_url, now_naive)?;
     Ok(Done::Failed)
 }
 

@@ -25,6 +25,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod instalments;
 pub mod logos;
+pub mod notifications;
 pub mod operations;
 pub mod orders;
 pub mod outbox;

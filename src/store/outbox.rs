@@ -28,6 +28,9 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The event a notification rule's job delivers, and the rule.
+    pub event_id: Option<i64>,
+    pub rule_id: Option<i64>,
 }
 
 impl Job {
@@ -48,6 +51,19 @@ pub fn enqueue(
     payload: &str,
     now: NaiveDateTime,
 ) -> QueryResult<OutboxId> {
+    enqueue_for_rule(conn, shop, order, kind, payload, None, now)
+}
+
+/// A job of a notification rule: which event it delivers, by which rule.
+pub fn enqueue_for_rule(
+    conn: &mut DbConn,
+    shop: ShopId,
+    order: Option<OrderId>,
+    kind: Kind,
+    payload: &str,
+    rule: Option<(i64, i64)>,
+    now: NaiveDateTime,
+) -> QueryResult<OutboxId> {
     diesel::insert_into(outbox::table)
         .values((
             outbox::shop_id.eq(shop.0),
@@ -58,6 +74,8 @@ pub fn enqueue(
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(Some(now)),
             outbox::created_at.eq(now),
+            outbox::event_id.eq(rule.map(|r| r.0)),
+            outbox::rule_id.eq(rule.map(|r| r.1)),
         ))
         .returning(outbox::id)
         .get_result(conn)
@@ -72,6 +90,7 @@ pub fn claim(
     limit: i64,
     kinds: &[Kind],
 ) -> QueryResult<Vec<Job>> {
+    let webhooks = kinds.contains(&Kind::Webhook);
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let due = outbox::table
         .filter(outbox::status.eq_any([JobStatus::Pending.as_str(), JobStatus::Failed.as_str()]))
@@ -81,10 +100,13 @@ pub fn claim(
         .order(outbox::id)
         .limit(limit)
         .select(outbox::id);
-    let ids: Vec<i64> = match conn {
+    let mut ids: Vec<i64> = match conn {
         DbConn::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
         DbConn::Sqlite(_) => due.load(conn)?,
     };
+    if webhooks {
+        ids = first_of_their_order(conn, ids)?;
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -92,6 +114,40 @@ pub fn claim(
         .set(outbox::locked_until.eq(Some(lease_until)))
         .execute(conn)?;
     outbox::table.filter(outbox::id.eq_any(&ids)).order(outbox::id).select(Job::as_select()).load(conn)
+}
+
+/// Webhook calls are ordered per order and endpoint: a job waits while an earlier job of the
+/// same order and rule is still to be delivered (pending, failing with a next try, or being
+/// delivered). Other jobs pass as they are.
+fn first_of_their_order(conn: &mut DbConn, ids: Vec<i64>) -> QueryResult<Vec<i64>> {
+    let candidates: Vec<(i64, Option<i64>, Option<i64>)> = outbox::table
+        .filter(outbox::id.eq_any(&ids))
+        .filter(outbox::kind.eq(Kind::Webhook.as_str()))
+        .select((outbox::id, outbox::order_id, outbox::rule_id))
+        .load(conn)?;
+    let orders: Vec<i64> = candidates.iter().filter_map(|c| c.1).collect();
+    if orders.is_empty() {
+        return Ok(ids);
+    }
+    // The earliest open job of each (order, rule) among those orders.
+    let open: Vec<(i64, Option<i64>, Option<i64>)> = outbox::table
+        .filter(outbox::kind.eq(Kind::Webhook.as_str()))
+        .filter(outbox::order_id.eq_any(&orders))
+        .filter(outbox::status.eq_any([JobStatus::Pending.as_str(), JobStatus::Failed.as_str()]))
+        .filter(outbox::next_attempt_at.is_not_null())
+        .order(outbox::id)
+        .select((outbox::id, outbox::order_id, outbox::rule_id))
+        .load(conn)?;
+    let mut first = std::collections::HashMap::new();
+    for (id, order, rule) in open {
+        first.entry((order, rule)).or_insert(id);
+    }
+    let blocked: std::collections::HashSet<i64> = candidates
+        .into_iter()
+        .filter(|(id, order, rule)| order.is_some() && first.get(&(*order, *rule)).is_some_and(|f| f != id))
+        .map(|c| c.0)
+        .collect();
+    Ok(ids.into_iter().filter(|id| !blocked.contains(id)).collect())
 }
 
 pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
@@ -168,9 +224,23 @@ pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<Job>> {
     outbox::table.find(id).select(Job::as_select()).first(conn).optional()
 }
 
+/// The messages that deliver the order's link (not the rules' notifications), newest first:
+/// the newest speaks for the order's delivery status.
+pub fn link_messages(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Job>> {
+    outbox::table
+        .filter(outbox::order_id.eq(order.0).and(outbox::event_id.is_null()))
+        .order(outbox::id.desc())
+        .select(Job::as_select())
+        .load(conn)
+}
+
 /// The jobs of an order, newest first.
 pub fn for_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Job>> {
-    outbox::table.filter(outbox::order_id.eq(order.0)).order(outbox::id.desc()).select(Job::as_select()).load(conn)
+    outbox::table
+        .filter(outbox::order_id.eq(order.0).and(outbox::kind.ne(Kind::Webhook.as_str())))
+        .order(outbox::id.desc())
+        .select(Job::as_select())
+        .load(conn)
 }
 
 /// A shop's recent jobs of one kind, newest first (the back office's outbox view).

@@ -209,6 +209,11 @@ impl Api {
         Self::read(res.send().await.unwrap()).await
     }
 
+    pub async fn delete(&self, path: &str) -> Res {
+        let res = self.http.delete(format!("{}{path}", self.base)).basic_auth(&self.user, Some(&self.key));
+        Self::read(res.send().await.unwrap()).await
+    }
+
     /// The same client with the shop's PRODUCTION key.
     pub fn production(app: &TestApp, m: &CreatedMerchant) -> Api {
         Api { key: m.production_api_key.clone(), ..Api::new(app, m) }

@@ -135,6 +135,10 @@ impl Api {
         self.send("PATCH", path, Some(&body.to_string()), &[]).await
     }
 
+    async fn delete(&self, path: &str) -> Res {
+        self.send("DELETE", path, None, &[]).await
+    }
+
     async fn create(&self, body: Value) -> Res {
         self.post("/api/v1/payment-orders", body).await
     }
@@ -889,6 +893,31 @@ async fn the_openapi_document_matches_what_the_server_answers() {
     api.post(&format!("{path}/cancel"), json!({})).await;
     api.patch(&path, json!({"amount": 500})).await.assert_status(409);
 
+    // Webhook endpoints and events.
+    let hooks = "/api/v1/webhook-endpoints";
+    let endpoint = json!({"url": "https://shop.example/hooks", "events": ["payment.accepted"]});
+    let created = api.post(hooks, endpoint.clone()).await;
+    created.assert_status(201);
+    let hook = format!("{hooks}/{}", serde_json::from_str::<Value>(&created.text).unwrap()["id"]);
+    api.post(hooks, json!({"url": "http://169.254.169.254/", "events": ["payment.accepted"]})).await.assert_status(400);
+    anonymous.post(hooks, endpoint.clone()).await.assert_status(401);
+    api.post_with_key(hooks, endpoint.clone(), "hook-a").await.assert_status(201);
+    api.post_with_key(hooks, json!({"url": "https://b.example/", "events": ["order.expired"]}), "hook-a")
+        .await
+        .assert_status(422);
+    api.get(hooks).await.assert_status(200);
+    anonymous.get(hooks).await.assert_status(401);
+    api.get(&hook).await.assert_status(200);
+    anonymous.get(&hook).await.assert_status(401);
+    intruder.get(&hook).await.assert_status(404);
+    intruder.delete(&hook).await.assert_status(404);
+    anonymous.delete(&hook).await.assert_status(401);
+    api.delete(&hook).await.assert_status(204);
+    api.delete(&hook).await.assert_status(404);
+    api.get("/api/v1/events?delivery=failed").await.assert_status(200);
+    api.get("/api/v1/events?delivery=all").await.assert_status(400);
+    anonymous.get("/api/v1/events").await.assert_status(401);
+
     // Each documented operation was called, and answered only documented statuses.
     let calls = log.lock().unwrap().clone();
     let mut operations = 0;
@@ -916,7 +945,7 @@ async fn the_openapi_document_matches_what_the_server_answers() {
             }
         }
     }
-    assert_eq!(operations, 8, "seven order operations and the document itself");
+    assert_eq!(operations, 13, "seven order operations, five of webhooks and the document itself");
     for (method, path, status) in &calls {
         let documented =
             doc["paths"].as_object().unwrap().iter().any(|(t, item)| matches(t, path) && item.get(method).is_some());

@@ -19,13 +19,13 @@ use crate::delivery::{SmtpServer, create_orders, free_port};
 use crate::helpers::{TestApp, test_backend};
 
 /// A `paylink serve` child, killed if the test fails before stopping it.
-struct Serve {
+pub struct Serve {
     child: std::process::Child,
     log: std::path::PathBuf,
 }
 
 impl Serve {
-    fn start(app: &TestApp, name: &str, smtp_port: u16) -> Serve {
+    pub fn start(app: &TestApp, name: &str, smtp_port: u16) -> Serve {
         let b64 = |s: &paylink::config::Secret| base64::engine::general_purpose::STANDARD.encode(s.expose());
         let log = app.dir.path().join(format!("{name}.log"));
         let port = free_port();
@@ -54,12 +54,12 @@ impl Serve {
         serve
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// SIGTERM, then waits for it to finish its round and exit 0.
-    async fn stop(&mut self) {
+    pub async fn stop(&mut self) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success(), "kill -TERM {pid}");
         let started = Instant::now();

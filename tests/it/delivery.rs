@@ -95,7 +95,7 @@ impl SmtpServer {
         std::fs::read_dir(self.maildir.join("new")).map(|d| d.count()).unwrap_or(0)
     }
 
-    fn messages(&self) -> Vec<String> {
+    pub fn messages(&self) -> Vec<String> {
         let dir = self.maildir.join("new");
         let mut files: Vec<_> =
             std::fs::read_dir(&dir).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();

@@ -233,6 +233,7 @@ impl TestApp {
             clock: self.shared_clock.clone(),
             acquirers: self.acquirers.clone(),
             vault: Arc::new(self.settings.keyring()),
+            public_url: self.settings.public_url.as_str().into(),
         }
     }
 

@@ -30,3 +30,4 @@ mod security;
 mod settings;
 mod transactions;
 mod users;
+mod webhooks;

@@ -50,6 +50,10 @@ enum Obj {
     Job,
     OrderJob,
     Import,
+    /// A notification rule (a webhook endpoint through the API).
+    Rule,
+    /// An event of the deliveries screen.
+    Event,
 }
 
 use Kind::*;
@@ -89,6 +93,11 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("POST", "/api/v1/payment-orders", Api, Nothing),
     ("POST", "/api/v1/payment-orders/import", Api, Nothing),
     ("GET", "/api/v1/imports/{id}", Api, Obj::Import),
+    ("GET", "/api/v1/webhook-endpoints", Api, Nothing),
+    ("POST", "/api/v1/webhook-endpoints", Api, Nothing),
+    ("GET", "/api/v1/webhook-endpoints/{id}", Api, Obj::Rule),
+    ("DELETE", "/api/v1/webhook-endpoints/{id}", Api, Obj::Rule),
+    ("GET", "/api/v1/events", Api, Nothing),
     ("GET", "/api/v1/payment-orders/{id}", Api, Obj::Order),
     ("PATCH", "/api/v1/payment-orders/{id}", Api, Obj::Order),
     ("POST", "/api/v1/payment-orders/{id}/cancel", Api, Obj::Order),
@@ -111,6 +120,17 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("GET", "/orders/import", Write, Nothing),
     ("POST", "/orders/import", Write, Nothing),
     ("GET", "/orders/import/{id}", Read, Obj::Import),
+    ("GET", "/settings/notifications", Read, Nothing),
+    ("POST", "/settings/notifications", Write, Nothing),
+    ("GET", "/settings/notifications/new", Write, Nothing),
+    ("GET", "/settings/notifications/deliveries", Read, Nothing),
+    ("POST", "/settings/notifications/deliveries/replay", Write, Nothing),
+    ("POST", "/settings/notifications/deliveries/{event}/replay", Write, Obj::Event),
+    ("GET", "/settings/notifications/{id}", Read, Obj::Rule),
+    ("POST", "/settings/notifications/{id}", Write, Obj::Rule),
+    ("POST", "/settings/notifications/{id}/delete", Write, Obj::Rule),
+    ("POST", "/settings/notifications/{id}/secret", Write, Obj::Rule),
+    ("POST", "/settings/notifications/{id}/test", Write, Obj::Rule),
     ("GET", "/orders/{id}", Read, Obj::Order),
     ("GET", "/orders/{id}/message", Read, Obj::Order),
     ("GET", "/orders/{id}/qr.svg", Read, Obj::Order),
@@ -287,6 +307,9 @@ struct Ids {
     mail_order: i64,
     /// A refused import (nothing created).
     import: i64,
+    /// Acme's webhook endpoint, and the event of its paid order.
+    rule: i64,
+    event: i64,
     token: String,
 }
 
@@ -300,10 +323,13 @@ impl Ids {
             Obj::Job => self.job,
             Obj::OrderJob => self.mail_order,
             Obj::Import => self.import,
+            Obj::Rule => self.rule,
+            Obj::Event => self.event,
             Obj::Nothing => 0,
         };
         path.replace("{id}", &id.to_string())
             .replace("{job}", &self.job.to_string())
+            .replace("{event}", &id.to_string())
             .replace("{token}", &self.token)
             .replace("{mode}", "test")
             .replace("{code}", "en")
@@ -443,7 +469,35 @@ async fn world() -> World {
         .expect(202)["id"]
         .as_i64()
         .expect("an import id");
-    let ids = Ids { order: unpaid.id.0, transaction, user, template, job, mail_order, import, token: unpaid.token };
+    let rule = crate::acquirer::Api::new(&app, &acme)
+        .post(
+            "/api/v1/webhook-endpoints",
+            serde_json::json!({"url": "https://acme.example/hooks", "events": ["payment.accepted"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .expect("an endpoint id");
+    let event = app
+        .db
+        .read_blocking(|conn| {
+            use paylink::db::schema::events;
+            let id: i64 = events::table.filter(events::shop_id.eq(acme.shop_id.0)).select(events::id).first(conn)?;
+            Ok::<_, DbError>(id)
+        })
+        .unwrap();
+    let ids = Ids {
+        order: unpaid.id.0,
+        transaction,
+        user,
+        template,
+        job,
+        mail_order,
+        import,
+        rule,
+        event,
+        token: unpaid.token,
+    };
     World { app, ids, acme, globex, admin, stranger, elsewhere, viewer }
 }
 
@@ -556,6 +610,7 @@ async fn the_api_answers_not_found_to_another_shop_s_key_and_to_the_production_k
             "POST" if path.ends_with("/payment-orders") => http.post(app.url(path)).json(&json!({"amount": 100})),
             "POST" => http.post(app.url(path)).json(&json!({})),
             "PATCH" => http.patch(app.url(path)).json(&json!({"amount": 100})),
+            "DELETE" => http.delete(app.url(path)),
             other => panic!("{other}"),
         };
         let response = request.basic_auth(shop, Some(key)).send().await.unwrap();

@@ -231,15 +231,22 @@ async fn when_the_retries_run_out_both_are_emailed_and_the_balance_link_pays_the
 
     let mails = outbox_files(&app);
     assert_eq!(mails.len(), mails_before + 2, "one e-mail to the merchant, one to the buyer");
-    let merchant = mails.iter().find(|(raw, _)| raw.contains("\nTo: alice@example.com")).unwrap_or_else(|| {
-        panic!(
-            "the merchant's e-mail: {:?}",
-            mails
-                .iter()
-                .map(|m| m.0.lines().filter(|l| l.starts_with("To:") || l.starts_with("Subject:")).collect::<Vec<_>>())
-                .collect::<Vec<_>>()
-        )
-    });
+    let merchant = mails
+        .iter()
+        .find(|(raw, _)| raw.contains("\nTo: alice@example.com") && raw.contains("Subject: Instalments"))
+        .unwrap_or_else(|| {
+            panic!(
+                "the merchant's e-mail: {:?}",
+                mails
+                    .iter()
+                    .map(|m| m
+                        .0
+                        .lines()
+                        .filter(|l| l.starts_with("To:") || l.starts_with("Subject:"))
+                        .collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            )
+        });
     assert!(merchant.1.contains("Instalments failed for order CMD-3X"), "{}", merchant.1);
     assert!(merchant.1.contains("200.00"), "{}", merchant.1);
     let buyer_mail = mails

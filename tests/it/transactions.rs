@@ -63,7 +63,7 @@ fn order(app: &TestApp, m: &CreatedMerchant, r: RawOrder) -> Order {
 }
 
 /// One order in `mode` (the delivery helper makes TEST ones).
-fn order_in(app: &TestApp, m: &CreatedMerchant, mode: Mode, r: RawOrder) -> Order {
+pub fn order_in(app: &TestApp, m: &CreatedMerchant, mode: Mode, r: RawOrder) -> Order {
     let clock = app.clock.clone();
     let public_url = app.settings.public_url.clone();
     app.db

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod orders;
 pub mod transactions;
+pub mod webhooks;
 
 use std::sync::LazyLock;
 
@@ -56,12 +57,18 @@ const MAX_BODY: usize = 1024 * 1024;
         transactions::capture,
         transactions::cancel,
         transactions::refund,
+        webhooks::create,
+        webhooks::list,
+        webhooks::get,
+        webhooks::delete,
+        webhooks::events,
         openapi
     ),
     modifiers(&BasicAuth),
     tags(
         (name = "payment-orders", description = "Payment orders (links sent by e-mail or SMS, URLs, invoices)"),
-        (name = "transactions", description = "Payment attempts that reached the acquirer: capture, cancel, refund")
+        (name = "transactions", description = "Payment attempts that reached the acquirer: capture, cancel, refund"),
+        (name = "webhooks", description = "Signed calls to the merchant's server on each event, and the events' deliveries")
     )
 )]
 pub struct ApiDoc;
@@ -126,6 +133,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/payment-orders/{id}/cancel").route(web::post().to(orders::cancel)))
             .service(web::resource("/payment-orders/{id}/reactivate").route(web::post().to(orders::reactivate)))
             .service(web::resource("/payment-orders/{id}/resend").route(web::post().to(orders::resend)))
+            .service(
+                web::resource("/webhook-endpoints")
+                    .route(web::get().to(webhooks::list))
+                    .route(web::post().to(webhooks::create)),
+            )
+            .service(
+                web::resource("/webhook-endpoints/{id}")
+                    .route(web::get().to(webhooks::get))
+                    .route(web::delete().to(webhooks::delete)),
+            )
+            .service(web::resource("/events").route(web::get().to(webhooks::events)))
             .service(web::resource("/transactions").route(web::get().to(transactions::list)))
             .service(web::resource("/transactions/{id}").route(web::get().to(transactions::get)))
             .service(web::resource("/transactions/{id}/capture").route(web::post().to(transactions::capture)))

@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,54 +20,19 @@ use crate::domain::clock::Clock;
 use crate::domain::ids::OrderId;
 use crate::domain::listing::{Cursor, OrderFilter};
 use crate::domain::order::Order;
-use crate::domain::order::{self, AliasMode, Channel, DeliveryStatus, OrderStatus, Reference};
+use crate::domain::order::{self, AliasMode, Channel, OrderStatus, Reference};
 use crate::domain::order_form::{AmountInput, ExpiresInput, OrderDraft, RawOrder};
-use crate::domain::schedule::{InstalmentStatus, PlanStatus};
 use crate::domain::shop::Shop;
 use crate::domain::template;
+use crate::services::objects::{InstalmentObject, LanguageDoc, OrderObject, ThreeDsDoc, ValidationModeDoc};
 use crate::services::orders::{self as service, OrderContext, RunningChanges};
 use crate::services::{Conn, ServiceResult, api};
 use crate::web::AppState;
 use crate::web::i18n::Lang;
 
 /// Codes only the API gives, besides its generic ones (their messages live in i18n/api.rs).
-pub const API_ONLY_CODES: [&str; 4] = ["datetime.invalid", "limit.invalid", "cursor.invalid", "patch.empty"];
-
-// Enumerations of the domain that the document names, spelled as on the wire.
-
-/// TEST or PRODUCTION: decided by the API key used.
-#[allow(dead_code, clippy::upper_case_acronyms)]
-#[derive(ToSchema)]
-#[schema(as = Mode)]
-enum ModeDoc {
-    TEST,
-    PRODUCTION,
-}
-
-#[allow(dead_code, clippy::upper_case_acronyms)]
-#[derive(ToSchema)]
-#[schema(as = ValidationMode)]
-enum ValidationModeDoc {
-    AUTO,
-    MANUAL,
-}
-
-#[allow(dead_code, non_camel_case_types, clippy::upper_case_acronyms)]
-#[derive(ToSchema)]
-#[schema(as = ThreeDsPreference)]
-enum ThreeDsDoc {
-    NO_PREFERENCE,
-    FRICTIONLESS,
-    CHALLENGE,
-}
-
-#[allow(dead_code, non_camel_case_types)]
-#[derive(ToSchema)]
-#[schema(as = Language)]
-enum LanguageDoc {
-    fr,
-    en,
-}
+pub const API_ONLY_CODES: [&str; 5] =
+    ["datetime.invalid", "limit.invalid", "cursor.invalid", "patch.empty", "events.delivery_invalid"];
 
 /// A new payment order. Absent fields take the shop's defaults.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -225,137 +190,6 @@ impl UpdateOrderRequest {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoFields {}
-
-/// A payment order.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = PaymentOrder)]
-pub struct OrderObject {
-    pub id: i64,
-    #[schema(required = true)]
-    pub reference: Option<String>,
-    /// As of now: a running order past its end of validity reads EXPIRED.
-    pub status: OrderStatus,
-    pub delivery_status: DeliveryStatus,
-    /// The payment link.
-    pub url: String,
-    /// The payment link as a QR code (SVG).
-    pub qr_code_url: String,
-    /// The last second the order can be paid (23:59:59 of its end date, shop time).
-    pub expires_at: DateTime<Utc>,
-    /// Integer minor units.
-    pub amount: i64,
-    pub currency: String,
-    pub channel: Channel,
-    #[schema(value_type = ModeDoc)]
-    pub mode: &'static str,
-    #[schema(value_type = LanguageDoc)]
-    pub language: String,
-    #[schema(value_type = ValidationModeDoc)]
-    pub validation_mode: &'static str,
-    pub capture_delay_days: i32,
-    pub alias_mode: AliasMode,
-    #[schema(value_type = ThreeDsDoc)]
-    pub three_ds: &'static str,
-    #[schema(required = true)]
-    pub buyer_email: Option<String>,
-    pub use_collection_form: bool,
-    #[schema(required = true)]
-    pub description: Option<String>,
-    /// The e-mail address or phone number it was sent to.
-    #[schema(required = true)]
-    pub recipient: Option<String>,
-    /// How many times paylink sent it (e-mail, SMS).
-    pub send_count: i32,
-    pub created_at: DateTime<Utc>,
-    /// The transaction the order ended with, once finalised.
-    #[schema(required = true)]
-    pub transaction_id: Option<i64>,
-    /// The last day a schedule of instalments may end on (restrictive mode); null: no limit
-    /// beyond the shop's settings.
-    #[schema(required = true, value_type = Option<String>, format = Date)]
-    pub instalments_until: Option<NaiveDate>,
-    /// The instalments the buyer chose, in order; only in `GET /payment-orders/{id}`, and
-    /// only once a schedule was chosen (with `schedule_status` and `balance_order_id`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<Vec<InstalmentObject>>,
-    /// Where the schedule stands: RUNNING, COMPLETED, FAILED (retries spent) or CANCELLED
-    /// (by the merchant).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule_status: Option<PlanStatus>,
-    /// Once the schedule FAILED: the order offering the buyer the unpaid balance.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub balance_order_id: Option<i64>,
-}
-
-/// One instalment of a schedule.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = Instalment)]
-pub struct InstalmentObject {
-    /// 1 for the first.
-    pub index: u8,
-    /// The day it is charged, in the shop's time zone.
-    #[schema(value_type = String, format = Date)]
-    pub due_on: NaiveDate,
-    /// Integer minor units of the order's currency.
-    pub amount: i64,
-    pub status: InstalmentStatus,
-    /// Charges tried so far.
-    pub tries: u8,
-    /// The last transaction of this instalment (paid, or its last refusal).
-    #[schema(required = true)]
-    pub transaction_id: Option<i64>,
-}
-
-impl InstalmentObject {
-    pub fn list(s: &crate::services::schedules::Schedule) -> Vec<Self> {
-        s.instalments
-            .iter()
-            .map(|i| InstalmentObject {
-                index: i.index,
-                due_on: i.due_on,
-                amount: i.amount,
-                status: i.status,
-                tries: i.tries,
-                transaction_id: i.transaction_id,
-            })
-            .collect()
-    }
-}
-
-impl OrderObject {
-    pub fn new(o: &Order, public_url: &str, now: NaiveDateTime) -> Self {
-        let url = service::pay_url(public_url, &o.token);
-        OrderObject {
-            id: o.id.0,
-            reference: o.reference.clone(),
-            status: o.status_at(now),
-            delivery_status: o.delivery_status,
-            qr_code_url: format!("{url}/qr.svg"),
-            url,
-            expires_at: o.expires_at.and_utc(),
-            amount: o.amount.minor,
-            currency: o.amount.currency.code().to_string(),
-            channel: o.channel,
-            mode: o.mode.as_str(),
-            language: o.language.clone(),
-            validation_mode: o.validation_mode.as_str(),
-            capture_delay_days: o.capture_delay_days,
-            alias_mode: o.alias_mode,
-            three_ds: o.three_ds.as_str(),
-            buyer_email: o.buyer_email.clone(),
-            use_collection_form: o.use_collection_form,
-            description: o.description.clone(),
-            recipient: o.recipient.clone(),
-            send_count: o.send_count,
-            created_at: o.created_at.and_utc(),
-            transaction_id: o.transaction_id,
-            instalments_until: o.instalments_until,
-            schedule: None,
-            schedule_status: None,
-            balance_order_id: None,
-        }
-    }
-}
 
 /// A page of orders, newest first.
 #[derive(Debug, Serialize, ToSchema)]
@@ -611,7 +445,7 @@ pub async fn get(
         api::order_with_schedule(&state.env.db, client.caller(&state.settings.public_url), id).await?;
     let now = state.env.clock.now_naive();
     let object = OrderObject {
-        schedule: schedule.as_ref().map(InstalmentObject::list),
+        schedule: schedule.as_ref().map(|s| InstalmentObject::list(&s.instalments)),
         schedule_status: schedule.as_ref().map(|s| s.plan.status),
         balance_order_id: schedule.as_ref().and_then(|s| s.plan.balance_order_id).map(|b| b.0),
         ..OrderObject::new(&order, &state.settings.public_url, now)

@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -16,109 +15,12 @@ use super::idempotency::{self, json, reply};
 use crate::domain::FieldError;
 use crate::domain::ids::{OrderId, ShopId};
 use crate::domain::listing::TxFilter;
-use crate::domain::transaction::{Transaction, TxStatus};
+use crate::domain::transaction::TxStatus;
 use crate::services::api;
+use crate::services::objects::TransactionObject;
 use crate::services::operations;
 use crate::services::payments::{self as service, TxAction, TxContext};
 use crate::web::AppState;
-
-/// TEST or PRODUCTION: decided by the API key used (the same schema as the orders').
-#[allow(dead_code, clippy::upper_case_acronyms)]
-#[derive(ToSchema)]
-#[schema(as = Mode)]
-enum ModeDoc {
-    TEST,
-    PRODUCTION,
-}
-
-/// A transaction: one payment attempt that reached the acquirer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = Transaction)]
-pub struct TransactionObject {
-    pub id: i64,
-    /// The payment order it paid (or tried to).
-    pub order_id: i64,
-    /// AUTHORISED waits for its capture date; AUTHORISED_TO_VALIDATE (manual validation) must
-    /// be captured (validated) before `validate_by` or it expires.
-    pub status: TxStatus,
-    /// Integer minor units.
-    pub amount: i64,
-    pub currency: String,
-    /// Integer minor units refunded so far (never above `amount`).
-    pub refunded_amount: i64,
-    /// `CB_VISA`, `MASTERCARD`, …
-    pub card_brand: String,
-    /// The card number masked: first six and last four digits.
-    pub card_masked: String,
-    /// `MM/YY`.
-    pub card_expiry: String,
-    #[schema(value_type = crate::acquirer::ThreeDsOutcome)]
-    pub three_ds: String,
-    /// `00000` accepted, `02008` cancelled by the buyer, `02324` session expired, `01xxx` bank
-    /// refusal, `04xxx` suspected fraud.
-    pub return_code: String,
-    /// The channel of the payment order it paid.
-    #[schema(value_type = crate::domain::order::Channel)]
-    pub source: String,
-    /// The day it is (or was) captured, in the shop's time zone.
-    #[schema(required = true, value_type = Option<String>, format = Date)]
-    pub capture_date: Option<NaiveDate>,
-    /// Manual validation: the instant it expires unless captured before.
-    #[schema(required = true)]
-    pub validate_by: Option<DateTime<Utc>>,
-    #[schema(required = true)]
-    pub captured_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    #[schema(value_type = ModeDoc)]
-    pub mode: &'static str,
-    /// The buyer's saved card (alias) this payment used or saved, by its token; null when
-    /// the card was typed and not saved.
-    #[schema(required = true)]
-    pub alias: Option<String>,
-    /// Which instalment of its order's schedule it charged; null for a payment at once.
-    #[schema(required = true)]
-    pub instalment: Option<InstalmentRef>,
-    /// What the buyer answered on the shop's collection form before paying (the fields asked:
-    /// `last_name`, `first_name`, `email`, …, `info1`–`info3`); null when the order asked
-    /// nothing.
-    #[schema(required = true)]
-    pub buyer: Option<crate::domain::collect::BuyerData>,
-}
-
-/// An instalment of a schedule, as a transaction names it.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct InstalmentRef {
-    /// 1 for the first.
-    pub index: u8,
-    pub count: u8,
-}
-
-impl TransactionObject {
-    pub fn new(t: &Transaction) -> Self {
-        TransactionObject {
-            id: t.id,
-            order_id: t.order_id.0,
-            status: t.status,
-            amount: t.amount.minor,
-            currency: t.amount.currency.code().to_string(),
-            refunded_amount: t.refunded,
-            card_brand: t.card_brand.clone(),
-            card_masked: t.card_masked.clone(),
-            card_expiry: t.card_expiry.clone(),
-            three_ds: t.three_ds.as_str().to_string(),
-            return_code: t.return_code.clone(),
-            source: t.source.as_str().to_string(),
-            capture_date: t.capture_date,
-            validate_by: t.validate_by.map(|v| v.and_utc()),
-            captured_at: t.captured_at.map(|v| v.and_utc()),
-            created_at: t.created_at.and_utc(),
-            mode: t.mode.as_str(),
-            alias: t.saved_card.clone(),
-            instalment: t.instalment.map(|(index, count)| InstalmentRef { index, count }),
-            buyer: t.buyer.clone(),
-        }
-    }
-}
 
 /// A page of transactions, newest first.
 #[derive(Debug, Serialize, ToSchema)]

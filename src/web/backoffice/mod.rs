@@ -6,6 +6,7 @@ pub mod audit;
 pub mod collect_form;
 pub mod instalments;
 pub mod messaging;
+pub mod notifications;
 pub mod orders;
 pub mod settings;
 pub mod transactions;
@@ -28,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     settings::routes(cfg);
     instalments::routes(cfg);
     collect_form::routes(cfg);
+    notifications::routes(cfg);
     users::routes(cfg);
     audit::routes(cfg);
     account::routes(cfg);

@@ -282,7 +282,7 @@ fn detail_page(
             kind: match j.kind {
                 Some(Kind::Email) => t.get("orders.job.email"),
                 Some(Kind::Sms) => t.get("orders.job.sms"),
-                None => "?",
+                Some(Kind::Webhook) | None => "?",
             },
             status: job_status_label(&t, j.status),
             attempts: j.attempts,
