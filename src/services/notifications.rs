@@ -211,6 +211,9 @@ pub async fn deliveries(
                     attempts = rest;
                     Delivery { event, jobs: mine, attempts: tries }
                 })
+                // A failure replayed since and delivered is no longer one (the cursor still
+                // follows the page read, so a filtered page may be shorter).
+                .filter(|d| !failed_only || delivery_state(&d.jobs) != DeliveryState::Delivered)
                 .collect();
             Ok((out, next))
         })

@@ -20,6 +20,7 @@ mod imports;
 mod instalments;
 mod lists;
 mod messaging;
+mod notifications;
 mod ops;
 mod orders_ui;
 mod pay;
