@@ -16,6 +16,11 @@
 //!                                         (the request, then the worker's transaction) into
 //!                                         DIR/import.db, against the same rows inserted bare,
 //!                                         one INSERT each in one transaction, into DIR/bare.db
+//!   bench_db webhook-bench DIR CALLS      CALLS webhook events delivered by the worker as the
+//!                                         product does (claimed, signed twice, POSTed 50 at a
+//!                                         time, each attempt recorded) to a local receiver,
+//!                                         against a raw POST loop of the same body to the
+//!                                         same receiver, 50 at a time, in the same run
 //!
 //! Kept in the repo so the figures in the README can be reproduced; not part of the product.
 
@@ -61,11 +66,12 @@ fn main() -> anyhow::Result<()> {
         Some("payable") => payable(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?),
         Some("payable-saved") => payable_saved(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, arg(4)?),
         Some("import-bench") => import_bench(arg(1)?, arg(2)?.parse()?),
+        Some("webhook-bench") => webhook_bench(arg(1)?, arg(2)?.parse()?),
         Some("createdb") => admin(arg(1)?, |name| format!("CREATE DATABASE {name}")),
         Some("dropdb") => admin(arg(1)?, |name| format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
         _ => anyhow::bail!(
             "usage: bench_db insert-loop DB ROWS | seed DB SHOP_ID MODE TOTAL | crowd DB SHOPS ORDERS MODE | \
-             analyze DB | explain DB SHOP_ID MODE | payable DB SHOP_ID COUNT | import-bench DIR LINES | createdb URL | \
+             analyze DB | explain DB SHOP_ID MODE | payable DB SHOP_ID COUNT | import-bench DIR LINES | webhook-bench DIR CALLS | createdb URL | \
              dropdb URL"
         ),
     }
@@ -532,4 +538,142 @@ fn import_bench(dir: &str, lines: usize) -> anyhow::Result<()> {
     let rate = |secs: f64| lines as f64 / secs;
     println!("{import_secs:.3} {:.0} {bare_secs:.3} {:.0}", rate(import_secs), rate(bare_secs));
     Ok(())
+}
+
+/// A receiver answering 200 to every POST, on its own thread and runtime.
+fn start_receiver() -> anyhow::Result<String> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(|| App::new().route("/hook", web::post().to(|| async { HttpResponse::Ok().body("ok") })))
+                .workers(2)
+                .listen(listener)
+                .expect("listen")
+                .run()
+                .await
+        })
+    });
+    Ok(url)
+}
+
+fn webhook_bench(dir: &str, calls: usize) -> anyhow::Result<()> {
+    use paylink::domain::api_key::Mode;
+    use paylink::domain::clock::{SharedClock, SystemClock};
+    use paylink::domain::ids::{OrderId, ShopId};
+    use paylink::domain::notification::{Conditions, EventType, RuleKind};
+    use paylink::domain::outbox::Kind;
+    use paylink::store::notifications::{self as store, NewEvent, RuleValues};
+
+    let url = start_receiver()?;
+    let path = format!("{dir}/hooks.db");
+    let _ = std::fs::remove_file(&path);
+    let vault = base64_key();
+    let args: Vec<String> = ["--database-url", &path, "--vault-key", &vault, "--secret-key", &base64_key()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let settings = paylink::config::parse_args(&args)?.resolve()?;
+    let db = paylink::app::open_db(&settings)?;
+    bench_shop(&db)?;
+    seed(&path, 1, "TEST", calls as i64)?;
+    let clock: SharedClock = std::sync::Arc::new(SystemClock);
+    let now = clock.now_naive();
+    // One endpoint, and one payment.accepted event per order, queued as the product queues them.
+    let secret = paylink::domain::webhook::WebhookSecret::generate();
+    let sealed = paylink::domain::secret_box::seal(settings.vault_key.expose(), secret.expose());
+    let body = sample_body();
+    let (url2, body2) = (url.clone(), body.clone());
+    db.write_blocking(move |c| {
+        let conditions = Conditions {
+            events: vec![EventType::PaymentAccepted],
+            channels: Vec::new(),
+            modes: vec![Mode::Test],
+            from_order_only: false,
+        };
+        let values = RuleValues {
+            kind: RuleKind::Url,
+            label: "bench",
+            conditions: &conditions,
+            failure_email: None,
+            auto_retry: true,
+            url_test: Some(&url2),
+            url_production: None,
+            enabled: true,
+        };
+        let rule = store::insert_rule(c, ShopId(1), &values, Some(&sealed), now)?;
+        let payload = format!("{{\"url\":\"{url2}\"}}");
+        for i in 1..=calls as i64 {
+            let id = format!("evt_bench{i:015}");
+            let e = NewEvent {
+                public_id: &id,
+                shop: ShopId(1),
+                mode: Mode::Test,
+                event_type: "payment.accepted",
+                order_id: Some(i),
+                transaction_id: None,
+                body: &body2,
+            };
+            let event = store::insert_event(c, &e, now)?;
+            paylink::store::outbox::enqueue_for_rule(
+                c,
+                ShopId(1),
+                Some(OrderId(i)),
+                Kind::Webhook,
+                &payload,
+                Some((event, rule)),
+                now,
+            )?;
+        }
+        Ok::<_, DbError>(())
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let env = paylink::services::Env {
+            db: db.clone(),
+            clock: clock.clone(),
+            acquirers: std::sync::Arc::new(paylink::acquirer::Acquirers::standard(settings.acquirer_timeout())),
+            vault: std::sync::Arc::new(settings.keyring()),
+            public_url: settings.public_url.as_str().into(),
+        };
+        let worker = paylink::delivery::Worker::new(env, std::sync::Arc::new(settings))?;
+        let started = Instant::now();
+        let report = worker.run_once().await?;
+        let signed_secs = started.elapsed().as_secs_f64();
+        anyhow::ensure!(report.webhooks_delivered == calls, "delivered {report:?}");
+
+        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
+        let started = Instant::now();
+        for chunk in (0..calls).collect::<Vec<_>>().chunks(50) {
+            let posts = chunk
+                .iter()
+                .map(|_| client.post(&url).header("content-type", "application/json").body(body.clone()).send());
+            for answer in futures_util::future::join_all(posts).await {
+                anyhow::ensure!(answer?.status().is_success(), "the receiver refused a raw POST");
+            }
+        }
+        let raw_secs = started.elapsed().as_secs_f64();
+        let rate = |secs: f64| calls as f64 / secs;
+        println!(
+            "signed {signed_secs:.3} s {:.0}/s; raw {raw_secs:.3} s {:.0}/s; {:.0}%",
+            rate(signed_secs),
+            rate(raw_secs),
+            100.0 * raw_secs / signed_secs
+        );
+        worker.shutdown().await;
+        Ok(())
+    })
+}
+
+fn base64_key() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A payment.accepted body of the usual size (an order and a transaction object).
+fn sample_body() -> String {
+    r#"{"id":"evt_bench","type":"payment.accepted","created":"2026-06-15T10:00:00Z","mode":"TEST","data":{"order":{"id":1,"reference":"CMD-1","status":"PAID","delivery_status":"NOT_SENT","url":"http://127.0.0.1/t/abcdefghijklmnop","qr_code_url":"http://127.0.0.1/t/abcdefghijklmnop/qr.svg","expires_at":"2026-07-15T21:59:59Z","amount":2500,"currency":"EUR","channel":"URL","mode":"TEST","language":"en","validation_mode":"AUTO","capture_delay_days":0,"alias_mode":"NONE","three_ds":"NO_PREFERENCE","buyer_email":null,"use_collection_form":false,"description":null,"recipient":null,"send_count":0,"created_at":"2026-06-15T10:00:00Z","transaction_id":1,"instalments_until":null},"transaction":{"id":1,"order_id":1,"status":"CAPTURED","amount":2500,"currency":"EUR","refunded_amount":0,"card_brand":"CB_VISA","card_masked":"497010******0006","card_expiry":"12/30","three_ds":"FRICTIONLESS","return_code":"00000","source":"URL","capture_date":"2026-06-15","validate_by":null,"captured_at":"2026-06-15T10:00:00Z","created_at":"2026-06-15T10:00:00Z","mode":"TEST","alias":null,"instalment":null,"buyer":null}}}"#.to_string()
 }

@@ -182,6 +182,7 @@ deliveries-bulk_replayed = { $count ->
 }
 deliveries-none = No event yet.
 deliveries-next = Older events
+deliveries-attempts = Calls of
 deliveries-at = Time
 deliveries-status = Answer
 deliveries-duration = Duration

@@ -182,6 +182,7 @@ deliveries-bulk_replayed = { $count ->
 }
 deliveries-none = Aucun événement pour l'instant.
 deliveries-next = Événements plus anciens
+deliveries-attempts = Appels de
 deliveries-at = Heure
 deliveries-status = Réponse
 deliveries-duration = Durée

@@ -226,3 +226,78 @@ async fn deliveries_show_each_attempt_and_are_replayed_by_hand_in_bulk_and_with_
     let after = receiver.all().last().unwrap().clone();
     assert_eq!(after.header("webhook-signature").split(' ').count(), 1);
 }
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The rules, a rule's form (typed with an error, then saved), and the deliveries, in the
+/// browser at a phone's and a desktop's width, axe-core on each.
+async fn screens(browser: &fantoccini::Client, app: &TestApp, rule: i64) -> Res<()> {
+    use crate::browser::{axe, fill, screenshot, set_viewport, submit_form_of, wait_for, wait_for_path};
+    use fantoccini::Locator;
+    set_viewport(browser, 1280, 900).await?;
+    browser.goto(&app.url("/login")).await?;
+    fill(browser, "login", "alice").await?;
+    fill(browser, "password", STRONG).await?;
+    submit_form_of(browser, "password").await?;
+    wait_for_path(browser, "/orders").await?;
+    for width in [1280, 360] {
+        let suffix = if width < 600 { "-360" } else { "" };
+        set_viewport(browser, width, if width < 600 { 740 } else { 900 }).await?;
+        for (path, id, name) in [
+            ("/settings/notifications".to_string(), "rules", "rules"),
+            (format!("/settings/notifications/{rule}"), "rule-form", "rule"),
+            ("/settings/notifications/deliveries".to_string(), "bulk-replay", "deliveries"),
+        ] {
+            browser.goto(&app.url(&path)).await?;
+            wait_for(browser, Locator::Id(id)).await?;
+            screenshot(browser, &format!("notifications-{name}{suffix}.png")).await?;
+            axe(browser, &format!("the {name} screen")).await?;
+            let overflow =
+                browser.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await?;
+            if overflow.as_bool() == Some(true) {
+                return Err(format!("{path} scrolls sideways at {width} px").into());
+            }
+        }
+    }
+    // A link-local address is refused next to its field, then a good one is saved.
+    set_viewport(browser, 1280, 900).await?;
+    browser.goto(&app.url(&format!("/settings/notifications/{rule}"))).await?;
+    wait_for(browser, Locator::Id("url_test")).await?;
+    browser.find(Locator::Id("url_test")).await?.clear().await?;
+    fill(browser, "url_test", "http://169.254.169.254/latest").await?;
+    submit_form_of(browser, "url_test").await?;
+    let error = wait_for(browser, Locator::Id("url_test-error")).await?;
+    screenshot(browser, "notifications-rule-refused.png").await?;
+    axe(browser, "the refused rule").await?;
+    if !error.text().await?.contains("link-local") {
+        return Err("the refusal does not say why".into());
+    }
+    Ok(())
+}
+
+#[actix_web::test]
+async fn the_notification_screens_in_the_browser_on_a_phone_and_a_desktop() {
+    let app = TestApp::spawn().await;
+    let (m, _) = signed_in(&app).await;
+    let receiver = Receiver::default();
+    receiver.script(&[(500, None)]);
+    let url = receiver.start();
+    let (rule, _) = endpoint(&Api::new(&app, &m), &url, &["payment.accepted", "payment.refused"]).await;
+    let o = order(&app, &m, Channel::Url, "CMD-B");
+    crate::transactions::pay_with(&app, &m, &o, false, "01005");
+    crate::transactions::pay(&app, &m, &o);
+    app.run_worker().await;
+    app.clock.advance(Duration::seconds(6));
+    app.run_worker().await;
+    let driver = crate::browser::ChromeDriver::start();
+    let profile = tempfile::Builder::new().prefix("paylink-chromium-").tempdir().expect("profile dir");
+    let browser = driver.session(profile.path()).await;
+    let outcome = screens(&browser, &app, rule).await;
+    if let Err(error) = &outcome {
+        let shot =
+            crate::browser::screenshot(&browser, "notifications-failure.png").await.map(|p| p.display().to_string());
+        let _ = browser.close().await;
+        panic!("browser flow failed: {error} (screenshot: {shot:?})");
+    }
+    browser.close().await.expect("close the browser session");
+}
