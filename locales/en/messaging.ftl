@@ -118,6 +118,7 @@ rule-label = Name
 rule-kind = What it does
 rule-kind_buyer_email = Confirmation e-mail to the buyer
 rule-kind_merchant_email = E-mail to the shop
+rule-kind_merchant_sms = SMS to the shop's default phone
 rule-kind_creator_email = E-mail to the user who created the order
 rule-kind_url = Call of a URL (webhook)
 rule-events = Events

@@ -118,6 +118,7 @@ rule-label = Nom
 rule-kind = Ce qu'elle fait
 rule-kind_buyer_email = E-mail de confirmation à l'acheteur
 rule-kind_merchant_email = E-mail à la boutique
+rule-kind_merchant_sms = SMS au téléphone par défaut de la boutique
 rule-kind_creator_email = E-mail à l'utilisateur qui a créé l'ordre
 rule-kind_url = Appel d'une URL (webhook)
 rule-events = Événements

@@ -57,6 +57,8 @@ pub enum RuleKind {
     BuyerEmail,
     /// To the shop's contact e-mail.
     MerchantEmail,
+    /// An SMS to the shop's default phone (its SMS account's), from its credits.
+    MerchantSms,
     /// To the user who created the order (seed 000).
     CreatorEmail,
     /// A signed call to the merchant's server.
@@ -66,6 +68,7 @@ pub enum RuleKind {
 text_enum!(RuleKind {
     BuyerEmail = "BUYER_EMAIL",
     MerchantEmail = "MERCHANT_EMAIL",
+    MerchantSms = "MERCHANT_SMS",
     CreatorEmail = "CREATOR_EMAIL",
     Url = "URL"
 });

@@ -186,6 +186,21 @@ fn queue(
             let office = o.lang().office();
             email(conn, event_email(shop, o, t, event, office, &to, Some(public_url)))?;
         }
+        RuleKind::MerchantSms => {
+            let Some(account) = crate::store::sms::get(conn, shop.id)? else { return Ok(()) };
+            if account.default_phone.is_empty() {
+                return Ok(());
+            }
+            let text = event_sms(shop, o, t, event);
+            // Credits are taken as for an order's SMS, and given back if it is given up.
+            if crate::store::sms::take_credits(conn, shop.id, super::sms::credits_for(&text))? {
+                let payload = crate::domain::sms::SmsPayload { to: account.default_phone.clone(), text };
+                let json = serde_json::to_string(&payload).expect("json");
+                outbox::enqueue_for_rule(conn, shop.id, Some(o.id), Kind::Sms, &json, link, now)?;
+            } else {
+                tracing::warn!(shop.id = shop.id.0, rule.id = rule.id, "notification SMS skipped: no credits left");
+            }
+        }
         RuleKind::CreatorEmail => {
             if let Some(user) = crate::store::users::find_by_login(conn, &o.created_by)?
                 && user.company_id == shop.company_id
@@ -240,6 +255,20 @@ fn event_email(
         html,
         text,
     }
+}
+
+/// The shop's SMS of an event: what happened, the reference and the amount, in one segment
+/// when it can.
+fn event_sms(shop: &Shop, o: &Order, t: Option<&Transaction>, event: EventType) -> String {
+    let tr = Tr::new(o.lang().office());
+    let what = tr.args(
+        &format!("notify.{}", event.as_str().replace('.', "_")),
+        &[("shop", shop.settings.label.as_str().into())],
+    );
+    let reference = o.reference.clone().unwrap_or_else(|| format!("#{}", o.id.0));
+    let amount = t.map(|t| t.amount).unwrap_or(o.amount).display(tr.lang);
+    let text = format!("{what} {reference} {amount}");
+    text.chars().take(crate::domain::sms::MAX_CHARS).collect()
 }
 
 /// The buyer's payment confirmation: amount, reference, date in the shop's time zone, card

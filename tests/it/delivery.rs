@@ -245,10 +245,10 @@ async fn without_smtp_emails_are_written_as_eml_files() {
 }
 
 #[derive(Clone, Default)]
-struct Gateway {
-    received: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+pub struct Gateway {
+    pub received: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     /// Answers 503 to this many calls first.
-    fail_first: Arc<Mutex<usize>>,
+    pub fail_first: Arc<Mutex<usize>>,
 }
 
 async fn gateway_handler(req: HttpRequest, body: web::Json<serde_json::Value>, gw: web::Data<Gateway>) -> HttpResponse {
@@ -262,7 +262,7 @@ async fn gateway_handler(req: HttpRequest, body: web::Json<serde_json::Value>, g
     HttpResponse::Ok().json(serde_json::json!({"status": "queued"}))
 }
 
-fn start_gateway(gw: Gateway) -> (String, actix_web::dev::ServerHandle) {
+pub fn start_gateway(gw: Gateway) -> (String, actix_web::dev::ServerHandle) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/sms", listener.local_addr().unwrap());
     let data = web::Data::new(gw);
@@ -277,7 +277,7 @@ fn start_gateway(gw: Gateway) -> (String, actix_web::dev::ServerHandle) {
     (url, handle)
 }
 
-fn sms_account(app: &TestApp, m: &CreatedMerchant, credits: i32) {
+pub fn sms_account(app: &TestApp, m: &CreatedMerchant, credits: i32) {
     let clock = app.clock.clone();
     let key = app.settings.vault_key.expose().to_vec();
     app.db

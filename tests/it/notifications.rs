@@ -301,3 +301,43 @@ async fn the_notification_screens_in_the_browser_on_a_phone_and_a_desktop() {
     }
     browser.close().await.expect("close the browser session");
 }
+
+#[actix_web::test]
+async fn a_shop_sms_rule_texts_the_default_phone_from_the_credits_through_the_gateway() {
+    let gw = crate::delivery::Gateway::default();
+    let (gateway, _handle) = crate::delivery::start_gateway(gw.clone());
+    let app = TestApp::spawn_with(&["--sms-gateway-url", &gateway]).await;
+    let (m, alice) = signed_in(&app).await;
+    crate::delivery::sms_account(&app, &m, 10);
+    let form = [
+        ("kind", "MERCHANT_SMS"),
+        ("label", "Text me"),
+        ("events", "payment.accepted"),
+        ("modes", "TEST"),
+        ("enabled", "on"),
+    ];
+    alice.post_form("/settings/notifications", &form).await.assert_redirect("/settings/notifications");
+    let o = order(&app, &m, Channel::Url, "CMD-SMS");
+    crate::transactions::pay(&app, &m, &o);
+    let credits = app
+        .db
+        .read_blocking(|c| {
+            paylink::store::sms::get(c, paylink::domain::ids::ShopId(m.shop_id.0)).map_err(DbError::from)
+        })
+        .unwrap()
+        .unwrap()
+        .credits;
+    assert_eq!(credits, 9, "one segment taken");
+    assert_eq!(app.run_worker().await.sent, 1);
+    let received = gw.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].1["to"], "+33612345678");
+    let text = received[0].1["text"].as_str().unwrap();
+    assert!(text.contains("accepted") && text.contains("CMD-SMS") && text.contains("30.00"), "{text}");
+    let page = alice.get("/settings/notifications/deliveries").await;
+    assert!(
+        page.texts(".job").iter().any(|j| j.contains("+33612345678") && j.contains("delivered")),
+        "{:?}",
+        page.texts(".job")
+    );
+}

@@ -338,7 +338,12 @@ fn event_line(t: &Tr, d: Delivery, tz: Tz, fr: bool) -> EventLine {
                         .map(|p| p.to.join(", "))
                         .unwrap_or_default(),
                 ),
-                _ => (t.get("orders.job.sms"), String::new()),
+                _ => (
+                    t.get("orders.job.sms"),
+                    serde_json::from_str::<crate::domain::sms::SmsPayload>(&j.payload)
+                        .map(|p| p.to)
+                        .unwrap_or_default(),
+                ),
             };
             let status = j.status();
             let given_up = status == JobStatus::Failed && j.next_attempt_at.is_none();
