@@ -243,18 +243,7 @@ fn event_email(
     if let Some(base) = office {
         lines.push(line("notify.link", format!("{}/orders/{}", base.trim_end_matches('/'), o.id.0)));
     }
-    let text = lines.join("\n");
-    let html =
-        lines.iter().map(|l| format!("<p>{}</p>", crate::domain::template::escape(l))).collect::<Vec<_>>().join("\n");
-    EmailPayload {
-        to: vec![to.to_string()],
-        bcc: Vec::new(),
-        reply_to: Some(shop.settings.contact_email.clone()),
-        from_name: shop.settings.label.clone(),
-        subject,
-        html,
-        text,
-    }
+    email_of(shop, to, subject, &lines)
 }
 
 /// The shop's SMS of an event: what happened, the reference and the amount, in one segment
@@ -300,7 +289,12 @@ pub fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_u
         Some(line("pay.mail.receipt_link", crate::domain::order::pay_url(public_url, &o.token))),
     ];
     let lines: Vec<String> = lines.into_iter().flatten().collect();
-    let text = lines.join("\n");
+    email_of(shop, to, subject, &lines)
+}
+
+/// An e-mail of the shop: one paragraph per line, the same text in both parts, replies to
+/// the shop's contact address.
+fn email_of(shop: &Shop, to: &str, subject: String, lines: &[String]) -> EmailPayload {
     let html =
         lines.iter().map(|l| format!("<p>{}</p>", crate::domain::template::escape(l))).collect::<Vec<_>>().join("\n");
     EmailPayload {
@@ -310,7 +304,7 @@ pub fn receipt_email(shop: &Shop, o: &Order, t: &Transaction, to: &str, public_u
         from_name: shop.settings.label.clone(),
         subject,
         html,
-        text,
+        text: lines.join("\n"),
     }
 }
 

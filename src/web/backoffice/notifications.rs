@@ -162,6 +162,19 @@ struct SecretPage {
     rotated: bool,
 }
 
+/// A rule saved: its new secret shown once when it got one, else back to the list.
+fn saved(req: &HttpRequest, staff: &Staff, id: i64, secret: Option<String>) -> Result<HttpResponse, AppError> {
+    match secret {
+        Some(secret) => {
+            render(&SecretPage { t: tr(req), shell: Shell::new(req, staff, "settings"), id, secret, rotated: false })
+        }
+        None => {
+            flash::set(&staff.session, Flash::new("rule.saved"));
+            Ok(see_other("/settings/notifications"))
+        }
+    }
+}
+
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -171,13 +184,7 @@ async fn create(
     staff.require_write()?;
     let raw = RawRule::from_pairs(&pairs);
     match service::create(&state.env(), scope(&req, &staff, &state), keys(&state), raw.clone()).await {
-        Ok((id, Some(secret))) => {
-            render(&SecretPage { t: tr(&req), shell: Shell::new(&req, &staff, "settings"), id, secret, rotated: false })
-        }
-        Ok((_, None)) => {
-            flash::set(&staff.session, Flash::new("rule.saved"));
-            Ok(see_other("/settings/notifications"))
-        }
+        Ok((id, secret)) => saved(&req, &staff, id, secret),
         Err(e) => {
             let mut p = form_page(&req, &staff, None, raw);
             p.errors = invalid(e)?;
@@ -214,13 +221,7 @@ async fn update(
     service::rule(&state.env(), staff.shop.id, id).await?;
     let raw = RawRule::from_pairs(&pairs);
     match service::update(&state.env(), scope(&req, &staff, &state), keys(&state), id, raw.clone()).await {
-        Ok(Some(secret)) => {
-            render(&SecretPage { t: tr(&req), shell: Shell::new(&req, &staff, "settings"), id, secret, rotated: false })
-        }
-        Ok(None) => {
-            flash::set(&staff.session, Flash::new("rule.saved"));
-            Ok(see_other("/settings/notifications"))
-        }
+        Ok(secret) => saved(&req, &staff, id, secret),
         Err(e) => {
             let mut p = form_page(&req, &staff, Some(id), raw);
             p.errors = invalid(e)?;
