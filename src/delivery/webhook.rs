@@ -141,7 +141,11 @@ pub async fn call(client: &reqwest::Client, settings: &Settings, p: &Prepared, n
         Ok(mut response) => {
             let status = response.status().as_u16();
             let retry_after = if status == 429 || status == 503 {
-                response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after)
+                response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, now.and_utc()))
             } else {
                 None
             };

@@ -335,9 +335,15 @@ pub fn retry_wait(failures: usize, jitter: f64, retry_after: Option<Duration>) -
     Some(scheduled.max(asked))
 }
 
-/// `Retry-After` as seconds (the HTTP-date form is not honoured: the schedule applies).
-pub fn parse_retry_after(raw: &str) -> Option<Duration> {
-    raw.trim().parse::<u32>().ok().map(|s| Duration::seconds(i64::from(s)))
+/// `Retry-After` as seconds or as an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`), from `now`;
+/// a date already past asks no wait.
+pub fn parse_retry_after(raw: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let raw = raw.trim();
+    if let Ok(seconds) = raw.parse::<u32>() {
+        return Some(Duration::seconds(i64::from(seconds)));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
+    Some((at.with_timezone(&chrono::Utc) - now).max(Duration::zero()))
 }
 
 #[cfg(test)]
@@ -413,8 +419,11 @@ mod tests {
         assert_eq!(retry_wait(1, 0.0, Some(Duration::hours(1))), Some(Duration::hours(1)));
         assert_eq!(retry_wait(3, 0.0, Some(Duration::seconds(1))), Some(Duration::minutes(30)));
         assert_eq!(retry_wait(1, 0.0, Some(Duration::days(9))), Some(Duration::days(1)));
-        assert_eq!(parse_retry_after(" 120 "), Some(Duration::seconds(120)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after(" 120 ", now), Some(Duration::seconds(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::minutes(28)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 06:00:00 GMT", now), Some(Duration::zero()));
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 
     #[test]

@@ -212,7 +212,8 @@ async fn a_server_down_for_an_hour_gets_the_event_later_with_the_same_id_retry_a
     let app = TestApp::spawn().await;
     let m = app.create_merchant("Acme", "Acme Shop", "alice", "4821");
     let receiver = Receiver::default();
-    receiver.script(&[(503, Some("3600")), (500, None)]);
+    // The test clock starts on 2026-06-15 at 10:00 UTC.
+    receiver.script(&[(503, Some("3600")), (429, Some("Mon, 15 Jun 2026 13:00:00 GMT"))]);
     let url = receiver.start();
     let api = Api::new(&app, &m);
     endpoint(&api, &url, &["payment.accepted"]).await;
@@ -229,13 +230,13 @@ async fn a_server_down_for_an_hour_gets_the_event_later_with_the_same_id_retry_a
     app.run_worker().await;
     assert_eq!(receiver.count(), 1, "called again before Retry-After");
     app.clock.advance(Duration::minutes(31));
-    assert_eq!(app.run_worker().await.webhooks_failed, 1, "then 500");
+    assert_eq!(app.run_worker().await.webhooks_failed, 1, "then 429, Retry-After: 13:00 GMT");
     assert_eq!(receiver.count(), 2);
-    // Second failure: about 5 minutes (±10%).
-    app.clock.advance(Duration::minutes(4));
+    // The schedule's second wait is about 5 minutes: the date asked for is later.
+    app.clock.advance(Duration::minutes(6));
     app.run_worker().await;
-    assert_eq!(receiver.count(), 2, "called before the schedule's 5 minutes");
-    app.clock.advance(Duration::minutes(2));
+    assert_eq!(receiver.count(), 2, "called before the Retry-After date");
+    app.clock.advance(Duration::hours(2));
     assert_eq!(app.run_worker().await.webhooks_delivered, 1);
     let calls = receiver.all();
     assert_eq!(calls.len(), 3);
