@@ -129,7 +129,7 @@ pub async fn call(client: &reqwest::Client, settings: &Settings, p: &Prepared, n
         .post(&url)
         .header("content-type", "application/json")
         .header("user-agent", "paylink-webhooks/1")
-        .header("Paylink-Signature", format!("t={timestamp},{}", signatures.paylink))
+        .header("Paylink-Signature", &signatures.paylink)
         .header("Paylink-Event-Id", &event.public_id)
         .header("webhook-id", &event.public_id)
         .header("webhook-timestamp", timestamp.to_string())

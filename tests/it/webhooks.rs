@@ -199,6 +199,11 @@ async fn every_accepted_and_refused_payment_calls_the_endpoint_signed_twice_as_p
     assert_eq!(calls[0].header("webhook-id"), first["id"].as_str().unwrap());
     assert_eq!(calls[1].json()["data"]["transaction"]["status"], "REFUSED");
     for c in &calls {
+        // Exactly `t=<unix>,v1=<64 hex>`, the timestamp the same as webhook-timestamp's.
+        let header = c.header("Paylink-Signature");
+        let (t, v1) = header.split_once(",v1=").unwrap_or_else(|| panic!("{header}"));
+        assert_eq!(t, format!("t={}", c.header("webhook-timestamp")), "{header}");
+        assert!(v1.len() == 64 && v1.chars().all(|ch| ch.is_ascii_hexdigit()), "{header}");
         assert!(!c.body.contains("4970100000000006") && !c.body.contains("4970100000000048"), "{}", c.body);
         assert_eq!(c.json()["data"]["transaction"]["card_masked"].as_str().unwrap().len(), 16);
     }
