@@ -168,10 +168,8 @@ pub fn parse_url(field: &'static str, raw: &str) -> Result<Url, FieldError> {
         return Err(bad);
     }
     let url = Url::parse(raw).map_err(|_| bad.clone())?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !url.username().is_empty() {
-        return Err(bad);
-    }
-    if url.password().is_some() {
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || credentials {
         return Err(bad);
     }
     Ok(url)

@@ -25,6 +25,12 @@ pub struct Keys {
     pub allow_private: bool,
 }
 
+impl Keys {
+    pub fn of(settings: &crate::config::Settings) -> Self {
+        Keys { vault_key: settings.vault_key.expose().to_vec(), allow_private: settings.webhook_allow_private }
+    }
+}
+
 fn audit_entry(
     conn: &mut DbConn,
     scope: &Scope,
@@ -409,7 +415,7 @@ pub fn delivery_state(jobs: &[Job]) -> DeliveryState {
         .values()
         .map(|j| match j.status() {
             JobStatus::Sent => DeliveryState::Delivered,
-            JobStatus::Failed if j.next_attempt_at.is_none() => DeliveryState::Failed,
+            _ if j.given_up() => DeliveryState::Failed,
             _ => DeliveryState::Pending,
         })
         .collect();

@@ -275,28 +275,21 @@ pub fn abandoned_since(
     mode: Mode,
     since: NaiveDateTime,
 ) -> QueryResult<Vec<(i64, i64, Option<i64>)>> {
-    type Row = (i64, i64, Option<i64>, String, Option<NaiveDateTime>, i64);
-    let rows: Vec<Row> = outbox::table
+    let jobs: Vec<super::outbox::Job> = outbox::table
         .inner_join(events::table.on(events::id.nullable().eq(outbox::event_id)))
         .filter(events::shop_id.eq(shop.0).and(events::mode.eq(mode.as_str())).and(events::created_at.ge(since)))
         .filter(outbox::kind.eq(crate::domain::outbox::Kind::Webhook.as_str()))
         .order(outbox::id)
-        .select((
-            events::id,
-            outbox::rule_id.assume_not_null(),
-            outbox::order_id,
-            outbox::status,
-            outbox::next_attempt_at,
-            outbox::id,
-        ))
+        .select(super::outbox::Job::as_select())
         .load(conn)?;
     // The newest job per (event, rule) decides.
-    let mut newest: std::collections::BTreeMap<(i64, i64), (Option<i64>, bool)> = Default::default();
-    for (event, rule, order, status, next, _) in rows {
-        let given_up = status == crate::domain::outbox::JobStatus::Failed.as_str() && next.is_none();
-        newest.insert((event, rule), (order, given_up));
+    let mut newest: std::collections::BTreeMap<(i64, i64), super::outbox::Job> = Default::default();
+    for job in jobs {
+        if let (Some(event), Some(rule)) = (job.event_id, job.rule_id) {
+            newest.insert((event, rule), job);
+        }
     }
-    Ok(newest.into_iter().filter(|(_, (_, up))| *up).map(|((e, r), (o, _))| (e, r, o)).collect())
+    Ok(newest.into_iter().filter(|(_, j)| j.given_up()).map(|((e, r), j)| (e, r, j.order_id)).collect())
 }
 
 pub struct NewAttempt<'a> {

@@ -41,6 +41,11 @@ impl Job {
     pub fn status(&self) -> JobStatus {
         JobStatus::parse(&self.status).unwrap_or(JobStatus::Pending)
     }
+
+    /// Failed with no try left: given up.
+    pub fn given_up(&self) -> bool {
+        self.status() == JobStatus::Failed && self.next_attempt_at.is_none()
+    }
 }
 
 pub fn enqueue(

@@ -104,7 +104,7 @@ pub struct EventQuery {
 }
 
 fn keys(state: &AppState) -> Keys {
-    Keys { vault_key: state.settings.vault_key.expose().to_vec(), allow_private: state.settings.webhook_allow_private }
+    Keys::of(&state.settings)
 }
 
 fn scope(state: &AppState, client: &ApiClient) -> Scope {

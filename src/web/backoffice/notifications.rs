@@ -42,7 +42,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn keys(state: &AppState) -> Keys {
-    Keys { vault_key: state.settings.vault_key.expose().to_vec(), allow_private: state.settings.webhook_allow_private }
+    Keys::of(&state.settings)
+}
+
+/// A posted field's value ("" when absent).
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
 }
 
 fn id_of(raw: &str) -> Result<i64, AppError> {
@@ -347,7 +352,7 @@ fn event_line(t: &Tr, d: Delivery, tz: Tz, fr: bool) -> EventLine {
                 ),
             };
             let status = j.status();
-            let given_up = status == JobStatus::Failed && j.next_attempt_at.is_none();
+            let given_up = j.given_up();
             JobLine {
                 kind,
                 target,
@@ -445,7 +450,7 @@ async fn replay(
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
     let event = id_of(&path)?;
-    let rule = id_of(pairs.iter().find(|(k, _)| k == "rule").map(|(_, v)| v.as_str()).unwrap_or(""))?;
+    let rule = id_of(field(&pairs, "rule"))?;
     match service::replay(&state.env(), scope(&req, &staff, &state), event, rule).await {
         Ok(()) => flash::set(&staff.session, Flash::new("deliveries.replayed")),
         Err(crate::services::ServiceError::Conflict(_)) => flash::set(&staff.session, Flash::new("rule.test_disabled")),
@@ -461,8 +466,7 @@ async fn replay_since(
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     staff.require_write()?;
-    let since = pairs.iter().find(|(k, _)| k == "since").map(|(_, v)| v.trim()).unwrap_or("");
-    let Ok(day) = NaiveDate::parse_from_str(since, "%Y-%m-%d") else {
+    let Ok(day) = NaiveDate::parse_from_str(field(&pairs, "since"), "%Y-%m-%d") else {
         flash::set(&staff.session, Flash::new("deliveries.since_invalid"));
         return Ok(see_other("/settings/notifications/deliveries?failed=1"));
     };
