@@ -63,6 +63,7 @@ pay-3ds-frictionless = Ohne Ihr Zutun authentifiziert
 pay-3ds-challenge_passed = Bei Ihrer Bank authentifiziert
 pay-3ds-challenge_failed = Authentifizierung von Ihrer Bank abgelehnt
 pay-3ds-failed = Authentifizierung fehlgeschlagen
+pay-3ds-at_service = Vom Zahlungsdienst durchgeführt
 pay-3ds-not_performed = Nicht durchgeführt
 pay-test_cards-title = Testkarten
 pay-test_cards-hint = Kopieren Sie eine Nummer in das Formular. Jedes Ablaufdatum in der Zukunft; jede dreistellige Prüfnummer außer 000, die als falsche Prüfnummer abgelehnt wird.
@@ -214,3 +215,18 @@ notify-reference = Referenz: { $value }
 notify-card = Karte: { $value }
 notify-code = Rückgabecode: { $value }
 notify-link = Im Back-Office: { $value }
+
+## Payment services (PSP connectors)
+pay-services-pay_with = { $amount } mit { $service } bezahlen
+pay-services-or = Oder mit einem Zahlungsdienst bezahlen
+pay-services-title = Mit einem Zahlungsdienst bezahlen
+pay-services-hint = Sie werden zur sicheren Seite des Dienstes weitergeleitet und danach hierher zurückgebracht.
+pay-services-waiting_title = Zahlung wird bestätigt
+pay-services-waiting = Wir warten auf die Bestätigung von { $service }. Diese Seite aktualisiert sich selbst.
+pay-services-waiting_hint = Bitte nicht ein zweites Mal bezahlen: Das Ergebnis erscheint hier, sobald der Dienst es bestätigt hat.
+pay-services-check_again = Jetzt prüfen
+pay-receipt-paid_with = Bezahlt mit
+pay-rc-service_cancelled = Sie haben die Zahlung abgebrochen.
+pay-rc-service_expired = Die Zahlungssitzung ist abgelaufen, bevor die Zahlung abgeschlossen war. Sie können es erneut versuchen.
+pay-rc-service_refused = Der Zahlungsdienst hat die Zahlung abgelehnt.
+pay-rc-service_error = Beim Zahlungsdienst ist ein Fehler aufgetreten. Sie können es erneut versuchen.

@@ -63,6 +63,7 @@ pay-3ds-frictionless = Authenticated without any action on your part
 pay-3ds-challenge_passed = Authenticated with your bank
 pay-3ds-challenge_failed = Authentication refused by your bank
 pay-3ds-failed = Authentication failed
+pay-3ds-at_service = Handled by the payment service
 pay-3ds-not_performed = Not performed
 pay-test_cards-title = Test cards
 pay-test_cards-hint = Copy a number into the form. Any future expiry date; any 3-digit code except 000, refused as a wrong code.
@@ -214,3 +215,18 @@ notify-reference = Reference: { $value }
 notify-card = Card: { $value }
 notify-code = Return code: { $value }
 notify-link = In the back office: { $value }
+
+## Payment services (PSP connectors)
+pay-services-pay_with = Pay { $amount } with { $service }
+pay-services-or = Or pay with a payment service
+pay-services-title = Pay with a payment service
+pay-services-hint = You will be taken to the service’s secure page, then brought back here.
+pay-services-waiting_title = Payment being confirmed
+pay-services-waiting = We are waiting for { $service } to confirm. This page updates by itself.
+pay-services-waiting_hint = Do not pay a second time: the result shows here as soon as the service has confirmed it.
+pay-services-check_again = Check now
+pay-receipt-paid_with = Paid with
+pay-rc-service_cancelled = You cancelled the payment.
+pay-rc-service_expired = The payment session expired before the payment was finished. You may try again.
+pay-rc-service_refused = The payment service refused the payment.
+pay-rc-service_error = The payment service met an error. You may try again.

@@ -63,6 +63,7 @@ pay-3ds-frictionless = Autenticado sin ninguna acción por su parte
 pay-3ds-challenge_passed = Autenticado con su banco
 pay-3ds-challenge_failed = Autenticación rechazada por su banco
 pay-3ds-failed = Autenticación fallida
+pay-3ds-at_service = Gestionado por el servicio de pago
 pay-3ds-not_performed = No realizado
 pay-test_cards-title = Tarjetas de prueba
 pay-test_cards-hint = Copie un número en el formulario. Cualquier fecha de caducidad futura; cualquier código de 3 cifras salvo 000, que se rechaza como código erróneo.
@@ -214,3 +215,18 @@ notify-reference = Referencia: { $value }
 notify-card = Tarjeta: { $value }
 notify-code = Código de retorno: { $value }
 notify-link = En el back office: { $value }
+
+## Payment services (PSP connectors)
+pay-services-pay_with = Pagar { $amount } con { $service }
+pay-services-or = O pague con un servicio de pago
+pay-services-title = Pagar con un servicio de pago
+pay-services-hint = Se le llevará a la página segura del servicio y después volverá aquí.
+pay-services-waiting_title = Pago en confirmación
+pay-services-waiting = Esperamos la confirmación de { $service }. Esta página se actualiza sola.
+pay-services-waiting_hint = No pague una segunda vez: el resultado aparecerá aquí en cuanto el servicio lo confirme.
+pay-services-check_again = Comprobar ahora
+pay-receipt-paid_with = Pagado con
+pay-rc-service_cancelled = Ha cancelado el pago.
+pay-rc-service_expired = La sesión de pago caducó antes de terminar el pago. Puede volver a intentarlo.
+pay-rc-service_refused = El servicio de pago ha rechazado el pago.
+pay-rc-service_error = El servicio de pago ha tenido un error. Puede volver a intentarlo.

@@ -63,6 +63,7 @@ pay-3ds-frictionless = Authentifié sans action de votre part
 pay-3ds-challenge_passed = Authentifié auprès de votre banque
 pay-3ds-challenge_failed = Authentification refusée par votre banque
 pay-3ds-failed = Authentification échouée
+pay-3ds-at_service = Géré par le service de paiement
 pay-3ds-not_performed = Non effectué
 pay-test_cards-title = Cartes de test
 pay-test_cards-hint = Copiez un numéro dans le formulaire. Toute date d'expiration future ; tout cryptogramme à 3 chiffres sauf 000, refusé comme cryptogramme erroné.
@@ -214,3 +215,18 @@ notify-reference = Référence : { $value }
 notify-card = Carte : { $value }
 notify-code = Code retour : { $value }
 notify-link = Dans le back office : { $value }
+
+## Payment services (PSP connectors)
+pay-services-pay_with = Payer { $amount } avec { $service }
+pay-services-or = Ou payez avec un service de paiement
+pay-services-title = Payer avec un service de paiement
+pay-services-hint = Vous serez redirigé vers la page sécurisée du service, puis ramené ici.
+pay-services-waiting_title = Paiement en cours de confirmation
+pay-services-waiting = Nous attendons la confirmation de { $service }. Cette page se met à jour toute seule.
+pay-services-waiting_hint = Ne payez pas une deuxième fois : le résultat s’affichera ici dès que le service l’aura confirmé.
+pay-services-check_again = Vérifier maintenant
+pay-receipt-paid_with = Payé avec
+pay-rc-service_cancelled = Vous avez annulé le paiement.
+pay-rc-service_expired = La session de paiement a expiré avant la fin du paiement. Vous pouvez réessayer.
+pay-rc-service_refused = Le service de paiement a refusé le paiement.
+pay-rc-service_error = Le service de paiement a rencontré une erreur. Vous pouvez réessayer.

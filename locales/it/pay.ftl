@@ -63,6 +63,7 @@ pay-3ds-frictionless = Autenticato senza alcuna azione da parte sua
 pay-3ds-challenge_passed = Autenticato presso la sua banca
 pay-3ds-challenge_failed = Autenticazione rifiutata dalla sua banca
 pay-3ds-failed = Autenticazione non riuscita
+pay-3ds-at_service = Gestito dal servizio di pagamento
 pay-3ds-not_performed = Non effettuato
 pay-test_cards-title = Carte di test
 pay-test_cards-hint = Copi un numero nel modulo. Qualsiasi data di scadenza futura; qualsiasi codice di 3 cifre tranne 000, rifiutato come codice errato.
@@ -214,3 +215,18 @@ notify-reference = Riferimento: { $value }
 notify-card = Carta: { $value }
 notify-code = Codice di ritorno: { $value }
 notify-link = Nel back office: { $value }
+
+## Payment services (PSP connectors)
+pay-services-pay_with = Paga { $amount } con { $service }
+pay-services-or = Oppure paga con un servizio di pagamento
+pay-services-title = Paga con un servizio di pagamento
+pay-services-hint = Verrai portato alla pagina sicura del servizio, poi riportato qui.
+pay-services-waiting_title = Pagamento in conferma
+pay-services-waiting = Attendiamo la conferma di { $service }. Questa pagina si aggiorna da sola.
+pay-services-waiting_hint = Non pagare una seconda volta: il risultato apparirà qui appena il servizio lo avrà confermato.
+pay-services-check_again = Verifica ora
+pay-receipt-paid_with = Pagato con
+pay-rc-service_cancelled = Hai annullato il pagamento.
+pay-rc-service_expired = La sessione di pagamento è scaduta prima della fine del pagamento. Puoi riprovare.
+pay-rc-service_refused = Il servizio di pagamento ha rifiutato il pagamento.
+pay-rc-service_error = Il servizio di pagamento ha avuto un errore. Puoi riprovare.

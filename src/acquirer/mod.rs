@@ -4,6 +4,7 @@
 //! by a timeout ([`Gate`]); the services record what they ask before asking (intent → call →
 //! confirm), so an answer lost to a crash or a timeout is found again with [`Acquirer::lookup`].
 
+pub mod psp;
 pub mod simulator;
 
 use std::sync::Arc;
@@ -137,6 +138,8 @@ pub struct Acquirers {
     test: Option<Arc<dyn Acquirer>>,
     production: Option<Arc<dyn Acquirer>>,
     timeout: Duration,
+    /// The HTTP client of the PSP connectors (same timeout).
+    http: Arc<psp::Http>,
 }
 
 /// How long a call to the acquirer may take by default.
@@ -145,12 +148,17 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 impl Acquirers {
     /// The TEST simulator; no acquirer is connected for PRODUCTION yet.
     pub fn standard(timeout: Duration) -> Self {
-        Acquirers { test: Some(Arc::new(simulator::Simulator::default())), production: None, timeout }
+        Acquirers {
+            test: Some(Arc::new(simulator::Simulator::default())),
+            production: None,
+            timeout,
+            http: Arc::new(psp::Http::new(timeout)),
+        }
     }
 
     /// `acquirer` for TEST (tests install a fake one this way).
     pub fn with_test(acquirer: Arc<dyn Acquirer>, timeout: Duration) -> Self {
-        Acquirers { test: Some(acquirer), production: None, timeout }
+        Acquirers { test: Some(acquirer), production: None, timeout, http: Arc::new(psp::Http::new(timeout)) }
     }
 
     /// The acquirer of an order's mode, every call bounded by the timeout. None: card payment
@@ -165,6 +173,11 @@ impl Acquirers {
 
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The connector of a shop's account at a PSP.
+    pub fn connector(&self, account: psp::Account) -> Box<dyn psp::Connector> {
+        psp::connector(account, self.http.clone())
     }
 }
 

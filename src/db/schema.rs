@@ -288,6 +288,8 @@ diesel::table! {
         saved_card -> Nullable<Text>,
         instalment_index -> Nullable<Integer>,
         instalment_count -> Nullable<Integer>,
+        service -> Nullable<Text>,
+        service_payment_id -> Nullable<Text>,
     }
 }
 
@@ -520,3 +522,72 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(events, outbox, notification_rules, webhook_attempts);
+
+diesel::table! {
+    payment_services (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        service -> Text,
+        mode -> Text,
+        credentials_enc -> Nullable<Text>,
+        credentials_mask -> Text,
+        base_url -> Text,
+        display_name -> Text,
+        is_default -> Bool,
+        checked_at -> Nullable<Timestamp>,
+        check_result -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_requests (id) {
+        id -> BigInt,
+        public_id -> Text,
+        shop_id -> BigInt,
+        order_id -> BigInt,
+        mode -> Text,
+        service -> Text,
+        status -> Text,
+        raw_status -> Nullable<Text>,
+        service_payment_id -> Nullable<Text>,
+        checkout_url -> Nullable<Text>,
+        refund_ref -> Nullable<Text>,
+        amount -> BigInt,
+        currency -> Text,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        transaction_id -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_calls (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        request_id -> Nullable<BigInt>,
+        service -> Text,
+        mode -> Text,
+        operation -> Text,
+        method -> Text,
+        url -> Text,
+        request -> Text,
+        status -> Nullable<Integer>,
+        response -> Text,
+        duration_ms -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_services (order_id) {
+        order_id -> BigInt,
+        service -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(payment_services, service_requests, service_calls, order_services);

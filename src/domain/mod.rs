@@ -17,6 +17,7 @@ pub mod order;
 pub mod order_form;
 pub mod outbox;
 pub mod password;
+pub mod payment_service;
 pub mod saved_card;
 pub mod schedule;
 pub mod secret_box;

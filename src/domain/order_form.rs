@@ -78,6 +78,10 @@ pub struct RawOrder {
     /// E-mail only: another hidden-copy address.
     #[serde(default)]
     pub bcc_other: String,
+    /// The payment service the order is paid through (`payzen|mollie|payplug|wallet`), or
+    /// empty: the shop's default.
+    #[serde(default)]
+    pub payment_service: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +105,8 @@ pub struct OrderDraft {
     pub subject: Option<String>,
     /// The message with its `%variables%` (HTML for e-mail, text otherwise).
     pub message: Option<String>,
+    /// Paid through this service only; None: the shop's default (and the card form in TEST).
+    pub payment_service: Option<super::payment_service::Service>,
 }
 
 fn or_default<'a>(raw: &'a str, default: &'a str) -> &'a str {
@@ -310,10 +316,21 @@ impl OrderDraft {
                 }
             }
         }
+        let payment_service = match raw.payment_service.trim() {
+            "" => None,
+            typed => {
+                let s = super::payment_service::Service::parse(typed);
+                if s.is_none() {
+                    errors.push(FieldError::new("payment_service", "service.unknown"));
+                }
+                s
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(OrderDraft {
+            payment_service,
             channel,
             reference,
             amount: amount.expect("checked"),

@@ -37,6 +37,8 @@ pub enum ThreeDsOutcome {
     ChallengeFailed,
     Failed,
     NotPerformed,
+    /// Handled by the payment service on its own page (PSP connectors, the app wallet).
+    AtService,
 }
 
 text_enum!(ThreeDsOutcome {
@@ -44,6 +46,7 @@ text_enum!(ThreeDsOutcome {
     ChallengePassed = "CHALLENGE_PASSED",
     ChallengeFailed = "CHALLENGE_FAILED",
     Failed = "FAILED",
+    AtService = "AT_SERVICE",
     NotPerformed = "NOT_PERFORMED"
 });
 
@@ -89,6 +92,11 @@ pub struct Transaction {
     pub saved_card: Option<String>,
     /// Which instalment this pays, `(index, count)` (1 for the first); None: paid at once.
     pub instalment: Option<(u8, u8)>,
+    /// The payment service it was made through (`payzen`, `mollie`, `payplug`, `wallet`);
+    /// None: the card simulator / acquirer of the pay page.
+    pub service: Option<String>,
+    /// The service's payment id.
+    pub service_payment_id: Option<String>,
     /// What the buyer answered on the collection form before paying its order (the lists and
     /// the detail read it; None elsewhere, and when the order asked nothing).
     pub buyer: Option<super::collect::BuyerData>,
@@ -194,6 +202,8 @@ mod tests {
             receipt_no: new_receipt_no(),
             saved_card: None,
             instalment: None,
+            service: None,
+            service_payment_id: None,
             buyer: None,
         }
     }

@@ -116,6 +116,16 @@ impl Keyring {
             .map_err(|_| VaultError::Tampered)
     }
 
+    /// Seals a small secret (a service's credentials) under the current key.
+    pub fn seal_secret(&self, plain: &str) -> String {
+        secret_box::seal(&self.keys[0].bytes, plain)
+    }
+
+    /// Opens what `seal_secret` sealed, under the current key or a previous one.
+    pub fn open_secret(&self, sealed: &str) -> Option<String> {
+        self.keys.iter().find_map(|k| secret_box::open(&k.bytes, sealed))
+    }
+
     /// Brings a `secret_box` secret under the current key: tried with the current key first,
     /// then with each previous one.
     pub fn reseal_secret(&self, sealed: &str) -> Reseal {

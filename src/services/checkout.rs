@@ -50,8 +50,8 @@ use instalments::{Planning, choose_instalments, plan_pending};
 /// A payment link as its pages show it: the order and its shop.
 #[derive(Clone)]
 pub struct Link {
-    order: Order,
-    shop: Shop,
+    pub(crate) order: Order,
+    pub(crate) shop: Shop,
     /// Where the shop's logo is served, when it has one.
     logo: Option<String>,
 }
@@ -132,6 +132,8 @@ pub struct Attempted {
     pub three_ds: ThreeDsOutcome,
     pub return_code: String,
     pub receipt_no: String,
+    /// Made through a payment service (its page handled the card, and its codes apply).
+    pub by_service: bool,
 }
 
 impl Attempted {
@@ -149,6 +151,7 @@ impl Attempted {
             three_ds,
             return_code: t.return_code.clone(),
             receipt_no: t.receipt_no.clone(),
+            by_service: t.service.is_some(),
         })
     }
 }
@@ -710,6 +713,7 @@ async fn finish(
                 authorisation,
                 cancelled_by_buyer,
                 acquirer_ref: &reference,
+                service: None,
             };
             payments::finalise(conn, clock.as_ref(), &shop, &order, &out, &public_url)
         })

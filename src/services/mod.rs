@@ -2,6 +2,7 @@
 //! `Db::write`) and writes its audit entries inside it, so nothing is ever half-written.
 
 pub mod api;
+pub mod app_wallet;
 pub mod audit_reads;
 pub mod auth;
 pub mod checkout;
@@ -20,8 +21,11 @@ pub mod operations;
 pub mod order_actions;
 pub mod order_reads;
 pub mod orders;
+pub mod payment_services;
 pub mod payments;
 pub mod schedules;
+pub mod service_ops;
+pub mod service_pay;
 pub mod sessions;
 pub mod shops;
 pub mod sms;

@@ -229,6 +229,13 @@ pub struct TransactionObject {
     /// nothing.
     #[schema(required = true)]
     pub buyer: Option<crate::domain::collect::BuyerData>,
+    /// The payment service it was made through (`payzen`, `mollie`, `payplug`, `wallet`);
+    /// null: the card form of the pay page.
+    #[schema(required = true)]
+    pub service: Option<String>,
+    /// The service's payment id (`tr_…`, `pay_…`, PayZen's payment order id).
+    #[schema(required = true)]
+    pub service_payment_id: Option<String>,
 }
 
 /// An instalment of a schedule, as a transaction names it.
@@ -262,6 +269,8 @@ impl TransactionObject {
             alias: t.saved_card.clone(),
             instalment: t.instalment.map(|(index, count)| InstalmentRef { index, count }),
             buyer: t.buyer.clone(),
+            service: t.service.clone(),
+            service_payment_id: t.service_payment_id.clone(),
         }
     }
 }

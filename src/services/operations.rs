@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::payments::{TxContext, load};
 use super::{Env, ServiceError, ServiceResult};
-use crate::acquirer::{self, AcquirerError, Acquirers, Looked};
+use crate::acquirer::{self, AcquirerError, Looked};
 use crate::db::DbConn;
 use crate::domain::api_key::Mode;
 use crate::domain::ids::{OrderId, ShopId};
@@ -132,8 +132,11 @@ fn intend(
 }
 
 /// Step 2: the call, outside any database transaction.
-async fn call(acquirers: &Acquirers, op: &Operation) -> Result<(), AcquirerError> {
-    let Some(gate) = acquirers.for_mode(op.mode) else {
+async fn call(env: &Env, op: &Operation) -> Result<(), AcquirerError> {
+    if let Some(answer) = super::service_ops::call(env, op).await {
+        return answer;
+    }
+    let Some(gate) = env.acquirers.for_mode(op.mode) else {
         return Err(AcquirerError::Unavailable(format!("no acquirer for {}", op.mode)));
     };
     let call = acquirer::Operation { key: &op.key, reference: &op.reference, amount: op.amount };
@@ -390,14 +393,14 @@ async fn operate(
         .write(move |conn| {
             let now = clock.now_naive();
             let t = load(conn, &who.ctx(), id)?;
-            if acquirers.for_mode(t.mode).is_none() {
+            if t.service.is_none() && acquirers.for_mode(t.mode).is_none() {
                 return Err(ServiceError::Conflict("acquirer.unavailable"));
             }
             let (kind, amount, detail) = plan(&t, now, amount)?;
             intend(conn, now, &t, kind, amount, &who.actor, &detail)
         })
         .await?;
-    let answer = call(&env.acquirers, &op).await;
+    let answer = call(env, &op).await;
     refusal(settle(env, op, answer).await?)?;
     env.db.read(move |conn| load(conn, &asked.ctx(), id)).await
 }
@@ -481,7 +484,7 @@ pub async fn run_due(env: &Env) -> ServiceResult<Round> {
     let mut round = Round::default();
     for op in claimed {
         let kind = op.kind;
-        let answer = call(&env.acquirers, &op).await;
+        let answer = call(env, &op).await;
         if let Settled::Done = settle(env, op, answer).await? {
             match kind {
                 OpKind::Capture => round.captured += 1,
@@ -551,6 +554,10 @@ pub async fn reconcile(env: &Env) -> ServiceResult<Round> {
     let mut round = Round::default();
     for op in taken {
         let looked = match env.acquirers.for_mode(op.mode) {
+            // A service's refund is not looked up by our key: unanswered, it goes to review.
+            _ if super::service_ops::service_of(&op.reference).is_some() => {
+                Err(AcquirerError::Unavailable("a payment service's operation".into()))
+            }
             Some(gate) => gate.lookup(&op.key).await,
             None => Err(AcquirerError::Unavailable(format!("no acquirer for {}", op.mode))),
         };

@@ -174,6 +174,9 @@ pub struct FormData {
     pub sms_credits: Option<i32>,
     /// The default template of the language asked for, for a new e-mail order.
     pub default_template: Option<MailTemplate>,
+    /// The shop's payment services, by mode, with the name the buyer reads (the order form's
+    /// `payment_service` choice).
+    pub payment_services: Vec<(crate::domain::payment_service::Service, crate::domain::api_key::Mode, String)>,
 }
 
 fn form_data_in(conn: &mut DbConn, shop: &Shop, channel: Channel, lang: Option<&str>) -> Result<FormData, DbError> {
@@ -189,6 +192,14 @@ fn form_data_in(conn: &mut DbConn, shop: &Shop, channel: Channel, lang: Option<&
             Some(lang) if email => templates::default_for(conn, shop.id, lang)?.map(MailTemplate::from),
             _ => None,
         },
+        payment_services: crate::store::payment_services::list(conn, shop.id)?
+            .iter()
+            .filter_map(|r| {
+                let name =
+                    if r.display_name.is_empty() { r.service()?.label().to_string() } else { r.display_name.clone() };
+                Some((r.service()?, r.mode()?, name))
+            })
+            .collect(),
     })
 }
 

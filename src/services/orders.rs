@@ -162,6 +162,11 @@ pub fn create(
     if d.channel == Channel::Invoice && !super::collect::production_ready(conn, ctx.shop.id, ctx.mode)? {
         return Err(ServiceError::field("reference", "collect.not_in_production"));
     }
+    if let Some(s) = d.payment_service
+        && crate::store::payment_services::find(conn, ctx.shop.id, s, ctx.mode)?.is_none()
+    {
+        return Err(ServiceError::field("payment_service", "service.not_configured"));
+    }
     let mut created = Vec::with_capacity(count);
     for (i, reference) in references.iter().enumerate() {
         if d.channel == Channel::Invoice
@@ -203,6 +208,9 @@ pub fn create(
         .map_err(|e| {
             if is_unique_violation(&e) { ServiceError::field("reference", "reference.invoice_taken") } else { e.into() }
         })?;
+        if let Some(s) = d.payment_service {
+            crate::store::payment_services::choose_for_order(conn, o.id, s)?;
+        }
         enqueue_delivery(conn, clock, ctx.shop, &mut o, ctx.public_url)?;
         let detail = format!(
             "{} {} {}{}",

@@ -103,6 +103,7 @@ pub fn claim(
             authorisation: Authorisation { approved: false, code: codes::CANCELLED_BY_BUYER },
             cancelled_by_buyer: true,
             acquirer_ref: "",
+            service: None,
         };
         let (t, _) = write_result(conn, clock, shop, o, &left, public_url, false)?;
         return Ok(Claimed::TookOver(Box::new(t)));
@@ -173,6 +174,8 @@ pub struct Outcome<'a> {
     /// Abandoned at the challenge: CANCELLED 02008 rather than REFUSED.
     pub cancelled_by_buyer: bool,
     pub acquirer_ref: &'a str,
+    /// Made through a payment service: its name and its payment id.
+    pub service: Option<(&'a str, &'a str)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -258,6 +261,9 @@ fn write_result(
     .map_err(|e| {
         if crate::db::is_unique_violation(&e) { ServiceError::Conflict("payment.already_paid") } else { e.into() }
     })?;
+    if let Some((service, payment_id)) = out.service {
+        store::set_service(conn, t.id, service, payment_id)?;
+    }
     first_events(conn, &t, "buyer", &format!("{} {}", status, out.authorisation.code), now_naive)?;
     schedules::settle_pending(conn, o.id, out.holder, accepted, t.id, now_naive)?;
     let order_status = if accepted { OrderStatus::Paid } else { OrderStatus::Refused };

@@ -29,6 +29,7 @@ pub mod notifications;
 pub mod operations;
 pub mod orders;
 pub mod outbox;
+pub mod payment_services;
 pub mod schedules;
 pub mod sessions;
 pub mod shops;

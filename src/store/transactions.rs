@@ -48,6 +48,8 @@ struct Row {
     saved_card: Option<String>,
     instalment_index: Option<i32>,
     instalment_count: Option<i32>,
+    service: Option<String>,
+    service_payment_id: Option<String>,
 }
 
 /// A stored value this code does not know: the row is refused rather than guessed.
@@ -90,6 +92,8 @@ impl TryFrom<Row> for Transaction {
             refund_pending: r.refund_pending,
             receipt_no: r.receipt_no,
             saved_card: r.saved_card,
+            service: r.service,
+            service_payment_id: r.service_payment_id,
             buyer: None,
             instalment: match (r.instalment_index, r.instalment_count) {
                 (Some(i), Some(n)) => Some((
@@ -487,4 +491,11 @@ pub fn events(conn: &mut DbConn, transaction: i64) -> QueryResult<Vec<Event>> {
         .select(EventRow::as_select())
         .load(conn)
         .map(|rows| rows.into_iter().map(Event::from).collect())
+}
+
+/// Names the payment service a new transaction was made through, and its payment id there.
+pub fn set_service(conn: &mut DbConn, id: i64, service: &str, payment_id: &str) -> QueryResult<usize> {
+    diesel::update(tx::table.find(id))
+        .set((tx::service.eq(service), tx::service_payment_id.eq(payment_id)))
+        .execute(conn)
 }

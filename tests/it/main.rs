@@ -6,6 +6,7 @@ mod helpers;
 
 mod acquirer;
 mod api;
+mod app_wallet;
 mod architecture;
 mod auth;
 mod browser;
@@ -24,6 +25,9 @@ mod notifications;
 mod ops;
 mod orders_ui;
 mod pay;
+mod psp;
+mod psp_fake;
+mod psp_flow;
 mod routes;
 mod schedules;
 mod schema;

@@ -148,7 +148,16 @@ async fn a_new_merchant_has_the_french_and_english_defaults_and_the_settings_pag
         assert_eq!(page.attr("nav.subnav a[aria-current=page]", "href").as_deref(), Some(current), "{path}");
         assert_eq!(
             page.texts("nav.subnav a"),
-            ["Shop", "Collection form", "Instalments", "E-mail templates", "SMS", "Notifications", "Outbox"]
+            [
+                "Shop",
+                "Collection form",
+                "Instalments",
+                "E-mail templates",
+                "SMS",
+                "Notifications",
+                "Payment services",
+                "Outbox"
+            ]
         );
     }
     // And in French.

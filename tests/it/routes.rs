@@ -37,6 +37,8 @@ enum Kind {
     Write,
     /// Back office, everyone's own business (own password, own columns, current shop).
     Own,
+    /// A payment service's notification: no session, no CSRF token; verified per service.
+    Hook,
 }
 
 /// What the route's path parameters name.
@@ -54,6 +56,10 @@ enum Obj {
     Rule,
     /// An event of the deliveries screen.
     Event,
+    /// A payment service of the shop.
+    Service,
+    /// A payment request made to a service.
+    Request,
 }
 
 use Kind::*;
@@ -82,6 +88,13 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("POST", "/t/{token}/buyer", Pay, Nothing),
     ("GET", "/t/{token}/qr.svg", Pay, Nothing),
     ("GET", "/t/{token}/qr.png", Pay, Nothing),
+    ("POST", "/t/{token}/service", Pay, Nothing),
+    ("GET", "/t/{token}/return", Pay, Nothing),
+    ("GET", "/t/{token}/app", Pay, Nothing),
+    ("POST", "/t/{token}/app", Pay, Nothing),
+    ("GET", "/t/{token}/app/simulator", Pay, Nothing),
+    ("POST", "/t/{token}/app/simulator", Pay, Nothing),
+    ("POST", "/notify/{service}/{shop_id}", Hook, Nothing),
     ("GET", "/wallet", Pay, Nothing),
     ("POST", "/wallet", Pay, Nothing),
     ("GET", "/wallet/{token}", Pay, Nothing),
@@ -185,6 +198,13 @@ const ROUTES: &[(&str, &str, Kind, Obj)] = &[
     ("GET", "/settings/templates/{id}/preview", Read, Obj::Template),
     ("GET", "/settings/sms", Read, Nothing),
     ("POST", "/settings/sms", Write, Nothing),
+    ("GET", "/settings/payment-services", Read, Nothing),
+    ("POST", "/settings/payment-services", Write, Nothing),
+    ("GET", "/settings/payment-services/requests", Read, Nothing),
+    ("GET", "/settings/payment-services/requests/{id}", Read, Obj::Request),
+    ("POST", "/settings/payment-services/requests/{id}/cancel", Write, Obj::Request),
+    ("POST", "/settings/payment-services/{id}/check", Write, Obj::Service),
+    ("POST", "/settings/payment-services/{id}/delete", Write, Obj::Service),
     ("GET", "/settings/outbox", Read, Nothing),
     ("GET", "/settings/outbox/{id}.eml", Read, Obj::Job),
 ];
@@ -310,6 +330,9 @@ struct Ids {
     /// Acme's webhook endpoint, and the event of its paid order.
     rule: i64,
     event: i64,
+    /// Acme's TEST app wallet, and a payment request of its unpaid order.
+    service: i64,
+    request: i64,
     token: String,
 }
 
@@ -325,6 +348,8 @@ impl Ids {
             Obj::Import => self.import,
             Obj::Rule => self.rule,
             Obj::Event => self.event,
+            Obj::Service => self.service,
+            Obj::Request => self.request,
             Obj::Nothing => 0,
         };
         path.replace("{id}", &id.to_string())
@@ -393,8 +418,12 @@ fn fingerprint(app: &TestApp) -> String {
                 .select((shop_instalments::shop_id, shop_instalments::updated_at))
                 .load(conn)?;
             let operations: i64 = acquirer_operations::table.count().get_result(conn)?;
+            use paylink::db::schema::{payment_services as ps, service_requests as sr};
+            let services: Vec<(i64, chrono::NaiveDateTime)> =
+                ps::table.order(ps::id).select((ps::id, ps::updated_at)).load(conn)?;
+            let requests: Vec<(i64, String)> = sr::table.order(sr::id).select((sr::id, sr::status)).load(conn)?;
             Ok::<_, DbError>(format!(
-                "{shops:?}\n{users:?}\n{rights:?}\n{orders:?}\n{txs:?}\n{templates:?}\n{jobs:?}\n{sms:?}\n{instalments:?}\n{operations}"
+                "{shops:?}\n{users:?}\n{rights:?}\n{orders:?}\n{txs:?}\n{templates:?}\n{jobs:?}\n{sms:?}\n{instalments:?}\n{operations}\n{services:?}\n{requests:?}"
             ))
         })
         .unwrap()
@@ -486,7 +515,42 @@ async fn world() -> World {
             Ok::<_, DbError>(id)
         })
         .unwrap();
+    let page = admin
+        .post_form(
+            "/settings/payment-services",
+            &[("service", "wallet"), ("mode", "TEST"), ("credentials", ""), ("base_url", ""), ("display_name", "")],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.excerpt());
+    let (shop, order) = (acme.shop_id, unpaid.id);
+    let (service, request) = app
+        .db
+        .write_blocking(move |conn| {
+            use paylink::db::schema::payment_services;
+            use paylink::store::payment_services::{NewRequest, insert_request};
+            let service: i64 = payment_services::table
+                .filter(payment_services::shop_id.eq(shop.0))
+                .select(payment_services::id)
+                .first(conn)?;
+            let at = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap().and_hms_opt(10, 0, 0).unwrap();
+            let r = NewRequest {
+                public_id: "pr_routes_table_request",
+                shop,
+                order,
+                mode: paylink::domain::api_key::Mode::Test,
+                service: paylink::domain::payment_service::Service::Wallet,
+                amount: 7777,
+                currency: "EUR",
+                first_name: Some("Ada"),
+                last_name: Some("Lovelace"),
+                expires_at: at,
+            };
+            Ok::<_, DbError>((service, insert_request(conn, &r, at)?))
+        })
+        .unwrap();
     let ids = Ids {
+        service,
+        request,
         order: unpaid.id.0,
         transaction,
         user,
@@ -527,7 +591,7 @@ async fn every_route_refuses_forged_forms_strangers_outsiders_and_a_viewer_s_wri
 
     // No CSRF token: 403 on every form POST (the API uses keys, not forms).
     for &(method, path, kind, obj) in ROUTES {
-        if method == "POST" && kind != Api {
+        if method == "POST" && kind != Api && kind != Hook {
             let path = ids.fill(path, obj);
             let page = w.admin.post_form_raw(&path, &[]).await;
             if page.status != 403 {
@@ -537,6 +601,17 @@ async fn every_route_refuses_forged_forms_strangers_outsiders_and_a_viewer_s_wri
     }
     if fingerprint(app) != before {
         wrong.push("a POST without a CSRF token changed something".into());
+    }
+    // A service's notification URL takes no form: anything unverified is refused.
+    for service in ["payzen", "mollie", "payplug", "wallet", "paypal"] {
+        let path = format!("/notify/{service}/{}", w.acme.shop_id);
+        let page = w.admin.post_form_raw(&path, &[("id", "tr_Abc123"), ("kr-answer", "{}")]).await;
+        if page.status < 400 {
+            wrong.push(format!("POST {path} with a made-up notification → {}", page.status));
+        }
+    }
+    if fingerprint(app) != before {
+        wrong.push("a made-up notification changed something".into());
     }
 
     // Another company's administrator, and a manager of Acme's other shop, on every route
@@ -572,7 +647,7 @@ async fn every_route_refuses_forged_forms_strangers_outsiders_and_a_viewer_s_wri
         let expect_allowed = match kind {
             Read => true,
             AdminRead | Write => false,
-            Open | Pay | Api | Own => continue,
+            Open | Pay | Api | Own | Hook => continue,
         };
         let page = request(&w.viewer, method, &path).await;
         if expect_allowed && !allowed(&page) {

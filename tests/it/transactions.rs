@@ -102,6 +102,7 @@ pub fn pay_with(app: &TestApp, m: &CreatedMerchant, order: &Order, approved: boo
                 authorisation: Authorisation { approved, code },
                 cancelled_by_buyer: false,
                 acquirer_ref: "sim:0006",
+                service: None,
             };
             payments::finalise(conn, &app.clock, &shop, order, &out, &public_url).map(|(t, _)| t)
         })

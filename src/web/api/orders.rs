@@ -85,6 +85,10 @@ pub struct CreateOrderRequest {
     pub phone: Option<String>,
     /// EMAIL: hidden-copy addresses separated by `;`.
     pub bcc: Option<String>,
+    /// The payment service the order is paid through, when the shop has several
+    /// (`payzen`, `mollie`, `payplug`, `wallet`, set up for the key's mode); absent: the
+    /// shop's default.
+    pub payment_service: Option<String>,
 }
 
 impl CreateOrderRequest {
@@ -141,6 +145,7 @@ impl CreateOrderRequest {
             phone: text(self.phone),
             bcc_shop: false,
             bcc_other: text(self.bcc),
+            payment_service: text(self.payment_service),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod instalments;
 pub mod messaging;
 pub mod notifications;
 pub mod orders;
+pub mod payment_services;
 pub mod settings;
 pub mod transactions;
 pub mod users;
@@ -30,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     instalments::routes(cfg);
     collect_form::routes(cfg);
     notifications::routes(cfg);
+    payment_services::routes(cfg);
     users::routes(cfg);
     audit::routes(cfg);
     account::routes(cfg);

@@ -15,11 +15,13 @@
 //! The full card number and the CVV exist only inside one request: they are never logged,
 //! stored, put in a URL or rendered back (a refused form is re-rendered without them).
 
+mod app;
 pub mod collect;
 mod form;
 mod lang;
 pub mod limiter;
 mod pages;
+mod services;
 mod tokens;
 mod wallet;
 
@@ -30,6 +32,7 @@ use super::error::AppError;
 use super::forms::CsrfForm;
 use crate::services::checkout::{self, Link, Progress};
 use crate::services::collect as collect_service;
+use crate::services::service_pay;
 use form::{CardForm, ChallengeForm, ChallengeQuery, PayForm};
 use pages::View;
 use tokens::ChallengeClaims;
@@ -44,6 +47,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/t/{token}/qr.png", web::get().to(qr_png))
         .route("/logos/{file}", web::get().to(logo))
         .configure(wallet::routes)
+        .configure(services::routes)
+        .configure(app::routes)
         .configure(collect::routes);
 }
 
@@ -67,7 +72,10 @@ async fn link(
         }
         _ => (Vec::new(), None),
     };
-    let mut res = View::new(&req, &state, &link).with_cards(cards, &link).with_offer(offer).shown(shown)?;
+    let env = state.env();
+    let (offers, only) = (service_pay::offers(&env, &link).await?, service_pay::chosen(&env, &link).await?);
+    let view = View::new(&req, &state, &link).with_services(offers, only.is_some());
+    let mut res = view.with_cards(cards, &link).with_offer(offer).shown(shown)?;
     if let Some(asked) = lang::asked(&req) {
         res.add_cookie(&lang::keep(asked, link.token(), state.settings.cookies_secure()))
             .map_err(AppError::internal)?;

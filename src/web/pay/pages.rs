@@ -14,8 +14,10 @@ use crate::acquirer::{ThreeDsOutcome, codes};
 use crate::domain::api_key::Mode;
 use crate::domain::money::{Currency, Money};
 use crate::domain::order::{self, AliasMode};
+use crate::domain::payment_service::Service;
 use crate::domain::saved_card::SavedCard;
 use crate::services::checkout::{self, Attempted, Link, Shown, Step};
+use crate::services::service_pay::Offer;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms;
@@ -96,6 +98,17 @@ pub struct View {
     saving: Saving,
     offer: Option<OfferView>,
     currency: Currency,
+    /// The payment services offered besides (or instead of) the card form.
+    services: Vec<ServiceButton>,
+}
+
+/// A payment service's button on the pay page: a form that sends the buyer to a PSP, or
+/// the link to the app wallet's page.
+pub struct ServiceButton {
+    pub service: &'static str,
+    pub label: String,
+    pub action: String,
+    pub wallet: bool,
 }
 
 /// Payment in instalments as the form offers it.
@@ -167,7 +180,45 @@ impl View {
             saving: Saving::Never,
             offer: None,
             currency: link.amount().currency,
+            services: Vec::new(),
         }
+    }
+
+    /// The payment services the page offers; `only`: the order names its service, so the
+    /// card form is not offered.
+    pub fn with_services(mut self, offers: Vec<Offer>, only: bool) -> View {
+        let t = self.t;
+        self.by_card = self.by_card && !only;
+        self.services = offers
+            .into_iter()
+            .map(|o| {
+                let wallet = o.service == Service::Wallet;
+                ServiceButton {
+                    service: o.service.as_str(),
+                    label: t.args(
+                        "pay.services.pay_with",
+                        &[("amount", self.summary.amount.clone().into()), ("service", o.name.into())],
+                    ),
+                    action: if wallet { format!("{}/app", self.link) } else { format!("{}/service", self.link) },
+                    wallet,
+                }
+            })
+            .collect();
+        self
+    }
+
+    /// The buyer is back from a service that has not said yet: a page that asks again by
+    /// itself every few seconds (no JavaScript needed), and says so.
+    pub fn waiting(&self, service: &str, again: &str) -> Result<HttpResponse, AppError> {
+        let page = WaitingPage {
+            t: self.t,
+            frame: self.frame.clone(),
+            summary: self.summary.clone(),
+            text: self.t.args("pay.services.waiting", &[("service", service.to_string().into())]),
+            again: again.to_string(),
+            back: self.link.clone(),
+        };
+        html(StatusCode::OK, page.render().map_err(AppError::internal)?)
     }
 
     /// The payment in instalments the form offers, if any.
@@ -288,7 +339,7 @@ impl View {
         let t = self.t;
         let refusal = last.filter(|tx| !tx.accepted).map(|tx| Refusal {
             title: t.get(if tx.cancelled { "pay.cancelled.title" } else { "pay.refused.title" }),
-            message: t.get(code_key(&tx.return_code)),
+            message: said(t, tx),
         });
         let test_cards = if self.mode == Mode::Test && form.is_some() {
             TEST_CARDS
@@ -308,6 +359,7 @@ impl View {
             form,
             test_cards,
             cards: if has_form { &self.cards } else { &[] },
+            services: &self.services,
             saving: if has_form { self.saving } else { Saving::Never },
             offer: if has_form { self.offer.as_ref() } else { None },
             save_auto: t.args("pay.save.auto", &[("shop", self.frame.shop.clone().into())]),
@@ -332,7 +384,8 @@ impl View {
             masked: last_four(&tx.card_masked),
             holder: tx.holder.clone(),
             three_ds: t.get(three_ds_key(tx.three_ds)),
-            code_message: t.get(code_key(&tx.return_code)),
+            code_message: said(t, tx),
+            paid_with: if tx.by_service { t.get("pay.receipt.paid_with") } else { t.get("pay.receipt.card") },
             receipt_no: tx.receipt_no.clone(),
         };
         html(StatusCode::OK, page.render().map_err(AppError::internal)?)
@@ -374,7 +427,7 @@ impl View {
 
 struct Refusal {
     title: &'static str,
-    message: &'static str,
+    message: String,
 }
 
 struct TestCardView {
@@ -396,6 +449,28 @@ fn spaced(number: &str) -> String {
 }
 
 /// The buyer's message for a return code (seed 004 families: 01xxx bank, 04xxx fraud).
+/// What the buyer reads of a transaction's return code; a payment service's shows the code
+/// itself too (the service's words are its codes, seed 004).
+fn said(t: Tr, tx: &Attempted) -> String {
+    if tx.by_service {
+        format!("{} ({})", t.get(service_code_key(&tx.return_code)), tx.return_code)
+    } else {
+        t.get(code_key(&tx.return_code)).to_string()
+    }
+}
+
+/// The buyer's message for a payment service's return code (the app wallet's, seed 004).
+fn service_code_key(code: &str) -> &'static str {
+    use crate::domain::payment_service::wallet;
+    match code {
+        wallet::ACCEPTED => "pay.rc.accepted",
+        wallet::CANCELLED => "pay.rc.service_cancelled",
+        wallet::SESSION_EXPIRED => "pay.rc.service_expired",
+        wallet::REFUSED_BY_PARTNER => "pay.rc.service_refused",
+        _ => "pay.rc.service_error",
+    }
+}
+
 fn code_key(code: &str) -> &'static str {
     match code {
         codes::ACCEPTED => "pay.rc.accepted",
@@ -418,6 +493,7 @@ fn three_ds_key(outcome: ThreeDsOutcome) -> &'static str {
         ThreeDsOutcome::ChallengeFailed => "pay.3ds.challenge_failed",
         ThreeDsOutcome::Failed => "pay.3ds.failed",
         ThreeDsOutcome::NotPerformed => "pay.3ds.not_performed",
+        ThreeDsOutcome::AtService => "pay.3ds.at_service",
     }
 }
 
@@ -425,6 +501,7 @@ fn three_ds_key(outcome: ThreeDsOutcome) -> &'static str {
 #[template(path = "pay/link.html")]
 struct PayPage<'a> {
     t: Tr,
+    services: &'a [ServiceButton],
     cards: &'a [CardChoice],
     offer: Option<&'a OfferView>,
     saving: Saving,
@@ -468,8 +545,22 @@ struct ReceiptPage {
     holder: Option<String>,
     three_ds: &'static str,
     /// What the acquirer's answer means, in words (its raw code is for the merchant).
-    code_message: &'static str,
+    code_message: String,
+    /// "Card", or "Paid with" for a payment service (which may name no card).
+    paid_with: &'static str,
     receipt_no: String,
+}
+
+#[derive(Template)]
+#[template(path = "pay/waiting.html")]
+struct WaitingPage {
+    t: Tr,
+    frame: Frame,
+    summary: Summary,
+    text: String,
+    /// Where the page goes again by itself (the return URL: it asks the service).
+    again: String,
+    back: String,
 }
 
 #[derive(Template)]

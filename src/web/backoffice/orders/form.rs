@@ -46,6 +46,8 @@ pub struct OrderForm {
     #[serde(default)]
     pub channel: String,
     #[serde(default)]
+    pub payment_service: String,
+    #[serde(default)]
     pub reference: String,
     #[serde(default)]
     pub amount: String,
@@ -112,6 +114,7 @@ impl OrderForm {
             phone: self.phone.clone(),
             bcc_shop: checked(&self.bcc_shop),
             bcc_other: self.bcc_other.clone(),
+            payment_service: self.payment_service.clone(),
         }
     }
 
@@ -193,6 +196,7 @@ impl OrderForm {
             phone,
             template_id: String::new(),
             load_template: None,
+            payment_service: String::new(),
         }
     }
 }
@@ -239,6 +243,8 @@ struct FormPage {
     min_date: String,
     max_date: String,
     advanced_open: bool,
+    /// The shop's services of the user's mode: `(value, name)`; empty: no choice to make.
+    payment_services: Vec<(&'static str, String)>,
 }
 
 const ADVANCED: [&str; 8] = [
@@ -367,6 +373,12 @@ fn form_page(
         min_date: today.format("%Y-%m-%d").to_string(),
         max_date: order::max_end_date(created).format("%Y-%m-%d").to_string(),
         advanced_open,
+        payment_services: data
+            .payment_services
+            .iter()
+            .filter(|(_, m, _)| *m == staff.mode)
+            .map(|(s, _, name)| (s.as_str(), name.clone()))
+            .collect(),
         t,
     }
 }

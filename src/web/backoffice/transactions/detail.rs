@@ -33,6 +33,7 @@ fn three_ds_label(t: &Tr, outcome: ThreeDsOutcome) -> &'static str {
         ThreeDsOutcome::ChallengeFailed => t.get("transactions.three_ds.CHALLENGE_FAILED"),
         ThreeDsOutcome::Failed => t.get("transactions.three_ds.FAILED"),
         ThreeDsOutcome::NotPerformed => t.get("transactions.three_ds.NOT_PERFORMED"),
+        ThreeDsOutcome::AtService => t.get("transactions.three_ds.AT_SERVICE"),
     }
 }
 

@@ -39,6 +39,7 @@ fn three_ds_short(t: &Tr, outcome: ThreeDsOutcome) -> &'static str {
         ThreeDsOutcome::ChallengeFailed => t.get("transactions.three_ds_short.CHALLENGE_FAILED"),
         ThreeDsOutcome::Failed => t.get("transactions.three_ds_short.FAILED"),
         ThreeDsOutcome::NotPerformed => t.get("transactions.three_ds_short.NOT_PERFORMED"),
+        ThreeDsOutcome::AtService => t.get("transactions.three_ds_short.AT_SERVICE"),
     }
 }
 
