@@ -230,3 +230,4 @@ pay-rc-service_cancelled = Sie haben die Zahlung abgebrochen.
 pay-rc-service_expired = Die Zahlungssitzung ist abgelaufen, bevor die Zahlung abgeschlossen war. Sie können es erneut versuchen.
 pay-rc-service_refused = Der Zahlungsdienst hat die Zahlung abgelehnt.
 pay-rc-service_error = Beim Zahlungsdienst ist ein Fehler aufgetreten. Sie können es erneut versuchen.
+pay-receipt-service_code = Antwort des Dienstes

@@ -230,3 +230,4 @@ pay-rc-service_cancelled = You cancelled the payment.
 pay-rc-service_expired = The payment session expired before the payment was finished. You may try again.
 pay-rc-service_refused = The payment service refused the payment.
 pay-rc-service_error = The payment service met an error. You may try again.
+pay-receipt-service_code = Service's answer

@@ -230,3 +230,4 @@ pay-rc-service_cancelled = Ha cancelado el pago.
 pay-rc-service_expired = La sesión de pago caducó antes de terminar el pago. Puede volver a intentarlo.
 pay-rc-service_refused = El servicio de pago ha rechazado el pago.
 pay-rc-service_error = El servicio de pago ha tenido un error. Puede volver a intentarlo.
+pay-receipt-service_code = Respuesta del servicio

@@ -230,3 +230,4 @@ pay-rc-service_cancelled = Vous avez annulé le paiement.
 pay-rc-service_expired = La session de paiement a expiré avant la fin du paiement. Vous pouvez réessayer.
 pay-rc-service_refused = Le service de paiement a refusé le paiement.
 pay-rc-service_error = Le service de paiement a rencontré une erreur. Vous pouvez réessayer.
+pay-receipt-service_code = Réponse du service

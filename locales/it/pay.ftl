@@ -230,3 +230,4 @@ pay-rc-service_cancelled = Hai annullato il pagamento.
 pay-rc-service_expired = La sessione di pagamento è scaduta prima della fine del pagamento. Puoi riprovare.
 pay-rc-service_refused = Il servizio di pagamento ha rifiutato il pagamento.
 pay-rc-service_error = Il servizio di pagamento ha avuto un errore. Puoi riprovare.
+pay-receipt-service_code = Risposta del servizio

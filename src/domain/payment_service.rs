@@ -51,6 +51,16 @@ impl Service {
         }
     }
 
+    /// Where the service's hosted payment pages live (the buyer's form is sent there).
+    pub fn checkout_origins(self) -> &'static [&'static str] {
+        match self {
+            Service::PayZen => &["https://secure.payzen.eu"],
+            Service::Mollie => &["https://www.mollie.com"],
+            Service::PayPlug => &["https://secure.payplug.com"],
+            Service::Wallet => &[],
+        }
+    }
+
     /// What the credentials field expects, for the form's hint and its errors.
     pub fn credentials_shape(self) -> CredentialsShape {
         match self {

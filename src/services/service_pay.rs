@@ -39,6 +39,9 @@ const REQUEST_HOURS: i64 = 24;
 pub struct Offer {
     pub service: Service,
     pub name: String,
+    /// Where its button may send the buyer: the service's hosted pages, and the origin of
+    /// the API root set up (a sandbox's pages live there).
+    pub origins: Vec<String>,
 }
 
 /// What the pay page offers besides the card form: the order's chosen service when it has
@@ -48,7 +51,18 @@ pub async fn offers(env: &Env, link: &Link) -> ServiceResult<Vec<Offer>> {
     let services = of_mode(env, link.shop.id, link.order.mode).await?;
     let order = link.order.id;
     let chosen = env.db.read_short(move |conn| Ok::<_, ServiceError>(store::chosen_for_order(conn, order)?)).await?;
-    Ok(pick(&services, chosen).into_iter().map(|v| Offer { service: v.service, name: v.name().to_string() }).collect())
+    Ok(pick(&services, chosen)
+        .into_iter()
+        .map(|v| {
+            let mut origins: Vec<String> = v.service.checkout_origins().iter().map(|o| o.to_string()).collect();
+            if v.service.is_connector()
+                && let Ok(u) = url::Url::parse(&v.base_url)
+            {
+                origins.push(u.origin().ascii_serialization());
+            }
+            Offer { service: v.service, name: v.name().to_string(), origins }
+        })
+        .collect())
 }
 
 fn pick(services: &[ServiceView], chosen: Option<Service>) -> Vec<&ServiceView> {

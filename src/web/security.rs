@@ -85,6 +85,18 @@ impl LoginLimiter {
     }
 }
 
+/// The policy of every page (`form-action 'self'`).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// The policy of a pay page whose forms send the buyer on to payment services: a form's
+/// redirect is bound by `form-action` too, so the services' hosted pages are named (and
+/// nothing else).
+pub fn csp_with_form_targets(origins: &[String]) -> String {
+    let extra: String = origins.iter().map(|o| format!(" {o}")).collect();
+    CSP.replace("form-action 'self'", &format!("form-action 'self'{extra}"))
+}
+
 /// Headers on every response, error pages included. `https`: the public URL is https, so
 /// browsers are told to never reach it over plain HTTP again (HSTS, one year).
 pub fn headers(https: bool) -> DefaultHeaders {
@@ -95,12 +107,7 @@ pub fn headers(https: bool) -> DefaultHeaders {
         headers
     };
     headers
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
-             object-src 'none'",
-        ))
+        .add((header::CONTENT_SECURITY_POLICY, CSP))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))

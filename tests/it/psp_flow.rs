@@ -378,3 +378,87 @@ async fn a_return_before_the_notification_is_finalised_by_asking_the_service() {
     assert_eq!(page.texts("#request-status"), ["Cancelled"]);
     assert_eq!(payplug.payment(&id).outcome, Outcome::Cancelled);
 }
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The merchant's screens and the buyer's redirect through the fake Mollie page, in the
+/// browser at a phone's and a desktop's width, axe-core on each of paylink's pages.
+async fn in_the_browser(browser: &fantoccini::Client, app: &TestApp, link: &str) -> Res<()> {
+    use crate::browser::{axe, fill, screenshot, set_viewport, submit_form_of, wait_for, wait_for_path};
+    use fantoccini::Locator;
+    set_viewport(browser, 1280, 900).await?;
+    // The buyer: the PRODUCTION pay page offers Mollie; its button leaves for Mollie's page.
+    for (width, suffix) in [(390, "-390"), (1280, "")] {
+        set_viewport(browser, width, if width < 600 { 844 } else { 900 }).await?;
+        browser.goto(&app.url(link)).await?;
+        wait_for(browser, Locator::Id("service-mollie")).await?;
+        screenshot(browser, &format!("services-pay-page{suffix}.png")).await?;
+        axe(browser, "the pay page with a service").await?;
+    }
+    browser.find(Locator::Id("service-mollie")).await?.click().await?;
+    wait_for(browser, Locator::Id("pay")).await?.click().await?;
+    // Mollie notified paylink, then sent the buyer back: the receipt.
+    wait_for(browser, Locator::Id("receipt")).await?;
+    screenshot(browser, "services-receipt.png").await?;
+    axe(browser, "the receipt of a service's payment").await?;
+
+    // The merchant.
+    browser.goto(&app.url("/login")).await?;
+    fill(browser, "login", "alice").await?;
+    fill(browser, "password", STRONG).await?;
+    submit_form_of(browser, "password").await?;
+    wait_for_path(browser, "/orders").await?;
+    browser.find(Locator::Css("form.modes button[value=PRODUCTION]")).await?.click().await?;
+    wait_for(browser, Locator::Css("form.modes button[value=PRODUCTION][aria-pressed=true]")).await?;
+    for width in [1280, 360] {
+        let suffix = if width < 600 { "-360" } else { "" };
+        set_viewport(browser, width, if width < 600 { 740 } else { 900 }).await?;
+        for (path, id, name) in [
+            ("/settings/payment-services", "services", "settings"),
+            ("/settings/payment-services/requests", "requests", "requests"),
+        ] {
+            browser.goto(&app.url(path)).await?;
+            wait_for(browser, Locator::Id(id)).await?;
+            screenshot(browser, &format!("services-{name}{suffix}.png")).await?;
+            axe(browser, &format!("the {name} screen")).await?;
+            let overflow =
+                browser.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await?;
+            if overflow.as_bool() == Some(true) {
+                return Err(format!("{path} scrolls sideways at {width} px").into());
+            }
+        }
+        browser.find(Locator::Css("#requests tbody a")).await?.click().await?;
+        wait_for(browser, Locator::Id("request-facts")).await?;
+        screenshot(browser, &format!("services-request{suffix}.png")).await?;
+        axe(browser, "a payment request").await?;
+    }
+    Ok(())
+}
+
+#[actix_web::test]
+async fn a_redirect_payment_through_the_fake_service_page_in_the_browser() {
+    let app = TestApp::spawn().await;
+    let (m, client) = admin(&app).await;
+    to_production(&client, &m).await;
+    let mollie = FakePsp::start(Service::Mollie, MOLLIE_LIVE);
+    set_up(&client, Service::Mollie, MOLLIE_LIVE, &mollie, true).await.assert_redirect("/settings/payment-services");
+    let api = Api::production(&app, &m);
+    let order = production_order(&api, None).await;
+    let link = path_of(order["url"].as_str().unwrap());
+    let driver = crate::browser::ChromeDriver::start();
+    let profile = tempfile::Builder::new().prefix("paylink-chromium-").tempdir().expect("profile dir");
+    let browser = driver.session(profile.path()).await;
+    let outcome = in_the_browser(&browser, &app, &link).await;
+    if let Err(error) = &outcome {
+        let shot = crate::browser::screenshot(&browser, "services-failure.png").await.map(|p| p.display().to_string());
+        let source = browser.source().await.unwrap_or_default();
+        let _ = browser.close().await;
+        panic!(
+            "browser flow failed: {error} (screenshot: {shot:?})\n{}",
+            source.chars().take(3000).collect::<String>()
+        );
+    }
+    browser.close().await.expect("close the browser session");
+    assert_eq!(order_status(&api, order["id"].as_i64().unwrap()).await, "PAID");
+    assert_eq!(mollie.notifications().len(), 1, "paid by the notification");
+}

@@ -74,8 +74,16 @@ async fn link(
     };
     let env = state.env();
     let (offers, only) = (service_pay::offers(&env, &link).await?, service_pay::chosen(&env, &link).await?);
+    let origins: Vec<String> = offers.iter().flat_map(|o| o.origins.clone()).collect();
     let view = View::new(&req, &state, &link).with_services(offers, only.is_some());
     let mut res = view.with_cards(cards, &link).with_offer(offer).shown(shown)?;
+    if !origins.is_empty() {
+        let policy = crate::web::security::csp_with_form_targets(&origins);
+        res.headers_mut().insert(
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            actix_web::http::header::HeaderValue::from_str(&policy).map_err(AppError::internal)?,
+        );
+    }
     if let Some(asked) = lang::asked(&req) {
         res.add_cookie(&lang::keep(asked, link.token(), state.settings.cookies_secure()))
             .map_err(AppError::internal)?;

@@ -386,6 +386,7 @@ impl View {
             three_ds: t.get(three_ds_key(tx.three_ds)),
             code_message: said(t, tx),
             paid_with: if tx.by_service { t.get("pay.receipt.paid_with") } else { t.get("pay.receipt.card") },
+            answer_label: if tx.by_service { t.get("pay.receipt.service_code") } else { t.get("pay.receipt.code") },
             receipt_no: tx.receipt_no.clone(),
         };
         html(StatusCode::OK, page.render().map_err(AppError::internal)?)
@@ -548,6 +549,8 @@ struct ReceiptPage {
     code_message: String,
     /// "Card", or "Paid with" for a payment service (which may name no card).
     paid_with: &'static str,
+    /// "Bank's answer", or the service's.
+    answer_label: &'static str,
     receipt_no: String,
 }
 
