@@ -45,6 +45,8 @@ pub struct Report {
     pub schedules_failed: usize,
     /// Large CSV imports ended (DONE or FAILED).
     pub imports_ended: usize,
+    /// Payment requests whose time was up, ended by asking their service (or expired).
+    pub service_requests_ended: usize,
     pub transactions_captured: usize,
     pub transactions_expired: usize,
     /// Pending acquirer operations found done, or not done, at the acquirer.
@@ -139,6 +141,8 @@ impl Worker {
         report.schedules_failed = instalments.failed;
         report.imports_ended =
             imports::run_pending(&self.env, &self.settings.public_url).await.map_err(service_to_db)?;
+        report.service_requests_ended =
+            crate::services::service_pay::reconcile_due(&self.env).await.map_err(service_to_db)?;
         loop {
             let clock = self.clock.clone();
             let jobs = self

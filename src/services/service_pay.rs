@@ -445,3 +445,82 @@ pub(crate) fn end(
     debug_assert!(accepted == (result == Finalised::Accepted));
     Ok(())
 }
+
+/// Requests the worker looks at in one round.
+const STALE_BATCH: i64 = 50;
+/// How long the worker waits before asking again about a request its service still holds
+/// open past our window.
+const ASK_AGAIN_HOURS: i64 = 6;
+
+/// The worker's round over requests whose time is up, so that none stays open for ever: a
+/// PSP's payment is asked of the service and its answer written (a notification lost, a
+/// buyer who never came back); a request the service never confirmed (no answer in time)
+/// ends FAILED; an app-wallet session ends EXPIRED with 02324. How many ended.
+pub async fn reconcile_due(env: &Env) -> ServiceResult<usize> {
+    let clock = env.clock.clone();
+    let stale =
+        env.db.read(move |conn| Ok::<_, ServiceError>(store::stale(conn, clock.now_naive(), STALE_BATCH)?)).await?;
+    let mut ended = 0;
+    for r in stale {
+        let Some(service) = r.service() else { continue };
+        let (clock, public_url) = (env.clock.clone(), env.public_url.to_string());
+        match (service.is_connector(), r.service_payment_id.clone()) {
+            (true, Some(payment_id)) => match fetch(env, &r, service, &payment_id).await {
+                Ok((fetched, journal)) => {
+                    let id = r.id;
+                    if apply(env, r, fetched, journal).await? {
+                        ended += 1;
+                    } else {
+                        let until = env.clock.now_naive() + Duration::hours(ASK_AGAIN_HOURS);
+                        env.db.write(move |conn| Ok::<_, ServiceError>(store::postpone(conn, id, until)?)).await?;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(request = r.id, error = %e, "a stale request could not be asked about");
+                    let (id, until) = (r.id, env.clock.now_naive() + Duration::hours(1));
+                    env.db.write(move |conn| Ok::<_, ServiceError>(store::postpone(conn, id, until)?)).await?;
+                }
+            },
+            (true, None) => {
+                let id = r.id;
+                env.db
+                    .write(move |conn| {
+                        let now = clock.now_naive();
+                        Ok::<_, ServiceError>(store::ended(
+                            conn,
+                            id,
+                            RequestStatus::Failed,
+                            "never confirmed",
+                            None,
+                            None,
+                            now,
+                        )?)
+                    })
+                    .await?;
+                ended += 1;
+            }
+            (false, _) => {
+                let payment_id = r.service_payment_id.clone().unwrap_or_else(|| r.public_id.clone());
+                let fetched = Fetched {
+                    id: payment_id.clone(),
+                    status: RequestStatus::Expired,
+                    raw_status: "session expired".into(),
+                    card: Default::default(),
+                    refund_ref: None,
+                };
+                env.db
+                    .write(move |conn| {
+                        let ending = Ending {
+                            status: RequestStatus::Expired,
+                            code: crate::domain::payment_service::wallet::SESSION_EXPIRED,
+                            raw: "REFUSED 02324",
+                        };
+                        end(conn, clock.as_ref(), &r, service, &payment_id, &fetched, ending, &public_url)
+                    })
+                    .await?;
+                ended += 1;
+            }
+        }
+    }
+    Ok(ended)
+}

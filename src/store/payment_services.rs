@@ -326,6 +326,21 @@ pub fn open_of_order(conn: &mut DbConn, order: OrderId) -> QueryResult<Vec<Reque
         .load(conn)
 }
 
+/// Requests not ended whose time is up (the worker asks their service, or ends them).
+pub fn stale(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<RequestRow>> {
+    requests::table
+        .filter(requests::status.ne_all(FINAL).and(requests::expires_at.lt(now)))
+        .order(requests::expires_at.asc())
+        .limit(limit)
+        .select(RequestRow::as_select())
+        .load(conn)
+}
+
+/// Looks at a request again later (its service still says it is open).
+pub fn postpone(conn: &mut DbConn, id: i64, until: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(requests::table.find(id)).set(requests::expires_at.eq(until)).execute(conn)
+}
+
 /// A page of the shop's requests in `mode`, newest first, before the id `before`
 /// (keyset), optionally of one service.
 pub fn requests_page(

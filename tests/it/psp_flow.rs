@@ -462,3 +462,67 @@ async fn a_redirect_payment_through_the_fake_service_page_in_the_browser() {
     assert_eq!(order_status(&api, order["id"].as_i64().unwrap()).await, "PAID");
     assert_eq!(mollie.notifications().len(), 1, "paid by the notification");
 }
+
+#[actix_web::test]
+async fn the_worker_asks_the_service_about_a_request_nobody_came_back_from() {
+    let app = TestApp::spawn().await;
+    let (m, client) = admin(&app).await;
+    to_production(&client, &m).await;
+    let mollie = FakePsp::start(Service::Mollie, MOLLIE_LIVE);
+    set_up(&client, Service::Mollie, MOLLIE_LIVE, &mollie, true).await.assert_redirect("/settings/payment-services");
+    let api = Api::production(&app, &m);
+    let paid = production_order(&api, None).await;
+    go_to_service(&app, &paid, Service::Mollie).await;
+    let paid_at_mollie = mollie.last_payment_id().unwrap();
+    let open = production_order(&api, None).await;
+    go_to_service(&app, &open, Service::Mollie).await;
+    let still_open = mollie.last_payment_id().unwrap();
+    // Paid at Mollie, its notification lost, the buyer gone: nothing happens within the day…
+    mollie.set_status(&paid_at_mollie, Outcome::Paid);
+    app.run_worker().await;
+    assert_eq!(order_status(&api, paid["id"].as_i64().unwrap()).await, "RUNNING");
+    // …then the worker asks Mollie about both, and writes what it says.
+    app.clock.advance(chrono::Duration::hours(25));
+    let fetches = |id: &str| mollie.api_requests().iter().filter(|r| r.method == "GET" && r.path.ends_with(id)).count();
+    app.run_worker().await;
+    assert_eq!(order_status(&api, paid["id"].as_i64().unwrap()).await, "PAID");
+    assert_eq!(order_status(&api, open["id"].as_i64().unwrap()).await, "RUNNING", "still open at Mollie");
+    assert_eq!((fetches(&paid_at_mollie), fetches(&still_open)), (1, 1));
+    // The open one is asked again later, not at every round.
+    app.run_worker().await;
+    assert_eq!(fetches(&still_open), 1);
+    app.clock.advance(chrono::Duration::hours(7));
+    app.run_worker().await;
+    assert_eq!(fetches(&still_open), 2);
+}
+
+#[actix_web::test]
+async fn an_app_wallet_session_nobody_answered_ends_with_02324() {
+    let app = TestApp::spawn().await;
+    let (m, client) = admin(&app).await;
+    let page = client
+        .post_form(
+            "/settings/payment-services",
+            &[("service", "wallet"), ("mode", "TEST"), ("credentials", ""), ("base_url", ""), ("display_name", "")],
+        )
+        .await;
+    page.assert_redirect("/settings/payment-services");
+    let api = Api::new(&app, &m);
+    let res = api.post("/api/v1/payment-orders", json!({"channel": "URL", "amount": 1500, "currency": "EUR"})).await;
+    let (order_id, link) = (res.body["id"].as_i64().unwrap(), path_of(res.body["url"].as_str().unwrap()));
+    let buyer = app.client_lang("en");
+    buyer.get(&format!("{link}/app")).await;
+    let page = buyer.post_form(&format!("{link}/app"), &[("first_name", "Jane"), ("last_name", "Doe")]).await;
+    assert_eq!(page.status, 303, "{}", page.excerpt());
+    app.clock.advance(chrono::Duration::minutes(14));
+    app.run_worker().await;
+    assert!(transactions_of(&api, order_id).await.is_empty(), "the session is still open");
+    app.clock.advance(chrono::Duration::minutes(2));
+    app.run_worker().await;
+    let txs = transactions_of(&api, order_id).await;
+    assert_eq!(
+        (txs.len(), txs[0]["return_code"].as_str(), txs[0]["service"].as_str()),
+        (1, Some("02324"), Some("wallet"))
+    );
+    assert_eq!(order_status(&api, order_id).await, "REFUSED", "not paid, payable again");
+}
